@@ -1,0 +1,73 @@
+// Backend: the op interface the model's forward pass calls (DESIGN.md §1). cpu/ and cuda/
+// implement it. Activations are [num_tokens, features] row-major; every op writes to a
+// caller-provided output. Host-side batch metadata (positions, phases, block tables) comes as an
+// AttentionLayout; a device backend uploads it once per step in `begin_step`.
+// Tests: tests/unit/backend/ (each op against tests/reference/).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attention/attention_layout.h"
+#include "attention/layer_policy.h"
+#include "backend/tensor.h"
+#include "io/safetensors.h"
+#include "swaa/status.h"
+
+namespace swaa {
+
+// Experts of one MoE layer: per-expert projections ([I, H], [I, H], [H, I]).
+struct MoeWeights {
+  Tensor router;  // [E, H]
+  std::vector<Tensor> gate, up, down;
+  int top_k = 0;
+  bool norm_topk_prob = false;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // Compute dtype of activations and KV cache on this backend.
+  virtual DType compute_dtype() const = 0;
+
+  virtual Result<Tensor> alloc(const std::vector<int64_t>& shape) = 0;
+  // Copies a checkpoint tensor into backend memory in the compute dtype.
+  virtual Result<Tensor> upload(const TensorView& weight) = 0;
+  // Copies `t` to host as fp32 (rows [row_begin, row_end) of a 2-D tensor).
+  virtual void to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) = 0;
+
+  // Per-step metadata for attention and KV writes.
+  virtual void begin_step(const AttentionLayout& layout) = 0;
+
+  // out[i] = table[ids[i]]                        table [V, H], out [n, H]
+  virtual void embedding(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out) = 0;
+  // RMSNorm over the last dim of size weight.numel(): x viewed as [rows, d]
+  virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  // out = x @ w^T + bias                          x [n, in], w [out, in], out [n, out]
+  virtual void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) = 0;
+  // out[i] = x[rows[i]]                          x [n, F], out [rows.size(), F]
+  virtual void gather_rows(const Tensor& x, const std::vector<int>& rows, Tensor& out) = 0;
+  // x += y
+  virtual void add_inplace(Tensor& x, const Tensor& y) = 0;
+  // Rotary embedding (rotate-half convention) at the step's token positions, in place.
+  // x [n, heads, head_dim]; inv_freq [head_dim/2] fp32; cos/sin multiplied by `scaling`.
+  virtual void rope(Tensor& x, const std::vector<float>& inv_freq, double scaling) = 0;
+  // out = silu(gate) * up                          gate, up, out [n, I]
+  virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
+  // Writes this step's keys/values into the cache at the layout's slots of `group`.
+  // k, v [n, kv_heads, head_dim]; caches [num_blocks * block_size, kv_heads, head_dim]
+  virtual void kv_write(const Tensor& k, const Tensor& v, KvGroup group, Tensor& k_cache, Tensor& v_cache) = 0;
+  // SWAA attention (SWAA.md §2) of this step's queries over the paged cache of `group`.
+  // q [n, heads, head_dim]; out [n, heads, head_dim]; scale = 1/sqrt(head_dim)
+  virtual void attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache, KvGroup group,
+                         const LayerPolicy& policy, float scale, Tensor& out) = 0;
+  // Mixture-of-experts FFN: softmax router, top-k (optionally renormalised), SwiGLU experts.
+  // x [n, H], out [n, H]
+  virtual void moe(const Tensor& x, const MoeWeights& w, Tensor& out) = 0;
+};
+
+Result<std::unique_ptr<Backend>> make_cpu_backend(int num_threads);
+
+}  // namespace swaa

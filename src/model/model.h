@@ -1,0 +1,57 @@
+// Model: the decoder of the Llama/Qwen2/Qwen3/Qwen3-MoE family, with its per-layer SWAA policy and
+// its paged KV cache storage. One forward pass runs a varlen batch (AttentionLayout) through
+// every layer and returns logits for the requested rows.
+// Tests: tests/e2e/hf_fixtures_test.cc (against Transformers), tests/unit/model/.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attention/layer_policy.h"
+#include "backend/backend.h"
+#include "io/model_config.h"
+#include "io/safetensors.h"
+#include "kv/kv_cache_manager.h"
+#include "model/model_weights.h"
+#include "swaa/swaa_config.h"
+
+namespace swaa {
+
+class Model {
+ public:
+  // Loads config.json and the safetensors weights of `dir` onto `backend`.
+  static Result<std::unique_ptr<Model>> load(const std::string& dir, Backend& backend, const SwaaConfig& swaa);
+
+  const ModelConfig& config() const { return config_; }
+  const std::vector<LayerPolicy>& policies() const { return policies_; }
+  KvGroup layer_group(int layer) const {
+    return policies_[layer].windowed_kv() ? KvGroup::kWindowed : KvGroup::kFull;
+  }
+
+  // KV cache spec for this model: layers per group, bytes per token in the backend's dtype.
+  KvCacheSpec kv_spec(int block_size, int full_blocks, int windowed_blocks) const;
+  // Allocates the cache tensors for `spec` (must come from kv_spec()).
+  Status allocate_kv(const KvCacheSpec& spec);
+
+  // Runs the batch; returns fp32 logits [logit_rows.size(), vocab] row-major. Token ids outside
+  // the vocabulary are an InvalidArgument error naming the id and its index.
+  Result<std::vector<float>> forward(const std::vector<int32_t>& ids, const AttentionLayout& layout,
+                                     const std::vector<int>& logit_rows);
+
+ private:
+  Model(ModelConfig config, Checkpoint checkpoint, Backend& backend)
+      : config_(std::move(config)), checkpoint_(std::move(checkpoint)), backend_(backend) {}
+  Status attention_block(int layer, const Tensor& x, Tensor& out);
+  Status mlp_block(int layer, const Tensor& x, Tensor& out);
+
+  ModelConfig config_;
+  Checkpoint checkpoint_;
+  Backend& backend_;
+  ModelWeights weights_;
+  std::vector<LayerPolicy> policies_;
+  RopeTable rope_;
+  std::vector<Tensor> k_cache_, v_cache_;  // per layer [num_blocks * block_size, kv_heads, head_dim]
+};
+
+}  // namespace swaa
