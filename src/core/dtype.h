@@ -32,6 +32,8 @@ inline uint16_t f32_to_bf16(float f) {
 }
 
 float f16_to_f32(uint16_t h);
+// Round-to-nearest-even; overflow to inf, subnormals kept, NaN preserved.
+uint16_t f32_to_f16(float f);
 
 // Converts n elements stored as `t` at `src` into fp32 at `dst`.
 void convert_to_f32(DType t, const void* src, float* dst, size_t n);

@@ -29,6 +29,17 @@ TEST(DType, F16) {
   EXPECT_TRUE(std::signbit(f16_to_f32(0x8000)));
 }
 
+TEST(DType, F32ToF16RoundTrip) {
+  // Every finite half value survives f16 -> f32 -> f16 exactly.
+  for (uint32_t h = 0; h < 0x10000u; ++h) {
+    if ((h & 0x7c00u) == 0x7c00u) continue;  // inf / NaN
+    ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << "half bits " << h;
+  }
+  EXPECT_EQ(f32_to_f16(1.0f + std::ldexp(1.0f, -11)), 0x3c00);  // tie to even
+  EXPECT_EQ(f32_to_f16(70000.0f), 0x7c00);                      // overflow -> inf
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -26)), 0x0000);          // below half the smallest subnormal
+}
+
 TEST(DType, ConvertBuffer) {
   const uint16_t src[3] = {0x3c00, 0x4000, 0xbc00};
   float dst[3];
