@@ -68,6 +68,7 @@ void run_score(const ScoreArgs& a) {
     out["peak_kv_bytes"] = r->peak_kv_bytes;
   }
   std::printf("%s\n", out.dump().c_str());
+  std::fflush(stdout);  // the result precedes the stderr summary when both go to one stream
   if (!a.json) {
     double sum = 0;
     for (double lp : r->logprobs) sum += lp;

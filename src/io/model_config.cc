@@ -199,7 +199,9 @@ Result<ModelConfig> ModelConfig::from_json(const json& j, const std::string& sou
   if (c.model_type != "qwen3_moe") {
     SWAA_ASSIGN_OR_RETURN(c.intermediate_size, r.get_positive("intermediate_size"));
   } else {
-    SWAA_ASSIGN_OR_RETURN(c.num_experts, r.get_positive("num_experts"));
+    // Hub configs say num_experts; Transformers 5 writes num_local_experts.
+    const char* experts_key = j.contains("num_experts") ? "num_experts" : "num_local_experts";
+    SWAA_ASSIGN_OR_RETURN(c.num_experts, r.get_positive(experts_key));
     SWAA_ASSIGN_OR_RETURN(c.num_experts_per_tok, r.get_positive("num_experts_per_tok"));
     if (c.num_experts_per_tok > c.num_experts) {
       return invalid_argument(source + ": num_experts_per_tok " + std::to_string(c.num_experts_per_tok) +

@@ -1,0 +1,118 @@
+// `swaa score` as a user runs it: JSON output, SWAA flags and --swaa-config, and a precise error
+// with a non-zero exit for every kind of bad input (never a crash, never a silent answer).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/checkpoint_writer.h"
+
+namespace swaa {
+namespace {
+
+struct CmdResult {
+  int exit_code;
+  std::string out;  // stdout + stderr
+};
+
+CmdResult run(const std::string& args) {
+  const std::string cmd = std::string(SWAA_BINARY_DIR) + "/swaa " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  CmdResult r{-1, ""};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+class CliScore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("m");
+    testing::write_random_model(dir_ + "/model", testing::RandomModelSpec{});
+    tokens_ = dir_ + "/tokens.json";
+    std::ofstream(tokens_) << "[1, 5, 9, 2, 7, 3, 8, 4, 6, 0]";
+  }
+  std::string score(const std::string& extra) {
+    return "score -m " + dir_ + "/model --tokens-file " + tokens_ + " --prompt-tokens 6 " + extra;
+  }
+  void expect_error(const CmdResult& r, const std::string& needle) {
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find(needle), std::string::npos) << "output lacks '" << needle << "':\n" << r.out;
+    EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
+  }
+  std::string dir_, tokens_;
+};
+
+TEST_F(CliScore, PrintsLogprobs) {
+  CmdResult r = run(score("--sliding-window-size 3 --keep-first 1 --force-fa-decode true --non-sliding-layers '[1]' --json"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out.substr(0, r.out.find('\n')));
+  ASSERT_EQ(j["logprobs"].size(), 9u);
+  for (const auto& v : j["logprobs"]) EXPECT_LT(v.get<double>(), 0.0);
+  EXPECT_EQ(j["swaa"], "W=3 S=1 fa_decode=all non_sliding=[1]");
+}
+
+TEST_F(CliScore, SwaaConfigFileEqualsFlags) {
+  std::ofstream(dir_ + "/swaa.json") << R"({"sliding_window_size": 3, "keep_first": 1, "force_fa_decode": [0]})";
+  CmdResult a = run(score("--swaa-config " + dir_ + "/swaa.json"));
+  CmdResult b = run(score("--sliding-window-size 3 --keep-first 1 --force-fa-decode 0 --prefill-chunk 1"));
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  auto la = nlohmann::json::parse(a.out.substr(0, a.out.find('\n')))["logprobs"];
+  auto lb = nlohmann::json::parse(b.out.substr(0, b.out.find('\n')))["logprobs"];
+  ASSERT_EQ(la.size(), lb.size());
+  for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i].get<double>(), lb[i].get<double>(), 1e-5);
+}
+
+TEST_F(CliScore, InvalidSwaaValues) {
+  expect_error(run(score("--sliding-window-size 0")), "sliding_window_size must be >= 1 or null (full attention), got 0");
+  expect_error(run(score("--keep-first=-1")), "keep_first must be >= 0, got -1");
+  expect_error(run(score("--non-sliding-layers=-1")), "negative layer index -1");
+  expect_error(run(score("--sliding-window-size big")), "--sliding-window-size: 'big' is not an integer");
+  std::ofstream(dir_ + "/bad.json") << R"({"sliding_window_size": 4, "keepfirst": 2})";
+  expect_error(run(score("--swaa-config " + dir_ + "/bad.json")), "unknown field 'keepfirst'");
+}
+
+TEST_F(CliScore, BadTokens) {
+  std::ofstream(dir_ + "/oov.json") << "[1, 2, 4000, 3]";
+  expect_error(run("score -m " + dir_ + "/model --tokens-file " + dir_ + "/oov.json --prompt-tokens 2"),
+               "token id 4000 at index 2 is outside the vocabulary [0, 96)");
+  std::ofstream(dir_ + "/notarray.json") << R"({"ids": [1]})";
+  expect_error(run("score -m " + dir_ + "/model --tokens-file " + dir_ + "/notarray.json --prompt-tokens 1"),
+               "expected a JSON array of token ids");
+  expect_error(run("score -m " + dir_ + "/model --tokens-file /no/tokens.json --prompt-tokens 1"),
+               "/no/tokens.json: no such file");
+  expect_error(run(score("").replace(score("").find("--prompt-tokens 6"), 17, "--prompt-tokens 11")),
+               "prompt length 11 must be in [1, 10]");
+}
+
+TEST_F(CliScore, BadCheckpoints) {
+  namespace fs = std::filesystem;
+  const std::string m = dir_ + "/model";
+  expect_error(run("score -m /no/model --tokens-file " + tokens_ + " --prompt-tokens 2"), "/no/model: no such directory");
+  // Truncated weights.
+  fs::copy_file(m + "/model.safetensors", dir_ + "/backup.safetensors");
+  fs::resize_file(m + "/model.safetensors", fs::file_size(m + "/model.safetensors") / 2);
+  expect_error(run(score("")), "overrun");
+  fs::copy_file(dir_ + "/backup.safetensors", m + "/model.safetensors", fs::copy_options::overwrite_existing);
+  // Unsupported model_type, then a mis-shaped tensor (hidden size disagrees with the weights).
+  auto cfg = testing::random_model_config(testing::RandomModelSpec{});
+  cfg["model_type"] = "mistral";
+  std::ofstream(m + "/config.json") << cfg.dump();
+  expect_error(run(score("")), "model_type 'mistral' is not supported");
+  cfg["model_type"] = "qwen3";
+  cfg["intermediate_size"] = 50;
+  std::ofstream(m + "/config.json") << cfg.dump();
+  expect_error(run(score("")), "tensor 'model.layers.0.mlp.gate_proj.weight' has shape [48, 32], expected [50, 32]");
+  fs::remove(m + "/config.json");
+  expect_error(run(score("")), "config.json: no such file");
+}
+
+}  // namespace
+}  // namespace swaa
