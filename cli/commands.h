@@ -14,5 +14,6 @@ struct CliError : std::runtime_error {
 };
 
 void register_score(CLI::App& app);
+void register_tokenize(CLI::App& app);
 
 }  // namespace swaa::cli
