@@ -56,6 +56,7 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k_cache, const Tensor&
         for (size_t i = 0; i < rows.size(); ++i) {
           const float* kv = ks + (rows[i] * kv_heads + kvh) * d;
           float dot = 0;
+#pragma omp simd reduction(+ : dot)
           for (int64_t c = 0; c < d; ++c) dot += qv[c] * kv[c];
           scores[i] = dot * scale;
           max_score = std::max(max_score, scores[i]);
@@ -70,6 +71,7 @@ void CpuBackend::attention(const Tensor& q, const Tensor& k_cache, const Tensor&
         for (size_t i = 0; i < rows.size(); ++i) {
           const float p = scores[i] / denom;
           const float* vv = vs + (rows[i] * kv_heads + kvh) * d;
+#pragma omp simd
           for (int64_t c = 0; c < d; ++c) ov[c] += p * vv[c];
         }
       }
