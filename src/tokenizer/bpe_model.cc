@@ -142,7 +142,7 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const nlohmann::json& mode
 }
 
 std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(std::string(token));
+  auto it = vocab_.find(token);
   if (it == vocab_.end()) return std::nullopt;
   return it->second;
 }
@@ -158,7 +158,7 @@ int32_t BpeModel::char_id(std::string_view ch, bool first, bool last) const {
   if (continuing_subword_prefix_.empty() && end_of_word_suffix_.empty()) {
     const char32_t cp = utf8_decode_at(ch, 0, ch.size());
     if (cp < 0x10000) return bmp_char_id_[cp];
-    auto it = vocab_.find(std::string(ch));
+    auto it = vocab_.find(ch);
     return it == vocab_.end() ? -1 : it->second;
   }
   std::string s = (!first ? continuing_subword_prefix_ : std::string()) + std::string(ch) +
@@ -244,7 +244,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
 void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
-    auto it = vocab_.find(std::string(word));
+    auto it = vocab_.find(word);
     if (it != vocab_.end()) {
       out.push_back(it->second);
       return;
@@ -253,7 +253,7 @@ void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const 
   const bool cacheable = word.size() <= kCacheMaxWordBytes;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mu_);
-    auto it = cache_.find(std::string(word));
+    auto it = cache_.find(word);
     if (it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;

@@ -20,6 +20,14 @@
 
 namespace swaa::tok {
 
+// Hash for std::string keys that also accepts string_view lookups (no temporary strings).
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
 class BpeModel {
  public:
   static Result<std::unique_ptr<BpeModel>> from_json(const nlohmann::json& model);
@@ -37,7 +45,7 @@ class BpeModel {
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
   int32_t char_id(std::string_view ch, bool first, bool last) const;
 
-  std::unordered_map<std::string, int32_t> vocab_;
+  StringMap<int32_t> vocab_;
   std::vector<std::string> id_to_token_;
   std::vector<int32_t> bmp_char_id_;  // code point < 0x10000 -> id of the one-character token, -1 none
   std::shared_ptr<const MergeTable> merges_;
@@ -49,7 +57,7 @@ class BpeModel {
   static constexpr size_t kCacheMaxEntries = 200000;  // ~20 MB for typical words
   static constexpr size_t kCacheMaxWordBytes = 128;
   mutable std::mutex cache_mu_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+  mutable StringMap<std::vector<int32_t>> cache_;
 };
 
 }  // namespace swaa::tok

@@ -30,11 +30,22 @@ const Tables& tables() {
 
 const std::array<std::string, 256>& byte_to_unicode() { return tables().to_unicode; }
 
-std::string bytes_to_unicode_string(std::string_view text) {
+void append_byte_level(std::string_view text, std::string& out) {
   const auto& t = tables().to_unicode;
+  const size_t start = out.size();
+  out.resize(start + text.size() * 2);
+  char* p = out.data() + start;
+  for (unsigned char c : text) {
+    const std::string& u = t[c];  // 1 or 2 bytes
+    *p++ = u[0];
+    if (u.size() == 2) *p++ = u[1];
+  }
+  out.resize(static_cast<size_t>(p - out.data()));
+}
+
+std::string bytes_to_unicode_string(std::string_view text) {
   std::string out;
-  out.reserve(text.size() * 2);
-  for (unsigned char c : text) out += t[c];
+  append_byte_level(text, out);
   return out;
 }
 

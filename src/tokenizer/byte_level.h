@@ -15,6 +15,9 @@ const std::array<std::string, 256>& byte_to_unicode();
 // Maps the bytes of `text` to the byte-level alphabet (UTF-8 result).
 std::string bytes_to_unicode_string(std::string_view text);
 
+// Appends the byte-level form of `text` to `out`.
+void append_byte_level(std::string_view text, std::string& out);
+
 // Inverse: returns false when `token` holds a character outside the alphabet (the bytes are then
 // left unchanged in `out`).
 bool unicode_string_to_bytes(std::string_view token, std::string& out);

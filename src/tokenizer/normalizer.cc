@@ -22,9 +22,12 @@ bool is_ascii(const std::string& s) {
 void icu_normalize(std::string& text, const icu::Normalizer2* norm) {
   if (is_ascii(text)) return;  // ASCII is invariant under every normalization form
   UErrorCode err = U_ZERO_ERROR;
-  icu::UnicodeString u = icu::UnicodeString::fromUTF8(text);
-  if (norm->isNormalized(u, err) && U_SUCCESS(err)) return;
+  if (norm->isNormalizedUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())), err) &&
+      U_SUCCESS(err)) {
+    return;
+  }
   err = U_ZERO_ERROR;
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(text);
   icu::UnicodeString out = norm->normalize(u, err);
   if (U_FAILURE(err)) return;
   text.clear();

@@ -257,6 +257,48 @@ Status PreTokenizer::apply_step(const Step& step, std::vector<Piece>& pieces) {
   return {};
 }
 
+// Recursive, allocation-light walk of the step chain: each step hands its pieces to the next.
+Status PreTokenizer::run_from(size_t step_idx, std::string_view text, bool at_origin,
+                              const std::function<void(std::string_view)>& on_word) const {
+  if (text.empty()) return {};
+  if (step_idx == steps_.size()) {
+    on_word(text);
+    return {};
+  }
+  const Step& step = steps_[step_idx];
+  if (step.kind == Kind::kByteLevel && !step.add_prefix_space && !step.regex) {
+    std::string mapped;
+    append_byte_level(text, mapped);
+    return run_from(step_idx + 1, mapped, at_origin, on_word);
+  }
+  if (step.kind == Kind::kSplit && step.behavior == Behavior::kIsolated && !step.invert) {
+    size_t prev = 0;
+    Status st;
+    Status ms = step.regex->for_each_match(text, [&](size_t b, size_t e) {
+      if (!st.ok()) return;
+      if (b > prev) st = run_from(step_idx + 1, text.substr(prev, b - prev), at_origin && prev == 0, on_word);
+      if (st.ok()) st = run_from(step_idx + 1, text.substr(b, e - b), at_origin && b == 0, on_word);
+      prev = e;
+    });
+    SWAA_RETURN_IF_ERROR(ms);
+    SWAA_RETURN_IF_ERROR(st);
+    if (prev < text.size()) {
+      SWAA_RETURN_IF_ERROR(run_from(step_idx + 1, text.substr(prev), at_origin && prev == 0, on_word));
+    }
+    return {};
+  }
+  std::vector<Piece> pieces;
+  pieces.push_back({std::string(text), at_origin});
+  SWAA_RETURN_IF_ERROR(apply_step(step, pieces));
+  for (const Piece& p : pieces) SWAA_RETURN_IF_ERROR(run_from(step_idx + 1, p.text, p.at_origin, on_word));
+  return {};
+}
+
+Status PreTokenizer::for_each_word(std::string_view text, bool at_origin,
+                                   const std::function<void(std::string_view)>& on_word) const {
+  return run_from(0, text, at_origin, on_word);
+}
+
 Status PreTokenizer::apply(Piece piece, std::vector<Piece>& out) const {
   if (steps_.empty()) {
     out.push_back(std::move(piece));

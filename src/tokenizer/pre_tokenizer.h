@@ -6,7 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -25,7 +27,11 @@ class PreTokenizer {
  public:
   static Result<PreTokenizer> from_json(const nlohmann::json& spec);
 
-  // Appends the words of `piece` to `out`.
+  // Calls on_word(word) for each word of `text`, in order. No intermediate copies for the common
+  // Split + ByteLevel chain: words are views into a buffer valid during the call.
+  Status for_each_word(std::string_view text, bool at_origin,
+                       const std::function<void(std::string_view)>& on_word) const;
+  // Same, collected (for tests).
   Status apply(Piece piece, std::vector<Piece>& out) const;
   bool byte_level() const { return byte_level_; }
 
@@ -44,6 +50,8 @@ class PreTokenizer {
   };
   static Status add(const nlohmann::json& spec, std::vector<Step>& steps);
   static Status apply_step(const Step& step, std::vector<Piece>& pieces);
+  Status run_from(size_t step_idx, std::string_view text, bool at_origin,
+                  const std::function<void(std::string_view)>& on_word) const;
   std::vector<Step> steps_;
   bool byte_level_ = false;
 };

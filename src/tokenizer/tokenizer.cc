@@ -15,17 +15,15 @@ Status Tokenizer::Impl::encode_piece(std::string text, bool at_origin, std::vect
   // Added tokens that match normalized text (none in the shipped files, but supported).
   std::vector<tok::Segment> segs = added.has_normalized() ? added.split(text, true)
                                                           : std::vector<tok::Segment>{{-1, 0, text.size()}};
-  std::vector<tok::Piece> words;
   for (const tok::Segment& s : segs) {
     if (s.id >= 0) {
       ids.push_back(s.id);
       continue;
     }
     if (s.end == s.begin) continue;
-    words.clear();
-    SWAA_RETURN_IF_ERROR(
-        pre_tokenizer.apply({text.substr(s.begin, s.end - s.begin), at_origin && s.begin == 0}, words));
-    for (const tok::Piece& w : words) model->tokenize(w.text, ids);
+    SWAA_RETURN_IF_ERROR(pre_tokenizer.for_each_word(std::string_view(text).substr(s.begin, s.end - s.begin),
+                                                     at_origin && s.begin == 0,
+                                                     [&](std::string_view w) { model->tokenize(w, ids); }));
   }
   return {};
 }

@@ -114,6 +114,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--bench", action="store_true")
     ap.add_argument("--write-bench-text", help="only write corpus.bench_text() to this path")
+    ap.add_argument("--bench-only", action="store_true", help="only write DIR/bench_hf.json")
     a = ap.parse_args()
     if a.write_bench_text:
         open(a.write_bench_text, "w", encoding="utf-8").write(corpus.bench_text())
@@ -122,6 +123,9 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     tok_dirs = {n: os.path.join(a.tokenizers, n) for n in NAMES}
     fast = {n: tokenizers.Tokenizer.from_file(os.path.join(tok_dirs[n], "tokenizer.json")) for n in NAMES}
+    if a.bench_only:
+        dump(os.path.join(a.out, "bench_hf.json"), bench(fast, corpus.bench_text()))
+        return
     strings = corpus.corpus()
     import transformers
     meta = {"tokenizers": tokenizers.__version__, "transformers": transformers.__version__,

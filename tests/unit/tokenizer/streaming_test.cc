@@ -1,0 +1,68 @@
+// StreamingDetokenizer: over the whole corpus and every real tokenizer, feeding ids one by one
+// emits only valid UTF-8 pieces whose concatenation (plus finish()) equals decode(all ids), with
+// and without skip_special_tokens; also random id streams (invalid byte sequences).
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "tokenizer/utf8.h"
+#include "tokenizer_fixture.h"
+
+namespace swaa {
+namespace {
+
+void check_stream(const Tokenizer& tok, const std::vector<int32_t>& ids, bool skip, const std::string& where) {
+  StreamingDetokenizer stream(tok, skip);
+  std::string all;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string piece = stream.push(ids[i]);
+    ASSERT_EQ(tok::utf8_first_invalid(piece), std::string::npos) << where << " after id #" << i;
+    all += piece;
+  }
+  const std::string tail = stream.finish();
+  ASSERT_EQ(tok::utf8_first_invalid(tail), std::string::npos) << where;
+  all += tail;
+  ASSERT_EQ(all, tok.decode(ids, skip)) << where;
+}
+
+class Streaming : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Streaming, CorpusConcatenationEqualsDecode) {
+  const Tokenizer& tok = test::real_tokenizer(GetParam());
+  const auto& fx = test::fixture("encode_" + GetParam() + ".json");
+  for (size_t i = 0; i < fx["ids"].size(); ++i) {
+    const auto ids = fx["ids"][i].get<std::vector<int32_t>>();
+    check_stream(tok, ids, false, GetParam() + " string " + std::to_string(i));
+    check_stream(tok, ids, true, GetParam() + " string " + std::to_string(i) + " (skip special)");
+  }
+}
+
+TEST_P(Streaming, RandomIdsNeverBreakUtf8) {
+  const Tokenizer& tok = test::real_tokenizer(GetParam());
+  std::mt19937 rng(1234);  // seed printed by the failure message via `where`
+  std::uniform_int_distribution<int32_t> id(0, tok.vocab_size() - 1);
+  for (int n = 0; n < 300; ++n) {
+    std::vector<int32_t> ids(1 + n % 40);
+    for (auto& x : ids) x = id(rng);
+    check_stream(tok, ids, false, GetParam() + " random stream " + std::to_string(n) + " (seed 1234)");
+  }
+}
+
+// A multi-byte character split over byte tokens is held back until complete.
+TEST(StreamingDetokenizer, HoldsIncompleteCharacter) {
+  const Tokenizer& tok = test::real_tokenizer("llama2");
+  auto ids = tok.encode("\xF0\x9F\x98\x80");  // an emoji absent from the vocab: 4 byte-fallback tokens
+  ASSERT_TRUE(ids.ok());
+  StreamingDetokenizer stream(tok);
+  std::string out;
+  for (size_t i = 0; i + 1 < ids->size(); ++i) out += stream.push((*ids)[i]);
+  EXPECT_EQ(out.find("\xEF\xBF\xBD"), std::string::npos) << "emitted a replacement char for a partial character";
+  out += stream.push(ids->back());
+  out += stream.finish();
+  EXPECT_EQ(out, tok.decode(*ids));
+}
+
+INSTANTIATE_TEST_SUITE_P(RealTokenizers, Streaming, ::testing::Values("qwen3", "llama3", "llama2"));
+
+}  // namespace
+}  // namespace swaa
