@@ -1,0 +1,216 @@
+// Times the SWAA attention kernels (kernels/cuda/swaa_attention.h) with CUDA events, L2 flushed
+// before every timed launch, median of the repetitions; prints one JSON object per line.
+// Shapes of issue 7: 32 query heads, 8 KV heads, D = 128, bf16, paged KV (block 16, permuted).
+// Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
+// Usage: attention_bench [--quick]. Peers: bench/attention_peers.py; both: run_attention_bench.sh.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "swaa_attention.h"
+
+namespace {
+
+#define CHECK_CUDA(expr)                                                                     \
+  do {                                                                                       \
+    cudaError_t e_ = (expr);                                                                 \
+    if (e_ != cudaSuccess) {                                                                 \
+      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #expr, cudaGetErrorString(e_)); \
+      std::exit(1);                                                                          \
+    }                                                                                        \
+  } while (0)
+
+constexpr int kHeads = 32, kKvHeads = 8, kD = 128, kBlock = 16;
+
+__global__ void fill_random(uint16_t* x, size_t n, uint32_t seed) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    uint32_t h = static_cast<uint32_t>(i) * 2654435761u ^ seed;
+    h ^= h >> 15, h *= 2246822519u, h ^= h >> 13, h *= 3266489917u, h ^= h >> 16;
+    const float f = (static_cast<float>(h & 0xffff) / 65536.f - 0.5f) * 4.f;  // uniform [-2, 2)
+    x[i] = static_cast<uint16_t>(__float_as_uint(f) >> 16);
+  }
+}
+
+struct Policy {
+  const char* name;
+  bool sliding;
+  int W, S;
+  bool fa_decode;
+};
+
+// Visible keys of a query at p (SWAA.md §2, prompt phase unless generated && fa_decode).
+long long visible_keys(const Policy& pol, long long p, bool generated) {
+  if (!pol.sliding || (generated && pol.fa_decode)) return p + 1;
+  const long long wb = std::max(0LL, p - pol.W + 1);
+  return (p + 1 - wb) + std::min<long long>(pol.S, wb);
+}
+
+struct Gpu {
+  void* flush = nullptr;
+  size_t flush_bytes = 512ull << 20;  // > 50 MB L2, several times
+  cudaEvent_t start, stop;
+  Gpu() {
+    CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+  }
+  // Median milliseconds of `fn` over reps (adaptive: ~1 s of timed work, 3..50 reps) after 1 warm-up.
+  template <typename Fn>
+  double time_ms(Fn fn) {
+    fn();
+    CHECK_CUDA(cudaDeviceSynchronize());
+    std::vector<float> ms;
+    float total = 0;
+    for (int r = 0; r < 50 && (r < 3 || total < 1000.f); ++r) {
+      CHECK_CUDA(cudaMemsetAsync(flush, r & 0xff, flush_bytes));
+      CHECK_CUDA(cudaEventRecord(start));
+      fn();
+      CHECK_CUDA(cudaEventRecord(stop));
+      CHECK_CUDA(cudaEventSynchronize(stop));
+      float t = 0;
+      CHECK_CUDA(cudaEventElapsedTime(&t, start, stop));
+      ms.push_back(t);
+      total += t;
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+  }
+};
+
+template <typename T>
+T* device_array(const std::vector<T>& h) {
+  T* d = nullptr;
+  CHECK_CUDA(cudaMalloc(&d, std::max<size_t>(1, h.size()) * sizeof(T)));
+  CHECK_CUDA(cudaMemcpy(d, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return d;
+}
+
+// Caches of `num_seqs` sequences of `len` keys each, block table permuted.
+struct Batch {
+  swaa::cuda::AttentionParams p;
+  std::vector<void*> owned;
+  ~Batch() {
+    for (void* x : owned) cudaFree(x);
+  }
+};
+
+void make_batch(Batch& b, int num_seqs, int len, int q_per_seq, const Policy& pol, std::mt19937& rng) {
+  const int blocks_per_seq = (len + kBlock - 1) / kBlock;
+  const size_t num_blocks = static_cast<size_t>(num_seqs) * blocks_per_seq;
+  std::vector<int> perm(num_blocks);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<int> cu(num_seqs + 1), pos, seqlen_k(num_seqs, len);
+  std::vector<uint8_t> gen;
+  for (int s = 0; s < num_seqs; ++s) {
+    cu[s + 1] = cu[s] + q_per_seq;
+    for (int t = len - q_per_seq; t < len; ++t) {
+      pos.push_back(t);
+      gen.push_back(q_per_seq == 1);  // decode batches: generated tokens; prefill: the prompt
+    }
+  }
+  const size_t num_tokens = pos.size();
+  const size_t kv_elems = num_blocks * kBlock * kKvHeads * kD, q_elems = num_tokens * kHeads * kD;
+  uint16_t *q, *k, *v, *out;
+  CHECK_CUDA(cudaMalloc(&q, q_elems * 2));
+  CHECK_CUDA(cudaMalloc(&out, q_elems * 2));
+  CHECK_CUDA(cudaMalloc(&k, kv_elems * 2));
+  CHECK_CUDA(cudaMalloc(&v, kv_elems * 2));
+  fill_random<<<1024, 256>>>(q, q_elems, 1);
+  fill_random<<<1024, 256>>>(k, kv_elems, 2);
+  fill_random<<<1024, 256>>>(v, kv_elems, 3);
+  CHECK_CUDA(cudaGetLastError());
+  auto& p = b.p;
+  p = {};
+  p.q = q, p.out = out, p.k_cache = k, p.v_cache = v;
+  int* d_cu = device_array(cu);
+  int* d_pos = device_array(pos);
+  uint8_t* d_gen = device_array(gen);
+  int* d_seqlen = device_array(seqlen_k);
+  int* d_bt = device_array(perm);
+  b.owned = {q, out, k, v, d_cu, d_pos, d_gen, d_seqlen, d_bt};
+  p.cu_seqlens_q = d_cu, p.positions = d_pos, p.generated = d_gen, p.seqlen_k = d_seqlen, p.block_table = d_bt;
+  p.num_seqs = num_seqs, p.num_tokens = static_cast<int>(num_tokens);
+  p.max_seqlen_q = q_per_seq, p.max_seqlen_k = len;
+  p.num_heads = kHeads, p.num_kv_heads = kKvHeads, p.head_dim = kD;
+  p.block_size = kBlock, p.max_blocks = blocks_per_seq;
+  p.sliding = pol.sliding, p.window = pol.W, p.keep_first = pol.S, p.fa_decode = pol.fa_decode;
+  p.softmax_scale = 1.f / std::sqrt(static_cast<float>(kD));
+}
+
+void check_result(const std::string& err) {
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  Gpu gpu;
+  int dev = 0, sms = 0;
+  CHECK_CUDA(cudaGetDevice(&dev));
+  CHECK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  cudaDeviceProp prop{};
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, dev));
+  std::printf("{\"device\":\"%s\",\"sms\":%d}\n", prop.name, sms);
+  std::mt19937 rng(1);
+  const Policy policies[] = {{"causal", false, 0, 0, false}, {"W2048_S0", true, 2048, 0, false},
+                             {"W2048_S100", true, 2048, 100, false}};
+
+  const std::vector<int> prefill_lens = quick ? std::vector<int>{8192} : std::vector<int>{8192, 32768, 131072};
+  for (int len : prefill_lens) {
+    for (const Policy& pol : policies) {
+      Batch b;
+      make_batch(b, 1, len, len, pol, rng);
+      const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill(b.p, nullptr)); });
+      long long vis = 0;
+      for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
+      const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
+      std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
+                  pol.name, len, ms, tflops);
+      std::fflush(stdout);
+    }
+  }
+
+  const int batch = 8;
+  const Policy decode_policies[] = {{"causal", false, 0, 0, false}, {"W2048_S100", true, 2048, 100, false}};
+  const std::vector<int> decode_lens =
+      quick ? std::vector<int>{8192} : std::vector<int>{8192, 16384, 32768, 65536, 131072};
+  for (int len : decode_lens) {
+    for (const Policy& pol : decode_policies) {
+      Batch b;
+      make_batch(b, batch, len, 1, pol, rng);
+      const long long vis = batch * visible_keys(pol, len - 1, true);
+      const double bytes = static_cast<double>(vis) * kKvHeads * kD * 2 * 2;
+      const int heuristic = swaa::cuda::decode_num_splits(b.p, sms);
+      std::vector<int> splits = {heuristic};
+      if (pol.sliding == false) {
+        for (int s : {1, 4, 8, 16, 32}) {
+          if (s != heuristic) splits.push_back(s);
+        }
+      }
+      void* ws = nullptr;
+      CHECK_CUDA(cudaMalloc(&ws, swaa::cuda::decode_workspace_bytes(b.p, std::max(32, heuristic)) + 16));
+      for (int s : splits) {
+        const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_decode(b.p, s, ws, nullptr)); });
+        std::printf("{\"impl\":\"swaa\",\"op\":\"decode\",\"mask\":\"%s\",\"len\":%d,\"batch\":%d,\"splits\":%d,"
+                    "\"heuristic\":%s,\"ms\":%.4f,\"gbps\":%.0f}\n",
+                    pol.name, len, batch, s, s == heuristic ? "true" : "false", ms, bytes / (ms * 1e-3) / 1e9);
+        std::fflush(stdout);
+      }
+      CHECK_CUDA(cudaFree(ws));
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""PyTorch peers for bench/attention_bench.cu on the same shapes (32 query heads, 8 KV heads, D=128,
+bf16): cuDNN SDPA and FlashAttention-2 (SDPA flash backend) causal, FlexAttention causal and with the
+SWAA mask (mask_mod: j <= p and (p - j < W or j < S)); decode at batch 8 with one query per sequence.
+CUDA events, L2 flushed before each timed call, median; one JSON object per line, the schema of
+attention_bench. SDPA backends get K/V expanded to 32 heads (they read 4x the KV bytes); GB/s counts
+the unique KV bytes (8 heads) for every implementation. Usage: attention_peers.py [--quick]."""
+import json
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+
+H, KH, D = 32, 8, 128
+QUICK = "--quick" in sys.argv
+flush_buf = torch.empty(512 << 20, dtype=torch.uint8, device="cuda")
+flex = torch.compile(flex_attention, dynamic=False)
+
+
+def time_ms(fn):
+    fn()
+    torch.cuda.synchronize()
+    times, total = [], 0.0
+    while len(times) < 50 and (len(times) < 3 or total < 1000.0):
+        flush_buf.zero_()
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+        total += times[-1]
+    times.sort()
+    return times[len(times) // 2]
+
+
+def visible_keys(W, S, p):
+    """Visible keys of a prompt query at position p (W None = causal)."""
+    if W is None:
+        return p + 1
+    wb = max(0, p - W + 1)
+    return (p + 1 - wb) + min(S, wb)
+
+
+def total_visible(W, S, L):
+    p = torch.arange(L, dtype=torch.float64)
+    if W is None:
+        return float((p + 1).sum())
+    wb = (p - W + 1).clamp(min=0)
+    return float(((p + 1 - wb) + torch.minimum(wb, torch.full_like(wb, S))).sum())
+
+
+def emit(**kw):
+    print(json.dumps(kw), flush=True)
+
+
+def swaa_mask(W, S, q_offset):
+    def mask(b, h, q_idx, kv_idx):
+        q = q_idx + q_offset
+        causal = kv_idx <= q
+        if W is None:
+            return causal
+        return causal & ((q - kv_idx < W) | (kv_idx < S))
+    return mask
+
+
+def prefill(L):
+    q = torch.randn(1, H, L, D, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(1, KH, L, D, device="cuda", dtype=torch.bfloat16)
+    v = torch.randn(1, KH, L, D, device="cuda", dtype=torch.bfloat16)
+    ke, ve = k.repeat_interleave(H // KH, dim=1), v.repeat_interleave(H // KH, dim=1)
+    useful = lambda W, S: 4.0 * H * D * total_visible(W, S, L)
+    for impl, backend in (("cudnn_sdpa", SDPBackend.CUDNN_ATTENTION), ("flash2_sdpa", SDPBackend.FLASH_ATTENTION)):
+        try:
+            with sdpa_kernel(backend):
+                ms = time_ms(lambda: F.scaled_dot_product_attention(q, ke, ve, is_causal=True))
+            emit(impl=impl, op="prefill", mask="causal", len=L, ms=round(ms, 4),
+                 tflops=round(useful(None, 0) / (ms * 1e-3) / 1e12, 1))
+        except Exception as e:  # report, keep going
+            emit(impl=impl, op="prefill", mask="causal", len=L, error=str(e)[:200])
+    del ke, ve
+    # Flex causal is left out: cuDNN is the causal peer, and each Flex shape costs a compile.
+    for name, W, S in (("W2048_S0", 2048, 0), ("W2048_S100", 2048, 100)):
+        try:
+            bm = create_block_mask(swaa_mask(W, S, 0), 1, 1, L, L, device="cuda", _compile=True)
+            ms = time_ms(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
+            emit(impl="flex", op="prefill", mask=name, len=L, ms=round(ms, 4),
+                 tflops=round(useful(W, S) / (ms * 1e-3) / 1e12, 1))
+            del bm
+        except Exception as e:
+            emit(impl="flex", op="prefill", mask=name, len=L, error=str(e)[:200])
+
+
+def decode(L, batch=8):
+    q = torch.randn(batch, H, 1, D, device="cuda", dtype=torch.bfloat16)
+    k = torch.randn(batch, KH, L, D, device="cuda", dtype=torch.bfloat16)
+    v = torch.randn(batch, KH, L, D, device="cuda", dtype=torch.bfloat16)
+    for name, W, S in (("causal", None, 0), ("W2048_S100", 2048, 100)):
+        nbytes = batch * visible_keys(W, S, L - 1) * KH * D * 2 * 2
+        if W is None:
+            ke, ve = k.repeat_interleave(H // KH, dim=1), v.repeat_interleave(H // KH, dim=1)
+            for impl, backend in (("cudnn_sdpa", SDPBackend.CUDNN_ATTENTION),
+                                  ("flash2_sdpa", SDPBackend.FLASH_ATTENTION)):
+                try:
+                    with sdpa_kernel(backend):
+                        ms = time_ms(lambda: F.scaled_dot_product_attention(q, ke, ve))
+                    emit(impl=impl, op="decode", mask=name, len=L, batch=batch, ms=round(ms, 4),
+                         gbps=round(nbytes / (ms * 1e-3) / 1e9))
+                except Exception as e:
+                    emit(impl=impl, op="decode", mask=name, len=L, error=str(e)[:200])
+            del ke, ve
+        if L not in (8192, 131072):  # each Flex shape costs a compile
+            continue
+        try:
+            bm = create_block_mask(swaa_mask(W, S, L - 1), None, None, 1, L, device="cuda", _compile=True)
+            ms = time_ms(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
+            emit(impl="flex", op="decode", mask=name, len=L, batch=batch, ms=round(ms, 4),
+                 gbps=round(nbytes / (ms * 1e-3) / 1e9))
+        except Exception as e:
+            emit(impl="flex", op="decode", mask=name, len=L, error=str(e)[:200])
+
+
+def main():
+    emit(device=torch.cuda.get_device_name(), torch=torch.__version__)
+    for L in ([8192] if QUICK else [8192, 32768, 131072]):
+        prefill(L)
+        torch.cuda.empty_cache()
+    for L in ([8192] if QUICK else [8192, 16384, 32768, 65536, 131072]):
+        decode(L)
+        torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+// Warp-level building blocks of the attention kernels: cp.async, ldmatrix, mma.sync m16n8k16 bf16
+// with fp32 accumulation, and the XOR swizzle of shared-memory tiles. Sm80+ instructions; all inline
+// PTX. Invariant: tiles in shared memory are rows of kD bf16 split into 16-byte chunks, chunk c of
+// row r stored at chunk c ^ (r % 8), so the 8 rows an ldmatrix reads hit 8 different bank groups.
+#pragma once
+
+#include <cstdint>
+#include <cuda_bf16.h>
+
+namespace swaa::cuda {
+
+// Byte offset of 16-byte chunk `chunk` of row `row` in a swizzled tile with kChunks chunks per row.
+template <int kChunks>
+__device__ __forceinline__ int swz(int row, int chunk) {
+  return (row * kChunks + (chunk ^ (row & 7))) * 16;
+}
+
+__device__ __forceinline__ uint32_t smem_u32(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// 16-byte async copy; src_bytes = 0 zero-fills the destination without reading `src`.
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2, uint32_t& r3) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t addr, uint32_t& r0, uint32_t& r1, uint32_t& r2,
+                                                  uint32_t& r3) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
+               : "r"(addr));
+}
+
+// c[16x8] += a[16x16] * b[16x8]; fragments as in the PTX ISA (m16n8k16, .row.col).
+__device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+__device__ __forceinline__ float warp_max4(float x) {  // over the 4 lanes sharing a row of a C fragment
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float warp_sum4(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+// Physical cache row of key `key` of a sequence, or -1 when the key is past seqlen_k or in a
+// released block (the caller then zero-fills instead of reading).
+__device__ __forceinline__ long long cache_row(const int* block_table_row, int block_size, int seqlen_k, int key) {
+  if (key >= seqlen_k) return -1;
+  const int block = block_table_row[key / block_size];
+  if (block < 0) return -1;
+  return static_cast<long long>(block) * block_size + key % block_size;
+}
+
+}  // namespace swaa::cuda

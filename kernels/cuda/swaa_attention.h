@@ -1,0 +1,75 @@
+// The ABI of the SWAA attention kernels (prefill and split-KV decode), as one plain params struct
+// (FlashAttention flash.h style) plus host launchers. No CUDA types leak out: streams are void*.
+// Mask: ../../../shared/SWAA.md §2, decided per query token from its phase flag; device code in
+// attention_mask.cuh mirrors src/attention/layer_policy.h. Tests: tests/kernels/attention_kernel_test.cc.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace swaa::cuda {
+
+// All pointers are device pointers. Layout matches swaa::AttentionLayout (src/attention/attention_layout.h).
+struct AttentionParams {
+  // Queries and output, one row per token of the varlen batch (sequences back to back).
+  const void* q = nullptr;  // [num_tokens, num_heads, head_dim] bf16
+  void* out = nullptr;      // [num_tokens, num_heads, head_dim] bf16; every row is written
+
+  // Paged KV cache: physical slot s = block_id * block_size + offset holds one key's K and V.
+  const void* k_cache = nullptr;  // [num_blocks * block_size, num_kv_heads, head_dim] bf16
+  const void* v_cache = nullptr;  // [num_blocks * block_size, num_kv_heads, head_dim] bf16
+
+  const int* cu_seqlens_q = nullptr;  // [num_seqs + 1] token offsets of each sequence
+  const int* positions = nullptr;     // [num_tokens] absolute position p; requires p < seqlen_k[seq]
+  const uint8_t* generated = nullptr; // [num_tokens] 1 = generated token (decode phase), 0 = prompt
+  const int* seqlen_k = nullptr;      // [num_seqs] keys [0, seqlen_k) in the cache
+  // [num_seqs, max_blocks] row-major. Entry -1 = released block: never read, so every key in it must
+  // be invisible to every query of the batch (out of window and not a sink).
+  const int* block_table = nullptr;
+
+  int num_seqs = 0;
+  int num_tokens = 0;
+  int max_seqlen_q = 0;  // >= every sequence's query count (sizes the prefill grid)
+  int max_seqlen_k = 0;  // >= every seqlen_k (sizes the decode split heuristic only)
+  int num_heads = 0;
+  int num_kv_heads = 0;  // divides num_heads; query head h reads KV head h / (num_heads / num_kv_heads)
+  int head_dim = 0;      // 64 or 128
+  int block_size = 0;    // >= 1, any value (keys are gathered row by row); >= 16 keeps loads efficient
+  int max_blocks = 0;    // row stride of block_table
+
+  // Layer policy (swaa::LayerPolicy): a query at p sees j <= p, and when the layer is sliding and the
+  // token is not (generated with fa_decode), only j > p - window or j < keep_first.
+  bool sliding = false;
+  int window = 0;      // W >= 1 when sliding
+  int keep_first = 0;  // S >= 0
+  bool fa_decode = false;
+
+  float softmax_scale = 0.f;  // usually 1/sqrt(head_dim)
+};
+
+// Validates the host-side fields of `p` (null pointers, sizes, supported head dims). Returns "" when
+// the params are launchable, else a message naming the bad value. The launchers call it themselves.
+std::string validate_attention_params(const AttentionParams& p);
+
+// Prefill / mixed-batch attention: FlashAttention-2 style tiles of 128 queries x 64 keys per
+// (sequence, query head), mma.sync bf16; key tiles outside every row's sinks ∪ window are never
+// loaded. Returns "" on success, else an error message (bad params or a CUDA launch error).
+std::string attention_prefill(const AttentionParams& p, void* stream);
+
+// Decode attention: every token is one query (its own position and phase), all query heads of a KV
+// head processed together, keys split over `num_splits` CTAs, then combined. Also correct for any
+// batch (prefill tokens too), but meant for one query token per sequence.
+// num_splits in [1, kDecodeMaxSplits], usually decode_num_splits(). Workspace: at least
+// decode_workspace_bytes(p, num_splits) bytes of device memory (null when that is 0), not shared
+// with a concurrent launch.
+std::string attention_decode(const AttentionParams& p, int num_splits, void* workspace, void* stream);
+
+// Split heuristic (reasoning in attention_decode.cu) and the workspace size it needs.
+int decode_num_splits(const AttentionParams& p, int num_sms);
+size_t decode_workspace_bytes(const AttentionParams& p, int num_splits);
+
+inline constexpr int kDecodeMaxSplits = 128;
+inline constexpr int kDecodeMaxGroup = 16;  // num_heads / num_kv_heads handled by one decode CTA
+
+}  // namespace swaa::cuda
