@@ -28,7 +28,8 @@ char32_t cp_before(std::string_view text, size_t pos, size_t& start) {
 
 }  // namespace
 
-Result<AddedVocabulary> AddedVocabulary::from_json(const nlohmann::json& added_tokens) {
+Result<AddedVocabulary> AddedVocabulary::from_json(const nlohmann::json& added_tokens,
+                                                   const std::function<std::string(const std::string&)>& normalize) {
   AddedVocabulary v;
   v.tries_[0].emplace_back();
   v.tries_[1].emplace_back();
@@ -50,13 +51,15 @@ Result<AddedVocabulary> AddedVocabulary::from_json(const nlohmann::json& added_t
     a.special = t.value("special", false);
     a.normalized = t.value("normalized", !a.special);
     if (a.content.empty()) return invalid_argument("added_tokens[" + std::to_string(i) + "]: empty content");
+    a.match = a.normalized ? normalize(a.content) : a.content;
+    if (a.match.empty()) a.match = a.content;
     if (v.by_content_.count(a.content)) continue;  // first definition wins
     const size_t idx = v.tokens_.size();
     v.by_id_[a.id] = idx;
     v.by_content_[a.content] = idx;
     auto& trie = v.tries_[a.normalized ? 1 : 0];
     int32_t node = 0;
-    for (unsigned char c : a.content) {
+    for (unsigned char c : a.match) {
       auto it = trie[node].next.find(c);
       if (it == trie[node].next.end()) {
         trie.emplace_back();
@@ -68,7 +71,7 @@ Result<AddedVocabulary> AddedVocabulary::from_json(const nlohmann::json& added_t
       }
     }
     trie[node].token = static_cast<int32_t>(idx);
-    v.first_byte_[a.normalized ? 1 : 0][static_cast<unsigned char>(a.content[0])] = true;
+    v.first_byte_[a.normalized ? 1 : 0][static_cast<unsigned char>(a.match[0])] = true;
     v.tokens_.push_back(std::move(a));
   }
   if (v.tries_[1].size() == 1) v.tries_[1].clear();

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,6 +20,7 @@ namespace swaa::tok {
 struct AddedToken {
   int32_t id = 0;
   std::string content;
+  std::string match;  // what is searched for: content, or normalizer(content) when normalized
   bool single_word = false, lstrip = false, rstrip = false, normalized = false, special = false;
 };
 
@@ -30,7 +32,9 @@ struct Segment {
 
 class AddedVocabulary {
  public:
-  static Result<AddedVocabulary> from_json(const nlohmann::json& added_tokens);
+  // `normalize` maps a normalized=true token's content to the form it is matched (and decoded) in.
+  static Result<AddedVocabulary> from_json(const nlohmann::json& added_tokens,
+                                           const std::function<std::string(const std::string&)>& normalize);
 
   // Splits `text` on the tokens with normalized == `normalized`. Text segments may be empty.
   std::vector<Segment> split(std::string_view text, bool normalized) const;

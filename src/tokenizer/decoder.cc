@@ -103,8 +103,8 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
       }
       case Kind::kMetaspace:
         for (size_t i = 0; i < tokens.size(); ++i) {
-          tokens[i] = replace_all(tokens[i], s.a, " ");
-          if (i == 0 && s.prepend && !tokens[i].empty() && tokens[i][0] == ' ') tokens[i].erase(0, 1);
+          // Hugging Face drops every replacement character of the first token (not only a leading one).
+          tokens[i] = replace_all(tokens[i], s.a, i == 0 && s.prepend ? "" : " ");
         }
         break;
       case Kind::kReplace:

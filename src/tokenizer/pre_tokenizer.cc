@@ -6,6 +6,7 @@
 
 #include "core/json_util.h"
 #include "tokenizer/byte_level.h"
+#include "tokenizer/unicode_compat.h"
 #include "tokenizer/utf8.h"
 
 namespace swaa::tok {
@@ -17,7 +18,9 @@ class Regex {
     int err = 0;
     PCRE2_SIZE err_off = 0;
     uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : 0);
-    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), opts,
+    // Oniguruma's character classes (Hugging Face's engine), not this PCRE2's Unicode version.
+    const std::string compiled = literal ? pattern : onig_compatible_pattern(pattern);
+    pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(compiled.data()), compiled.size(), opts,
                                      &err, &err_off, nullptr);
     if (code == nullptr) {
       PCRE2_UCHAR msg[256];

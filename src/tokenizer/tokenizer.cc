@@ -55,7 +55,7 @@ std::string Tokenizer::Impl::decode(std::span<const int32_t> ids, bool skip_spec
   for (int32_t id : ids) {
     if (const tok::AddedToken* a = added.by_id(id)) {
       if (skip_special && a->special) continue;
-      tokens.push_back(a->content);
+      tokens.push_back(a->match);  // normalized tokens decode in their normalized form, as in HF
     } else if (const std::string* t = model->id_to_token(id)) {
       tokens.push_back(*t);
     }
@@ -94,14 +94,19 @@ Result<Tokenizer> Tokenizer::from_files(const std::string& tokenizer_json, const
   auto ctx = [&](const char* field) { return tokenizer_json + ": " + field; };
   if (!j.is_object()) return invalid_argument(tokenizer_json + ": expected a JSON object");
   {
-    auto r = tok::AddedVocabulary::from_json(j.value("added_tokens", nlohmann::json()));
-    if (!r.ok()) return r.status().with_context(ctx("added_tokens"));
-    impl->added = std::move(r).value();
-  }
-  {
     auto r = tok::Normalizer::from_json(j.value("normalizer", nlohmann::json()));
     if (!r.ok()) return r.status().with_context(tokenizer_json);
     impl->normalizer = std::move(r).value();
+  }
+  {
+    const tok::Normalizer& norm = impl->normalizer;
+    auto r = tok::AddedVocabulary::from_json(j.value("added_tokens", nlohmann::json()), [&norm](const std::string& s) {
+      std::string t = s;
+      norm.apply(t);
+      return t;
+    });
+    if (!r.ok()) return r.status().with_context(ctx("added_tokens"));
+    impl->added = std::move(r).value();
   }
   {
     auto r = tok::PreTokenizer::from_json(j.value("pre_tokenizer", nlohmann::json()));
