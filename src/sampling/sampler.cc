@@ -1,0 +1,110 @@
+// Penalties -> greedy or (temperature -> softmax -> top-k -> top-p -> min-p -> draw).
+#include "sampling/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+#include <unordered_map>
+
+namespace swaa {
+
+Status validate(const SamplingParams& p) {
+  auto bad = [](const std::string& what) { return invalid_argument(what); };
+  if (!(p.temperature >= 0) || !std::isfinite(p.temperature)) {
+    return bad("temperature must be >= 0, got " + std::to_string(p.temperature));
+  }
+  if (!(p.top_p > 0 && p.top_p <= 1)) return bad("top_p must be in (0, 1], got " + std::to_string(p.top_p));
+  if (p.top_k < -1) return bad("top_k must be -1, 0 (disabled) or positive, got " + std::to_string(p.top_k));
+  if (!(p.min_p >= 0 && p.min_p <= 1)) return bad("min_p must be in [0, 1], got " + std::to_string(p.min_p));
+  if (!(p.repetition_penalty > 0) || !std::isfinite(p.repetition_penalty)) {
+    return bad("repetition_penalty must be > 0, got " + std::to_string(p.repetition_penalty));
+  }
+  if (!std::isfinite(p.presence_penalty) || !std::isfinite(p.frequency_penalty)) {
+    return bad("presence_penalty and frequency_penalty must be finite");
+  }
+  if (p.max_tokens < 1) return bad("max_tokens must be >= 1, got " + std::to_string(p.max_tokens));
+  for (const std::string& s : p.stop) {
+    if (s.empty()) return bad("stop strings must not be empty");
+  }
+  return Status();
+}
+
+Sampler::Sampler(const SamplingParams& params)
+    : params_(params), rng_(params.seed ? *params.seed : std::random_device{}()) {}
+
+void Sampler::apply_penalties(std::span<float> logits, const std::vector<int32_t>& prompt,
+                              const std::vector<int32_t>& output) const {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  if (params_.repetition_penalty != 1.0f) {
+    std::vector<bool> seen(V, false);
+    for (const auto* list : {&prompt, &output}) {
+      for (int32_t t : *list) {
+        if (t >= 0 && t < V) seen[t] = true;
+      }
+    }
+    for (int64_t t = 0; t < V; ++t) {
+      if (!seen[t]) continue;
+      logits[t] = logits[t] > 0 ? logits[t] / params_.repetition_penalty : logits[t] * params_.repetition_penalty;
+    }
+  }
+  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
+    std::unordered_map<int32_t, int> counts;
+    for (int32_t t : output) {
+      if (t >= 0 && t < V) ++counts[t];
+    }
+    for (const auto& [t, n] : counts) logits[t] -= params_.presence_penalty + params_.frequency_penalty * n;
+  }
+}
+
+int32_t Sampler::sample(std::span<float> logits, const std::vector<int32_t>& prompt,
+                        const std::vector<int32_t>& output) {
+  apply_penalties(logits, prompt, output);
+  const int32_t V = static_cast<int32_t>(logits.size());
+  if (params_.temperature == 0.0f || params_.top_k == 1) {
+    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  }
+  // Candidates sorted by logit (ties by id, for determinism); softmax at the temperature.
+  order_.resize(V);
+  std::iota(order_.begin(), order_.end(), 0);
+  const int k = params_.top_k > 0 ? std::min(params_.top_k, V) : V;
+  auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), by_logit);
+  order_.resize(k);
+  probs_.resize(k);
+  const double inv_t = 1.0 / params_.temperature;
+  const double mx = logits[order_[0]];
+  double sum = 0;
+  for (int i = 0; i < k; ++i) sum += (probs_[i] = std::exp((logits[order_[i]] - mx) * inv_t));
+  for (double& p : probs_) p /= sum;
+  // top-p: keep the smallest prefix with mass >= top_p (always at least one token).
+  int keep = k;
+  if (params_.top_p < 1.0f) {
+    double mass = 0;
+    for (int i = 0; i < k; ++i) {
+      mass += probs_[i];
+      if (mass >= params_.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  // min-p: drop tokens below min_p times the most likely one.
+  if (params_.min_p > 0.0f) {
+    const double floor = params_.min_p * probs_[0];
+    int n = 1;
+    while (n < keep && probs_[n] >= floor) ++n;
+    keep = n;
+  }
+  double kept = 0;
+  for (int i = 0; i < keep; ++i) kept += probs_[i];
+  const double u = std::uniform_real_distribution<double>(0.0, kept)(rng_);
+  double acc = 0;
+  for (int i = 0; i < keep; ++i) {
+    acc += probs_[i];
+    if (u < acc) return order_[i];
+  }
+  return order_[keep - 1];
+}
+
+}  // namespace swaa
