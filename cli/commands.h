@@ -15,5 +15,8 @@ struct CliError : std::runtime_error {
 
 void register_score(CLI::App& app);
 void register_tokenize(CLI::App& app);
+void register_generate(CLI::App& app);
+void register_chat(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace swaa::cli

@@ -10,6 +10,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "swaa 0.1.0");
   swaa::cli::register_score(app);
   swaa::cli::register_tokenize(app);
+  swaa::cli::register_generate(app);
+  swaa::cli::register_chat(app);
+  swaa::cli::register_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

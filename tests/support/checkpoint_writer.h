@@ -42,3 +42,12 @@ nlohmann::json random_model_config(const RandomModelSpec& spec);
 std::string make_temp_dir(const std::string& name);
 
 }  // namespace swaa::testing
+
+namespace swaa::testing {
+
+// Writes a byte-level BPE tokenizer (GPT-2 byte alphabet, ids 0..255, no merges) with special
+// tokens <|endoftext|> = 256, <|im_start|> = 257, <|im_end|> = 258, a ChatML chat template, and
+// eos <|im_end|>: enough for text and chat requests on random models with vocab >= 259.
+void write_byte_tokenizer(const std::string& dir);
+
+}  // namespace swaa::testing
