@@ -157,6 +157,19 @@ void check_result(const std::string& err) {
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  if (argc > 1 && std::strcmp(argv[1], "--once") == 0) {  // one launch of each kernel, for ncu
+    std::mt19937 r1(1);
+    Batch pre;
+    make_batch(pre, 1, 32768, 32768, {"W2048_S100", true, 2048, 100, false}, r1);
+    for (int mt : {2, 1}) check_result(swaa::cuda::attention_prefill_variant(pre.p, mt, nullptr));
+    Batch dec;
+    make_batch(dec, 8, 131072, 1, {"causal", false, 0, 0, false}, r1);
+    void* ws = nullptr;
+    CHECK_CUDA(cudaMalloc(&ws, swaa::cuda::decode_workspace_bytes(dec.p, 4)));
+    check_result(swaa::cuda::attention_decode(dec.p, 4, ws, nullptr));
+    CHECK_CUDA(cudaDeviceSynchronize());
+    return 0;
+  }
   Gpu gpu;
   int dev = 0, sms = 0;
   CHECK_CUDA(cudaGetDevice(&dev));
@@ -173,13 +186,17 @@ int main(int argc, char** argv) {
     for (const Policy& pol : policies) {
       Batch b;
       make_batch(b, 1, len, len, pol, rng);
-      const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill(b.p, nullptr)); });
       long long vis = 0;
       for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
-      const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
-      std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
-                  pol.name, len, ms, tflops);
-      std::fflush(stdout);
+      for (int mt : {2, 1}) {  // 4 warps x 32 rows (the default), 8 warps x 16 rows
+        const double ms =
+            gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill_variant(b.p, mt, nullptr)); });
+        const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
+        std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,"
+                    "\"tflops\":%.1f}\n",
+                    mt == 2 ? "swaa" : "swaa_16row", pol.name, len, ms, tflops);
+        std::fflush(stdout);
+      }
     }
   }
 

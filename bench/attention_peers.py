@@ -7,16 +7,24 @@ attention_bench. SDPA backends get K/V expanded to 32 heads (they read 4x the KV
 the unique KV bytes (8 heads) for every implementation. Usage: attention_peers.py [--quick]."""
 import json
 import sys
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 H, KH, D = 32, 8, 128
 QUICK = "--quick" in sys.argv
 flush_buf = torch.empty(512 << 20, dtype=torch.uint8, device="cuda")
+torch._dynamo.config.recompile_limit = 64  # one Flex compile per shape and mask; never fall back to eager
+torch._dynamo.config.cache_size_limit = 64
 flex = torch.compile(flex_attention, dynamic=False)
+
+
+def block_mask_fn(*args, **kw):
+    return create_block_mask(*args, **kw, _compile=True)  # deprecated flag, still the fast path in 2.11
 
 
 def time_ms(fn):
@@ -84,7 +92,7 @@ def prefill(L):
     # Flex causal is left out: cuDNN is the causal peer, and each Flex shape costs a compile.
     for name, W, S in (("W2048_S0", 2048, 0), ("W2048_S100", 2048, 100)):
         try:
-            bm = create_block_mask(swaa_mask(W, S, 0), 1, 1, L, L, device="cuda", _compile=True)
+            bm = block_mask_fn(swaa_mask(W, S, 0), 1, 1, L, L, device="cuda")
             ms = time_ms(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
             emit(impl="flex", op="prefill", mask=name, len=L, ms=round(ms, 4),
                  tflops=round(useful(W, S) / (ms * 1e-3) / 1e12, 1))
@@ -114,7 +122,7 @@ def decode(L, batch=8):
         if L not in (8192, 131072):  # each Flex shape costs a compile
             continue
         try:
-            bm = create_block_mask(swaa_mask(W, S, L - 1), None, None, 1, L, device="cuda", _compile=True)
+            bm = block_mask_fn(swaa_mask(W, S, L - 1), None, None, 1, L, device="cuda")
             ms = time_ms(lambda: flex(q, k, v, block_mask=bm, enable_gqa=True))
             emit(impl="flex", op="decode", mask=name, len=L, batch=batch, ms=round(ms, 4),
                  gbps=round(nbytes / (ms * 1e-3) / 1e9))

@@ -28,25 +28,6 @@ constexpr int decode_smem_bytes() {
 }
 static_assert(decode_smem_bytes<64>() >= kWarps * 16 * 64 * 4 + 2 * kWarps * 16 * 4, "combine scratch fits");
 
-template <int kD>
-__device__ __forceinline__ void load_decode_tile(const AttentionParams& p, const int* bt_row, int seqlen_k,
-                                                 int kv_head, int tile, const RowRange& range, uint32_t k_smem,
-                                                 uint32_t v_smem) {
-  constexpr int kChunks = kD / 8;
-  const int chunk = threadIdx.x % kChunks;
-  const __nv_bfloat16* k_base = static_cast<const __nv_bfloat16*>(p.k_cache);
-  const __nv_bfloat16* v_base = static_cast<const __nv_bfloat16*>(p.v_cache);
-#pragma unroll
-  for (int r = threadIdx.x / kChunks; r < kBN; r += kThreads / kChunks) {
-    const int key = tile * kBN + r;
-    const long long row = key_visible(range, key) ? cache_row(bt_row, p.block_size, seqlen_k, key) : -1;
-    const long long off = row < 0 ? 0 : (row * p.num_kv_heads + kv_head) * kD + chunk * 8;
-    const int bytes = row < 0 ? 0 : 16;
-    cp_async16(k_smem + swz<kChunks>(r, chunk), k_base + off, bytes);
-    cp_async16(v_smem + swz<kChunks>(r, chunk), v_base + off, bytes);
-  }
-}
-
 // Writes, per query row of the group: out (bf16, when num_splits == 1) or the split's normalised O
 // (fp32) and its log2-sum-exp to the workspace.
 template <int kD>
@@ -89,21 +70,32 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const __grid_constant_
     }
     cp_async_commit();
   }
+  const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
+  const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
+  auto visible = [&](int key) { return key_visible(range, key); };
+  PagedTileLoader<kBN, kD, kThreads> loader;
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) {
-    if (s < num_tiles) {
-      const uint32_t k = kv_smem + s * 2 * kTileBytes;
-      load_decode_tile<kD>(p, bt_row, seqlen_k, kv_head, tiles.tile(t_begin + s), range, k, k + kTileBytes);
+  for (int st = 0; st < kStages - 1; ++st) {
+    if (st < num_tiles) {
+      loader.locate(bt_row, p.block_size, seqlen_k, tiles.tile(t_begin + st) * kBN, visible);
+      const uint32_t k = kv_smem + st * 2 * kTileBytes;
+      loader.issue(k_cache, v_cache, p.num_kv_heads, kv_head, k, k + kTileBytes);
     }
     cp_async_commit();
   }
 
+  // ldmatrix lane addresses: lane base + compile-time offsets (see attention_prefill.cu).
+  constexpr int kRowBytes = kChunks * 16;
+  const int xy = (lane / 16) ^ (lane % 8);       // Q and V
+  const int ky = ((lane / 8) % 2) ^ (lane % 8);  // K
+  const uint32_t k_lane_off = (warp * 16 + (lane / 16) * 8 + lane % 8) * kRowBytes;
+  const uint32_t v_lane_off = (warp * 16 + lane % 16) * kRowBytes;
   uint32_t q_frag[kD / 16][4];
   cp_async_wait<kStages - 1>();
   __syncthreads();
 #pragma unroll
   for (int kk = 0; kk < kD / 16; ++kk) {
-    ldmatrix_x4(smem_u32(q_tile) + swz<kChunks>(lane % 16, kk * 2 + lane / 16), q_frag[kk][0], q_frag[kk][1],
+    ldmatrix_x4(smem_u32(q_tile) + (lane % 16) * kRowBytes + (((kk * 2) ^ xy) << 4), q_frag[kk][0], q_frag[kk][1],
                 q_frag[kk][2], q_frag[kk][3]);
   }
 
@@ -114,16 +106,15 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const __grid_constant_
   const float scale_log2 = p.softmax_scale * kLog2e;
 
   for (int i = 0; i < num_tiles; ++i) {
+    const int ahead = i + kStages - 1;  // the tile this iteration starts loading
+    if (ahead < num_tiles) loader.locate(bt_row, p.block_size, seqlen_k, tiles.tile(t_begin + ahead) * kBN, visible);
     cp_async_wait<kStages - 2>();
     __syncthreads();  // tile i landed for every thread; every warp is done with tile i - 1
-    {
-      const int next = i + kStages - 1;
-      if (next < num_tiles) {
-        const uint32_t k = kv_smem + (next % kStages) * 2 * kTileBytes;
-        load_decode_tile<kD>(p, bt_row, seqlen_k, kv_head, tiles.tile(t_begin + next), range, k, k + kTileBytes);
-      }
-      cp_async_commit();
+    if (ahead < num_tiles) {  // its stage was last read in iteration i - 1
+      const uint32_t k = kv_smem + (ahead % kStages) * 2 * kTileBytes;
+      loader.issue(k_cache, v_cache, p.num_kv_heads, kv_head, k, k + kTileBytes);
     }
+    cp_async_commit();
     const uint32_t k_tile = kv_smem + (i % kStages) * 2 * kTileBytes, v_tile = k_tile + kTileBytes;
     const int k0 = tiles.tile(t_begin + i) * kBN + warp * 16;  // this warp's 16 keys
 
@@ -131,8 +122,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const __grid_constant_
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) {
       uint32_t b0, b1, b2, b3;
-      ldmatrix_x4(k_tile + swz<kChunks>(warp * 16 + (lane / 16) * 8 + lane % 8, kk * 2 + (lane / 8) % 2), b0, b1, b2,
-                  b3);
+      ldmatrix_x4(k_tile + k_lane_off + (((kk * 2) ^ ky) << 4), b0, b1, b2, b3);
       mma_bf16(s[0], q_frag[kk], b0, b1);
       mma_bf16(s[1], q_frag[kk], b2, b3);
     }
@@ -172,7 +162,7 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const __grid_constant_
 #pragma unroll
     for (int np = 0; np < kD / 16; ++np) {
       uint32_t b0, b1, b2, b3;
-      ldmatrix_x4_trans(v_tile + swz<kChunks>(warp * 16 + lane % 16, np * 2 + lane / 16), b0, b1, b2, b3);
+      ldmatrix_x4_trans(v_tile + v_lane_off + (((np * 2) ^ xy) << 4), b0, b1, b2, b3);
       mma_bf16(o[2 * np], a, b0, b1);
       mma_bf16(o[2 * np + 1], a, b2, b3);
     }

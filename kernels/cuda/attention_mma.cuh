@@ -43,7 +43,7 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t addr, uint32_t& r0, u
 
 // c[16x8] += a[16x16] * b[16x8]; fragments as in the PTX ISA (m16n8k16, .row.col).
 __device__ __forceinline__ void mma_bf16(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
+  asm(  // register-only: not volatile, so the scheduler may move it
       "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
       "{%0,%1,%2,%3};\n"
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
@@ -65,12 +65,55 @@ __device__ __forceinline__ float warp_sum4(float x) {
 }
 
 // Physical cache row of key `key` of a sequence, or -1 when the key is past seqlen_k or in a
-// released block (the caller then zero-fills instead of reading).
-__device__ __forceinline__ long long cache_row(const int* block_table_row, int block_size, int seqlen_k, int key) {
+// released block (the caller then zero-fills instead of reading). Cache rows fit in int
+// (num_blocks * block_size < 2^31).
+__device__ __forceinline__ int cache_row(const int* block_table_row, int block_size, int seqlen_k, int key) {
   if (key >= seqlen_k) return -1;
   const int block = block_table_row[key / block_size];
   if (block < 0) return -1;
-  return static_cast<long long>(block) * block_size + key % block_size;
+  return block * block_size + key % block_size;
 }
+
+// Gathers a tile of kRows keys of one KV head from the paged K/V caches into two swizzled smem
+// tiles, in two phases: `locate` reads the block table (issued a tile ahead, so its latency hides
+// under the current tile's math), `issue` starts the 16-byte cp.async copies, which then never wait
+// on a dependent load. Thread t copies chunk t % kChunks of rows t / kChunks + i * kRowsPerPass. The
+// kChunks threads of a row share its address: lane j of a warp locates the warp's j-th row once and
+// `issue` fetches it with a shuffle (16x less index math than every thread locating its rows).
+template <int kRows, int kD, int kThreads>
+struct PagedTileLoader {
+  static constexpr int kChunks = kD / 8;
+  static constexpr int kRowsPerPass = kThreads / kChunks;
+  static constexpr int kPasses = kRows / kRowsPerPass;
+  static constexpr int kWarpRowsPerPass = 32 / kChunks;
+  static constexpr int kWarpRows = kPasses * kWarpRowsPerPass;  // rows one warp copies per tile
+  static_assert(kThreads % kChunks == 0 && kRows % kRowsPerPass == 0, "tile rows split evenly over threads");
+  static_assert(kChunks <= 32 && kWarpRows <= 32, "one lane per row of the warp");
+  int located;  // cache row of the warp's row (lane % kWarpRows); -1 = zero-fill, no read
+
+  // needed(key): may any query of the CTA see `key`? (keys nobody sees are zero-filled, not read)
+  template <typename Needed>
+  __device__ __forceinline__ void locate(const int* bt_row, int block_size, int seqlen_k, int key0, Needed needed) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int j = lane % kWarpRows;
+    const int r = warp * kWarpRowsPerPass + j % kWarpRowsPerPass + (j / kWarpRowsPerPass) * kRowsPerPass;
+    const int key = key0 + r;
+    located = needed(key) ? cache_row(bt_row, block_size, seqlen_k, key) : -1;
+  }
+  __device__ __forceinline__ void issue(const __nv_bfloat16* k_cache, const __nv_bfloat16* v_cache, int num_kv_heads,
+                                        int kv_head, uint32_t k_smem, uint32_t v_smem) const {
+    const int lane = threadIdx.x % 32;
+    const int chunk = threadIdx.x % kChunks;
+#pragma unroll
+    for (int i = 0; i < kPasses; ++i) {
+      const int row = __shfl_sync(0xffffffffu, located, i * kWarpRowsPerPass + lane / kChunks);
+      const int r = static_cast<int>(threadIdx.x) / kChunks + i * kRowsPerPass;
+      const long long off = row < 0 ? 0 : (static_cast<long long>(row) * num_kv_heads + kv_head) * kD + chunk * 8;
+      const int bytes = row < 0 ? 0 : 16;
+      cp_async16(k_smem + swz<kChunks>(r, chunk), k_cache + off, bytes);
+      cp_async16(v_smem + swz<kChunks>(r, chunk), v_cache + off, bytes);
+    }
+  }
+};
 
 }  // namespace swaa::cuda
