@@ -59,8 +59,14 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const nlohmann::json& mode
   if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() != 0.0) {
     return unimplemented("model.dropout " + json_snippet(model["dropout"]) + " is not supported (only null)");
   }
-  const auto& vocab = model.value("vocab", nlohmann::json());
+  static const nlohmann::json kNull;
+  const auto field = [&](const char* key) -> const nlohmann::json& {  // by reference: vocab is large
+    auto it = model.find(key);
+    return it == model.end() ? kNull : *it;
+  };
+  const nlohmann::json& vocab = field("vocab");
   if (!vocab.is_object()) return invalid_argument("model.vocab: expected an object of token -> id");
+  m->vocab_.reserve(vocab.size());
   int32_t max_id = -1;
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0) {
@@ -102,7 +108,8 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const nlohmann::json& mode
     }
   }
 
-  const auto& merges = model.value("merges", nlohmann::json::array());
+  static const nlohmann::json kNoMerges = nlohmann::json::array();
+  const nlohmann::json& merges = field("merges").is_null() ? kNoMerges : field("merges");
   if (!merges.is_array()) return invalid_argument("model.merges: expected an array");
   auto table = std::make_shared<MergeTable>(merges.size());
   const size_t prefix_len = m->continuing_subword_prefix_.size();
