@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     std::mt19937 r1(1);
     Batch pre;
     make_batch(pre, 1, 32768, 32768, {"W2048_S100", true, 2048, 100, false}, r1);
-    for (int mt : {2, 1}) check_result(swaa::cuda::attention_prefill_variant(pre.p, mt, nullptr));
+    check_result(swaa::cuda::attention_prefill(pre.p, nullptr));
     Batch dec;
     make_batch(dec, 8, 131072, 1, {"causal", false, 0, 0, false}, r1);
     void* ws = nullptr;
@@ -188,15 +188,11 @@ int main(int argc, char** argv) {
       make_batch(b, 1, len, len, pol, rng);
       long long vis = 0;
       for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
-      for (int mt : {2, 1}) {  // 4 warps x 32 rows (the default), 8 warps x 16 rows
-        const double ms =
-            gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill_variant(b.p, mt, nullptr)); });
-        const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
-        std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,"
-                    "\"tflops\":%.1f}\n",
-                    mt == 2 ? "swaa" : "swaa_16row", pol.name, len, ms, tflops);
-        std::fflush(stdout);
-      }
+      const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill(b.p, nullptr)); });
+      const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
+      std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
+                  pol.name, len, ms, tflops);
+      std::fflush(stdout);
     }
   }
 

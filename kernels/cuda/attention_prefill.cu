@@ -1,5 +1,5 @@
 // SWAA prefill attention: FlashAttention-2 style, one CTA per (128-query tile, query head, sequence),
-// 4 warps x 32 query rows (or 8 x 16, the lab variant), 64-key tiles pipelined with cp.async,
+// 4 warps x 32 query rows, 64-key tiles double-buffered with cp.async,
 // mma.sync bf16 -> fp32, online softmax in base 2. Invariant: a CTA walks only the key tiles of the
 // union of its rows' sinks and windows (TileList), loading each explicitly into the stage it computes
 // from; the mask is decided per row (position, phase). Tests: tests/kernels/attention_kernel_test.cc.
@@ -18,10 +18,11 @@ constexpr int kBM = 128;  // query rows per CTA
 constexpr int kBN = 64;   // keys per tile (the softmax tree reductions assume 64)
 constexpr float kLog2e = 1.4426950408889634f;
 
-// kMT m16 row tiles per warp. kMT = 1: 8 warps, Q fragments held in registers, 3 K/V stages
-// (Q 32 KiB + 96 KiB at D=128, 1 CTA/SM by registers). kMT = 2 (FlashAttention-2's split): 4 warps
-// of 32 rows, Q re-read from smem per k-step, each K/V smem byte feeds twice the math (38% fewer
-// smem reads per FLOP), 2 stages (96 KiB) so 2 CTAs fit an SM.
+// kMT m16 row tiles per warp. kMT = 2 (FlashAttention-2's split): 4 warps of 32 rows, Q re-read
+// from smem per k-step; each K/V smem byte feeds twice the math of 8 warps x 16 rows (38% fewer smem
+// reads per FLOP); 2 stages (Q 32 KiB + 64 KiB at D=128) so 2 CTAs fit an SM. Measured on the H200
+// (bench/attention_notes.md): 327 vs 305 TFLOP/s causal at 128k for 8 warps x 16 rows with Q in
+// registers and 3 stages, so only kMT = 2 is instantiated; the code keeps kMT general.
 template <int kD, int kMT>
 struct PrefillConfig {
   static constexpr int kWarps = kBM / (16 * kMT);
@@ -328,15 +329,6 @@ std::string attention_prefill(const AttentionParams& p, void* stream) {
   if (p.num_tokens == 0) return "";
   if (p.max_seqlen_q < 1) return "attention_prefill: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
   const auto s = static_cast<cudaStream_t>(stream);
-  return p.head_dim == 64 ? launch_prefill<64, 2>(p, s) : launch_prefill<128, 2>(p, s);
-}
-
-std::string attention_prefill_variant(const AttentionParams& p, int m_tiles_per_warp, void* stream) {
-  std::string err = validate_attention_params(p);
-  if (!err.empty()) return "attention_prefill: " + err;
-  if (p.num_tokens == 0) return "";
-  const auto s = static_cast<cudaStream_t>(stream);
-  if (m_tiles_per_warp == 1) return p.head_dim == 64 ? launch_prefill<64, 1>(p, s) : launch_prefill<128, 1>(p, s);
   return p.head_dim == 64 ? launch_prefill<64, 2>(p, s) : launch_prefill<128, 2>(p, s);
 }
 

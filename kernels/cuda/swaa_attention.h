@@ -53,11 +53,9 @@ struct AttentionParams {
 std::string validate_attention_params(const AttentionParams& p);
 
 // Prefill / mixed-batch attention: FlashAttention-2 style tiles of 128 queries x 64 keys per
-// (sequence, query head), mma.sync bf16; key tiles outside every row's sinks ∪ window are never
-// loaded. Returns "" on success, else an error message (bad params or a CUDA launch error).
+// (sequence, query head), 4 warps x 32 rows, mma.sync bf16; key tiles outside every row's
+// sinks ∪ window are never loaded. Returns "" on success, else an error message (bad params or a CUDA launch error).
 std::string attention_prefill(const AttentionParams& p, void* stream);
-// Kernel-lab entry for bench/ and tests/: m_tiles_per_warp 1 (8 warps x 16 rows) or 2 (4 x 32).
-std::string attention_prefill_variant(const AttentionParams& p, int m_tiles_per_warp, void* stream);
 
 // Decode attention: every token is one query (its own position and phase), all query heads of a KV
 // head processed together, keys split over `num_splits` CTAs, then combined. Also correct for any

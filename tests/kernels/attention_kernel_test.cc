@@ -251,7 +251,7 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
   }
 }
 
-enum class Kernel { kPrefill, kPrefill16Rows, kDecode };  // kPrefill16Rows: the 8-warp x 16-row variant
+enum class Kernel { kPrefill, kDecode };
 
 // Runs one kernel on the problem and returns the errors; fails the test on launch errors, unwritten
 // or non-finite outputs.
@@ -290,8 +290,6 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
   std::string msg;
   if (kernel == Kernel::kPrefill) {
     msg = cuda::attention_prefill(p, nullptr);
-  } else if (kernel == Kernel::kPrefill16Rows) {
-    msg = cuda::attention_prefill_variant(p, 1, nullptr);
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -344,8 +342,7 @@ void check(const Problem& pr, Kernel kernel, int num_splits, const std::vector<d
            const std::vector<float>& naive, Summary& summary) {
   const Errors e = run_kernel(pr, kernel, num_splits, ref, naive);
   summary.add(e);
-  EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kDecode ? "decode splits=" + std::to_string(num_splits)
-                                                              : std::string(kernel == Kernel::kPrefill ? "prefill" : "prefill 16-row"))
+  EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kPrefill ? "prefill" : "decode splits=" + std::to_string(num_splits))
                                << " err " << e.kernel << " naive bf16 err " << e.naive << " " << pr.c.describe();
 }
 
@@ -407,7 +404,7 @@ TEST(AttentionKernels, SweepAgainstReference) {
   const int kW[] = {1, 2, 37, 64, 100, 1000};
   const int kChunks[] = {1, 7, 64, 128, 0};  // 0 = random
   std::mt19937_64 rng(20261128);
-  Summary prefill_sum, prefill16_sum, decode_sum;
+  Summary prefill_sum, decode_sum;
   int variant = 0;
   for (int W : kW) {
     const int kS[] = {0, 1, std::max(0, W / 2), W + 13, 80, 1000};
@@ -423,7 +420,6 @@ TEST(AttentionKernels, SweepAgainstReference) {
         std::vector<float> naive;
         reference_outputs(pr, ref, naive);
         check(pr, Kernel::kPrefill, 1, ref, naive, prefill_sum);
-        check(pr, Kernel::kPrefill16Rows, 1, ref, naive, prefill16_sum);
         // The decode kernel takes any token with the per-token rule: same batch, 1..8 splits.
         check(pr, Kernel::kDecode, 1 + v % 8, ref, naive, decode_sum);
       }
@@ -440,7 +436,6 @@ TEST(AttentionKernels, SweepAgainstReference) {
     check(pr, Kernel::kDecode, 1 + v, ref, naive, decode_sum);
   }
   prefill_sum.print("prefill mixed batches");
-  prefill16_sum.print("prefill 16-row, mixed batches");
   decode_sum.print("decode kernel, mixed batches");
 }
 
@@ -464,7 +459,6 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
       std::vector<float> naive;
       reference_outputs(pr, ref, naive);
       check(pr, Kernel::kPrefill, 1, ref, naive, prefill_sum);
-      check(pr, Kernel::kPrefill16Rows, 1, ref, naive, prefill_sum);
       for (int splits : {1, 2, 3}) check(pr, Kernel::kDecode, splits, ref, naive, decode_sum);
     }
   }
