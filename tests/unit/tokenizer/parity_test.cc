@@ -3,6 +3,7 @@
 // random id lists. Fixtures: tests/data/tokenizer/{corpus,encode_*}.json.
 #include <gtest/gtest.h>
 
+#include <thread>
 #include <vector>
 
 #include "tokenizer_fixture.h"
@@ -75,6 +76,25 @@ TEST_P(Parity, DecodeRandomIds) {
     EXPECT_EQ(tok.decode(ids), c["text"].get<std::string>()) << c["ids"].dump();
     EXPECT_EQ(tok.decode(ids, true), c["text_skip"].get<std::string>()) << c["ids"].dump();
   }
+}
+
+// One Tokenizer shared by 4 threads (the server's case): same ids as single-threaded HF.
+TEST_P(Parity, ConcurrentEncodeIsExact) {
+  const Tokenizer& tok = real_tokenizer(GetParam());
+  const auto& strings = fixture("corpus.json")["strings"];
+  const auto& expected = fixture("encode_" + GetParam() + ".json")["ids"];
+  std::vector<size_t> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = t; i < strings.size(); i += 2) {  // overlapping halves: shared cache entries
+        auto ids = tok.encode(strings[i].get<std::string>());
+        if (!ids.ok() || *ids != expected[i].get<std::vector<int32_t>>()) ++mismatches[t];
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (size_t t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0u) << "thread " << t;
 }
 
 INSTANTIATE_TEST_SUITE_P(RealTokenizers, Parity, ::testing::Values("qwen3", "llama3", "llama2"));
