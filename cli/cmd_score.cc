@@ -20,6 +20,7 @@ struct ScoreArgs {
   int prompt_tokens = -1;
   int prefill_chunk = 0;
   int threads = 0;
+  std::string device = "cpu";
   int block_size = 16;
   bool json = false;
   SwaaFlags swaa;
@@ -48,6 +49,7 @@ void run_score(const ScoreArgs& a) {
   opt.prompt_tokens = a.prompt_tokens;
   opt.prefill_chunk = a.prefill_chunk;
   opt.num_threads = a.threads;
+  opt.device = a.device;
   opt.block_size = a.block_size;
   auto progress = std::make_unique<ProgressReporter>("score", "tokens", static_cast<long>(tokens.size()));
   opt.progress = [&](int done, int) { progress->update(done); };
@@ -92,6 +94,7 @@ void register_score(CLI::App& app) {
   cmd->add_option("--prompt-tokens", args->prompt_tokens, "P: the first P tokens are the prompt")->required();
   cmd->add_option("--prefill-chunk", args->prefill_chunk, "prefill the prompt in chunks of N tokens (0 = one chunk)");
   cmd->add_option("--threads", args->threads, "CPU threads (0 = all cores)");
+  cmd->add_option("--device", args->device, "cpu | cuda | cuda:N");
   cmd->add_option("--block-size", args->block_size, "KV cache block size in tokens");
   cmd->add_flag("--json", args->json, "add timings and KV statistics to the JSON output");
   args->swaa.add_to(*cmd);

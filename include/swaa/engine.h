@@ -21,7 +21,7 @@ namespace swaa {
 struct EngineOptions {
   std::string model_dir;
   SwaaConfig swaa;
-  std::string device = "cpu";         // "cpu" (the CUDA backend is not built yet)
+  std::string device = "cpu";         // "cpu", "cuda" or "cuda:N" (CUDA builds only)
   int num_threads = 0;                // CPU threads; 0 = all cores
   int block_size = 16;                // KV block size in tokens
   int64_t kv_cache_bytes = 0;         // KV cache capacity; 0 = 4 GiB on the CPU

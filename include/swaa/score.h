@@ -18,6 +18,7 @@ struct ScoreOptions {
   SwaaConfig swaa;
   int prompt_tokens = 0;   // P; tokens [P, T) are generated tokens
   int prefill_chunk = 0;   // 0 = the whole prompt in one step
+  std::string device = "cpu";  // "cpu", "cuda" or "cuda:N"
   int num_threads = 0;     // 0 = all cores
   int block_size = 16;     // KV cache block size in tokens
   // Called after every step with (tokens done, total tokens); may be empty.

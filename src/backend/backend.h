@@ -32,7 +32,10 @@ class Backend {
   // Compute dtype of activations and KV cache on this backend.
   virtual DType compute_dtype() const = 0;
 
+  // A zeroed tensor in the compute dtype, or in `dtype` where the backend supports it (fp32 logits
+  // on a bf16 backend); the CPU backend computes everything in fp32.
   virtual Result<Tensor> alloc(const std::vector<int64_t>& shape) = 0;
+  virtual Result<Tensor> alloc(const std::vector<int64_t>& shape, DType dtype) = 0;
   // Copies a checkpoint tensor into backend memory in the compute dtype.
   virtual Result<Tensor> upload(const TensorView& weight) = 0;
   // Copies `t` to host as fp32 (rows [row_begin, row_end) of a 2-D tensor).
@@ -69,5 +72,7 @@ class Backend {
 };
 
 Result<std::unique_ptr<Backend>> make_cpu_backend(int num_threads);
+// "cpu", "cuda" or "cuda:N"; CUDA only in builds with SWAA_CUDA (src/engine/backend_factory.cc).
+Result<std::unique_ptr<Backend>> make_backend(const std::string& device, int num_threads);
 
 }  // namespace swaa

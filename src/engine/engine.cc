@@ -40,16 +40,13 @@ Engine::~Engine() = default;
 Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  if (options.device != "cpu") {
-    return unimplemented("device '" + options.device + "' is not available in this build (supported: cpu)");
-  }
   if (options.block_size < 1) return invalid_argument("block_size must be >= 1, got " + std::to_string(options.block_size));
   if (options.max_num_seqs < 1) return invalid_argument("max_num_seqs must be >= 1, got " + std::to_string(options.max_num_seqs));
   if (options.max_num_batched_tokens < 1) {
     return invalid_argument("max_num_batched_tokens must be >= 1, got " + std::to_string(options.max_num_batched_tokens));
   }
   if (options.kv_cache_bytes < 0) return invalid_argument("kv_cache_bytes must be >= 0");
-  SWAA_ASSIGN_OR_RETURN(impl->backend, make_cpu_backend(options.num_threads));
+  SWAA_ASSIGN_OR_RETURN(impl->backend, make_backend(options.device, options.num_threads));
   SWAA_ASSIGN_OR_RETURN(impl->model, Model::load(options.model_dir, *impl->backend, options.swaa));
   const ModelConfig& mc = impl->model->config();
   if (std::filesystem::exists(options.model_dir + "/tokenizer.json")) {

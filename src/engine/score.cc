@@ -54,7 +54,7 @@ Result<ScoreResult> score_tokens(const ScoreOptions& opt, const std::vector<int3
 
   ScoreResult result;
   auto t0 = std::chrono::steady_clock::now();
-  SWAA_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_cpu_backend(opt.num_threads));
+  SWAA_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_backend(opt.device, opt.num_threads));
   SWAA_ASSIGN_OR_RETURN(std::unique_ptr<Model> model, Model::load(opt.model_dir, *backend, opt.swaa));
   const ModelConfig& mc = model->config();
   for (int i = 0; i < T; ++i) {

@@ -121,7 +121,7 @@ Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const
   SWAA_ASSIGN_OR_RETURN(Tensor picked, backend_.alloc({rows, H}));  // [rows, H]
   backend_.gather_rows(x, logit_rows, picked);
   backend_.rms_norm(picked, weights_.final_norm, eps, picked);
-  SWAA_ASSIGN_OR_RETURN(Tensor logits, backend_.alloc({rows, c.vocab_size}));  // [rows, V]
+  SWAA_ASSIGN_OR_RETURN(Tensor logits, backend_.alloc({rows, c.vocab_size}, DType::kF32));  // [rows, V]
   backend_.linear(picked, weights_.lm_head, nullptr, logits);
   std::vector<float> host(static_cast<size_t>(rows) * c.vocab_size);
   if (rows > 0) backend_.to_host_f32(logits, 0, rows, host.data());

@@ -79,6 +79,14 @@ TEST_F(CliScore, InvalidSwaaValues) {
   expect_error(run(score("--swaa-config " + dir_ + "/bad.json")), "unknown field 'keepfirst'");
 }
 
+TEST_F(CliScore, UnavailableDevice) {
+  // On a machine without a GPU (or a build without CUDA) --device cuda is a clear error.
+  CmdResult r = run(score("--device cuda"));
+  if (r.exit_code == 0) GTEST_SKIP() << "a GPU is present";
+  expect_error(r, "cuda");
+  expect_error(run(score("--device tpu")), "unknown device 'tpu' (expected cpu, cuda or cuda:N)");
+}
+
 TEST_F(CliScore, BadTokens) {
   std::ofstream(dir_ + "/oov.json") << "[1, 2, 4000, 3]";
   expect_error(run("score -m " + dir_ + "/model --tokens-file " + dir_ + "/oov.json --prompt-tokens 2"),

@@ -16,6 +16,7 @@ class CpuBackend final : public Backend {
   DType compute_dtype() const override { return DType::kF32; }
 
   Result<Tensor> alloc(const std::vector<int64_t>& shape) override;
+  Result<Tensor> alloc(const std::vector<int64_t>& shape, DType) override { return alloc(shape); }
   Result<Tensor> upload(const TensorView& weight) override;
   void to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) override;
 

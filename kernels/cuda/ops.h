@@ -1,0 +1,44 @@
+// Host launchers of the CUDA backend's non-attention kernels (bf16 activations, fp32 math):
+// embedding, RMSNorm, bias add, residual add, RoPE, SwiGLU, KV-cache writes, row gather, casts,
+// and a plain SWAA attention for head dims the tiled kernels do not cover. No CUDA types leak:
+// streams are void*. Every launcher returns "" or a CUDA error message.
+// Tests: tests/e2e/cuda_e2e_test.cc (label cuda), against the CPU backend.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "swaa_attention.h"
+
+namespace swaa::cuda {
+
+// out[i, :] = table[ids[i], :]                              table [V, H] bf16, out [n, H] bf16
+std::string embedding(const void* table, const int32_t* ids, int n, int hidden, void* out, void* stream);
+// RMSNorm over rows of width d: out = w * x / sqrt(mean(x^2) + eps)   x, out [rows, d], w [d] bf16
+std::string rms_norm(const void* x, const void* w, int rows, int d, float eps, void* out, void* stream);
+// x[r, c] += bias[c]                                        x [rows, cols] bf16 or fp32 (x_f32)
+std::string add_bias(void* x, bool x_f32, const void* bias, int rows, int cols, void* stream);
+// x += y (bf16, n elements)
+std::string add_inplace(void* x, const void* y, int64_t n, void* stream);
+// Rotate-half RoPE in place: x [n, heads, d]; angle = positions[t] * inv_freq[i] (fp32 inv_freq on
+// device, d/2 values), cos/sin multiplied by `scaling`.
+std::string rope(void* x, const int* positions, const float* inv_freq, int n, int heads, int d, float scaling,
+                 void* stream);
+// out = silu(gate) * up (bf16, n elements; out may alias gate)
+std::string silu_mul(const void* gate, const void* up, void* out, int64_t n, void* stream);
+// cache[slots[t], :] = x[t, :] for K and V; rows of `row` bf16 elements.
+std::string kv_write(const void* k, const void* v, const int* slots, int n, int row, void* k_cache, void* v_cache,
+                     void* stream);
+// out[i, :] = x[rows[i], :]                                 bf16 or fp32 rows of `cols` elements
+std::string gather_rows(const void* x, bool f32, const int* rows, int n, int cols, void* out, void* stream);
+// bf16 <-> fp32 conversions of n elements.
+std::string bf16_to_f32(const void* x, float* out, int64_t n, void* stream);
+std::string f32_to_bf16(const float* x, void* out, int64_t n, void* stream);
+// acc[rows[r], :] += weights[r] * y[r, :]   (MoE combine; rows distinct within one call)
+std::string scatter_add_weighted(float* acc, const void* y, const int* rows, const float* weights, int m, int hidden,
+                                 void* stream);
+// Plain SWAA attention (one CTA per token and head, online softmax over the visible keys), for any
+// head_dim <= 256; same params as the tiled kernels (num_splits/workspace unused).
+std::string attention_simple(const AttentionParams& p, void* stream);
+
+}  // namespace swaa::cuda

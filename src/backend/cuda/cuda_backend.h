@@ -1,0 +1,17 @@
+// CudaBackend: the Backend ops on one NVIDIA GPU. bf16 weights, activations and KV cache, fp32
+// accumulation; GEMMs through cuBLAS (bf16 in, fp32 compute; fp32 out for logits); attention
+// through the SWAA kernels of kernels/cuda (tiled prefill, split-KV decode; a plain kernel for
+// head dims other than 64/128). Device memory comes from a caching pool so per-step activations
+// do not call cudaMalloc. Tests: tests/e2e/cuda_e2e_test.cc (label cuda).
+#pragma once
+
+#include <memory>
+
+#include "backend/backend.h"
+
+namespace swaa {
+
+// Creates the backend on `device`; Unimplemented when no GPU is visible.
+Result<std::unique_ptr<Backend>> make_cuda_backend(int device);
+
+}  // namespace swaa
