@@ -76,7 +76,19 @@ TensorMap write_random_model(const std::string& dir, const RandomModelSpec& s) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     t.values.resize(n);
-    for (float& v : t.values) v = round(offset + scale * normal(rng));
+    if (s.fast_init) {
+      // Uniform in [-sqrt(3), sqrt(3)) has unit variance; xorshift64 is ~20x faster than normal().
+      uint64_t x = rng() | 1;
+      for (float& v : t.values) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const float u = static_cast<float>((x >> 40) * (1.0 / 16777216.0)) * 3.4641016f - 1.7320508f;
+        v = round(offset + scale * u);
+      }
+    } else {
+      for (float& v : t.values) v = round(offset + scale * normal(rng));
+    }
     m[name] = std::move(t);
   };
   const int64_t H = s.hidden, D = s.head_dim, QD = s.heads * D, KD = s.kv_heads * D;

@@ -32,6 +32,7 @@ struct RandomModelSpec {
   DType dtype = DType::kBF16;
   float qk_scale = 3.0f;  // multiplies q/k projections so attention is sharp
   uint64_t seed = 1;
+  bool fast_init = false;  // uniform values from a xorshift generator (same std): for multi-GB models
 };
 
 // Writes `dir`/config.json and `dir`/model.safetensors; returns the tensors written (rounded values).

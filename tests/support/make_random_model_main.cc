@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     else if (k == "--head-dim") s.head_dim = num();
     else if (k == "--intermediate") s.intermediate = num();
     else if (k == "--seed") s.seed = static_cast<uint64_t>(num());
+    else if (k == "--fast-init") s.fast_init = v == "1" || v == "true";
     else if (k == "--byte-tokenizer") with_tokenizer = v == "1" || v == "true";
     else if (k == "--dtype") s.dtype = v == "f32" ? swaa::DType::kF32 : v == "f16" ? swaa::DType::kF16 : swaa::DType::kBF16;
     else {
