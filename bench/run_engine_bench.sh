@@ -10,9 +10,10 @@ lens="${2:-32768 131072}"
 mkdir -p "$out"
 build=${SWAA_BUILD_DIR:-/tmp/swaa-build}
 cmake -S . -B "$build" -G Ninja -DSWAA_CUDA=ON -DSWAA_CUDA_ARCHS=90a >"$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
-cmake --build "$build" -j "$(nproc)" --target swaa e2e_cuda_test make_random_model >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+cmake --build "$build" -j "$(nproc)" --target e2e_cuda_test make_random_model >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 "$build/tests/e2e/e2e_cuda_test" >"$out/cuda_e2e.log" 2>&1
 echo "e2e_cuda_test exit $?"; grep -E "^\[  (PASSED|FAILED)|Failure" "$out/cuda_e2e.log" | head -20
+cmake --build "$build" -j "$(nproc)" --target swaa >>"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 model=/tmp/swaa-qwen3-4b-random
 [ -f "$model/config.json" ] || "$build/tests/make_random_model" "$model" --type qwen3 --vocab 151936 --hidden 2560 \
   --layers 36 --heads 32 --kv-heads 8 --head-dim 128 --intermediate 9728 --fast-init true >/dev/null
