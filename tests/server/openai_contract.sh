@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts `swaa serve` on a random tiny model (free port, API key) and runs openai_contract.mjs with
+# the official openai npm client (tests/server/fetch_openai_npm.sh puts it in .cache/npm-openai).
+# Usage: tests/server/openai_contract.sh BUILD_DIR
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+build="$(cd "$1" && pwd)"
+pkg="$root/.cache/npm-openai/openai"
+[ -f "$pkg/index.mjs" ] || { echo "openai npm package missing in $pkg (run tests/server/fetch_openai_npm.sh)" >&2; exit 1; }
+work="$(mktemp -d)"
+pid=""
+cleanup() {
+  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"$build/make_random_model" "$work/model" --vocab 300 --hidden 32 --layers 3 --byte-tokenizer true >/dev/null
+"$build/swaa" serve -m "$work/model" --port 0 --served-model-name tiny --api-key test-key --threads 1 \
+  --max-model-len 512 --sliding-window-size 16 --keep-first 2 --non-sliding-layers "[1]" 2>"$work/serve.log" &
+pid=$!
+port=""
+for _ in $(seq 300); do
+  port="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.log")"
+  [ -n "$port" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "swaa serve did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+status=0
+node "$root/tests/server/openai_contract.mjs" "http://127.0.0.1:$port/v1" tiny test-key "$pkg" || status=$?
+kill "$pid"
+wait "$pid" || { echo "swaa serve exited with $? on SIGTERM" >&2; cat "$work/serve.log" >&2; status=1; }
+pid=""
+exit "$status"

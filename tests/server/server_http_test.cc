@@ -1,0 +1,352 @@
+// The server over raw HTTP, in process: response shapes (whole and SSE), sampling fields, every
+// error in OpenAI's shape with its status, queue full, per-request SWAA settings, API keys, and a
+// client that hangs up mid-stream (its request is aborted and its KV freed, seen in /metrics).
+#include <atomic>
+
+#include "swaa/chat.h"
+
+#include "server/server_test_util.h"
+
+namespace swaa::server {
+namespace {
+
+using nlohmann::json;
+using namespace testing;
+
+class ServerHttp : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = new std::string(write_test_model("server_http_model"));
+    server_ = new RunningServer(start_server(test_options(*model_)));
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    delete model_;
+  }
+  static void expect_error(const HttpReply& r, int status, const std::string& needle, const std::string& param = "") {
+    EXPECT_EQ(r.status, status) << r.body;
+    json j = r.json();
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << r.body;
+    const json& e = j["error"];
+    for (const char* k : {"message", "type", "param", "code"}) EXPECT_TRUE(e.contains(k)) << k << " missing: " << r.body;
+    EXPECT_NE(e["message"].get<std::string>().find(needle), std::string::npos) << r.body;
+    if (!param.empty()) {
+      EXPECT_EQ(e["param"], param) << r.body;
+    }
+  }
+  static std::string* model_;
+  static RunningServer* server_;
+};
+std::string* ServerHttp::model_ = nullptr;
+RunningServer* ServerHttp::server_ = nullptr;
+
+TEST_F(ServerHttp, CompletionWholeResponse) {
+  HttpReply r = post(*server_, "/v1/completions",
+                     R"({"model": "test-model", "prompt": "hello", "max_tokens": 5, "temperature": 0, "ignore_eos": true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = r.json();
+  EXPECT_EQ(j["object"], "text_completion");
+  EXPECT_EQ(j["model"], "test-model");
+  EXPECT_EQ(j["id"].get<std::string>().rfind("cmpl-", 0), 0u);
+  ASSERT_EQ(j["choices"].size(), 1u);
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "length");
+  EXPECT_TRUE(j["choices"][0]["text"].is_string());
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 5);  // the byte tokenizer: one token per byte
+  EXPECT_EQ(j["usage"]["completion_tokens"], 5);
+  EXPECT_EQ(j["usage"]["total_tokens"], 10);
+}
+
+TEST_F(ServerHttp, GreedyIsDeterministicAndSeedsReproduce) {
+  const std::string greedy = R"({"prompt": [1, 2, 3, 4], "max_tokens": 8, "temperature": 0, "ignore_eos": true})";
+  EXPECT_EQ(post(*server_, "/v1/completions", greedy).json()["choices"][0]["text"],
+            post(*server_, "/v1/completions", greedy).json()["choices"][0]["text"]);
+  const std::string seeded = R"({"prompt": "abc", "max_tokens": 8, "temperature": 1.0, "seed": 11, "n": 3, "ignore_eos": true})";
+  json a = post(*server_, "/v1/completions", seeded).json(), b = post(*server_, "/v1/completions", seeded).json();
+  ASSERT_EQ(a["choices"].size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(a["choices"][i]["index"], i);
+    EXPECT_EQ(a["choices"][i]["text"], b["choices"][i]["text"]);
+  }
+  EXPECT_EQ(a["usage"]["prompt_tokens"], 3);  // counted once for n choices
+  EXPECT_EQ(a["usage"]["completion_tokens"], 24);
+}
+
+TEST_F(ServerHttp, BatchOfPromptsAndTokenIds) {
+  json j = post(*server_, "/v1/completions", R"({"prompt": ["ab", "cde"], "max_tokens": 3, "ignore_eos": true, "n": 2})").json();
+  ASSERT_EQ(j["choices"].size(), 4u);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 5);
+  j = post(*server_, "/v1/completions", R"({"prompt": [[1, 2], [3, 4, 5]], "max_tokens": 2, "ignore_eos": true})").json();
+  ASSERT_EQ(j["choices"].size(), 2u);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], 5);
+}
+
+TEST_F(ServerHttp, ChatCompletion) {
+  HttpReply r = post(*server_, "/v1/chat/completions",
+                     R"({"model": "test-model", "messages": [{"role": "system", "content": "be brief"},
+                         {"role": "user", "content": [{"type": "text", "text": "hi"}]}], "max_tokens": 4, "ignore_eos": true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = r.json();
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["choices"][0]["message"]["role"], "assistant");
+  EXPECT_TRUE(j["choices"][0]["message"]["content"].is_string());
+  EXPECT_EQ(j["usage"]["completion_tokens"], 4);
+  // The conversation as the chat template renders it, one token per byte plus the ChatML specials.
+  auto tok = Tokenizer::from_dir(*model_);
+  ASSERT_TRUE(tok.ok());
+  auto rendered = render_chat(*tok, R"([{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi"}])");
+  ASSERT_TRUE(rendered.ok());
+  EXPECT_EQ(j["usage"]["prompt_tokens"], tok->encode(*rendered)->size());
+}
+
+TEST_F(ServerHttp, StopStringEndsTheChoice) {
+  // Greedy text of this prompt, then the same request with one of its ASCII characters as a stop string.
+  const json base = {{"prompt", "xyz"}, {"max_tokens", 12}, {"temperature", 0}, {"ignore_eos", true}};
+  const std::string text = post(*server_, "/v1/completions", base.dump()).json()["choices"][0]["text"];
+  size_t i = 1;
+  while (i < text.size() && static_cast<unsigned char>(text[i]) >= 0x80) ++i;
+  ASSERT_LT(i, text.size()) << "no ASCII character in the greedy text to stop at";
+  const std::string stop = text.substr(i, 1);
+  json req = base;
+  req["stop"] = json::array({stop, "never-seen"});
+  json j = post(*server_, "/v1/completions", req.dump()).json();
+  EXPECT_EQ(j["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(j["choices"][0]["text"].get<std::string>(), text.substr(0, text.find(stop)));
+}
+
+TEST_F(ServerHttp, StreamingCompletionAndChat) {
+  std::vector<json> events;
+  bool done = false;
+  int status = post_stream(*server_, "/v1/completions",
+                           R"({"prompt": "hello", "max_tokens": 6, "stream": true, "ignore_eos": true,
+                               "stream_options": {"include_usage": true}})",
+                           [&](const std::string& e) {
+                             if (e == "[DONE]") done = true;
+                             else events.push_back(json::parse(e));
+                             return true;
+                           });
+  ASSERT_EQ(status, 200);
+  ASSERT_TRUE(done);
+  ASSERT_GE(events.size(), 2u);
+  std::string text;
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    EXPECT_EQ(events[i]["object"], "text_completion");
+    text += events[i]["choices"][0]["text"].get<std::string>();
+  }
+  EXPECT_EQ(events[events.size() - 2]["choices"][0]["finish_reason"], "length");
+  EXPECT_TRUE(events.back()["choices"].empty());
+  EXPECT_EQ(events.back()["usage"]["completion_tokens"], 6);
+  json whole = post(*server_, "/v1/completions", R"({"prompt": "hello", "max_tokens": 6, "temperature": 0, "ignore_eos": true})").json();
+  std::string greedy_text;
+  post_stream(*server_, "/v1/completions", R"({"prompt": "hello", "max_tokens": 6, "temperature": 0, "ignore_eos": true, "stream": true})",
+              [&](const std::string& e) {
+                if (e != "[DONE]") greedy_text += json::parse(e)["choices"][0]["text"].get<std::string>();
+                return true;
+              });
+  EXPECT_EQ(greedy_text, whole["choices"][0]["text"]);
+
+  events.clear();
+  done = false;
+  status = post_stream(*server_, "/v1/chat/completions",
+                       R"({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5, "stream": true, "ignore_eos": true, "n": 2})",
+                       [&](const std::string& e) {
+                         if (e == "[DONE]") done = true;
+                         else events.push_back(json::parse(e));
+                         return true;
+                       });
+  ASSERT_EQ(status, 200);
+  ASSERT_TRUE(done);
+  int roles = 0, finished = 0;
+  for (const json& e : events) {
+    EXPECT_EQ(e["object"], "chat.completion.chunk");
+    const json& c = e["choices"][0];
+    if (c["delta"].contains("role")) ++roles;
+    if (!c["finish_reason"].is_null()) ++finished;
+  }
+  EXPECT_EQ(roles, 2);
+  EXPECT_EQ(finished, 2);
+}
+
+TEST_F(ServerHttp, MalformedAndInvalidRequests) {
+  const std::string c = "/v1/completions", chat = "/v1/chat/completions";
+  expect_error(post(*server_, c, "{\"prompt\": \"a\""), 400, "not valid JSON");
+  expect_error(post(*server_, c, "[1, 2]"), 400, "must be a JSON object");
+  expect_error(post(*server_, c, ""), 400, "not valid JSON");
+  expect_error(post(*server_, c, R"({"max_tokens": 3})"), 400, "'prompt' is required", "prompt");
+  expect_error(post(*server_, c, R"({"prompt": "a", "max_tokens": "3"})"), 400, "'max_tokens' must be an integer", "max_tokens");
+  expect_error(post(*server_, c, R"({"prompt": "a", "max_tokens": 0})"), 400, "'max_tokens' must be in [1", "max_tokens");
+  expect_error(post(*server_, c, R"({"prompt": "a", "temperature": "hot"})"), 400, "'temperature' must be a number", "temperature");
+  expect_error(post(*server_, c, R"({"prompt": "a", "top_p": 1.5})"), 400, "top_p must be in (0, 1]", "top_p");
+  expect_error(post(*server_, c, R"({"prompt": "a", "n": 0})"), 400, "'n' must be in [1, 16]", "n");
+  expect_error(post(*server_, c, R"({"prompt": "a", "stop": [1]})"), 400, "'stop' must be a string or an array", "stop");
+  expect_error(post(*server_, c, R"({"prompt": "a", "max_token": 3})"), 400, "unknown field 'max_token'", "max_token");
+  expect_error(post(*server_, c, R"({"prompt": "a", "logprobs": 2})"), 400, "log-probabilities", "logprobs");
+  expect_error(post(*server_, chat, R"({"messages": [{"role": "user", "content": "a"}], "logprobs": true})"), 400,
+               "log-probabilities", "logprobs");
+  expect_error(post(*server_, c, R"({"prompt": [1, 999]})"), 400, "outside the vocabulary", "prompt");
+  expect_error(post(*server_, c, R"({"prompt": [1, -1]})"), 400, "'prompt[1]' must be in", "prompt[1]");
+  expect_error(post(*server_, c, R"({"prompt": "", "max_tokens": 1})"), 400, "empty", "prompt");
+  expect_error(post(*server_, c, R"({"prompt": "a", "model": "gpt-4"})"), 404, "does not exist", "model");
+  expect_error(post(*server_, chat, R"({"messages": []})"), 400, "'messages' must be a non-empty array", "messages");
+  expect_error(post(*server_, chat, R"({"messages": [{"role": "robot", "content": "a"}]})"), 400, "must be one of", "messages[0].role");
+  expect_error(post(*server_, chat, R"({"messages": [{"role": "user"}]})"), 400, "is required", "messages[0].content");
+  expect_error(post(*server_, chat, R"({"messages": [{"role": "user", "content": "a"}], "tools": [{"type": "function"}]})"), 400,
+               "tool calling", "tools");
+  expect_error(post(*server_, chat, R"({"prompt": "a"})"), 400, "unknown field 'prompt'", "prompt");
+  expect_error(post(*server_, c, R"({"prompt": "a", "stream_options": {"include_usage": true}})"), 400, "needs \"stream\": true");
+  expect_error(post(*server_, c, R"({"prompt": "a", "swaa": {"sliding_window_size": 0}})"), 400, "sliding_window_size", "swaa");
+  expect_error(post(*server_, c, std::string(40, '[') + std::string(40, ']')), 400, "deeper than");
+  expect_error(get(*server_, "/v1/nothing"), 404, "no route");
+  EXPECT_TRUE(get(*server_, "/health").status == 200);
+}
+
+TEST_F(ServerHttp, PromptOverMaxModelLen) {
+  json prompt = json::array();
+  for (int i = 0; i < 4096; ++i) prompt.push_back(i % 256);
+  expect_error(post(*server_, "/v1/completions", json{{"prompt", prompt}}.dump()), 400, "maximum context length is 4096", "prompt");
+  prompt.erase(prompt.begin(), prompt.begin() + 10);
+  expect_error(post(*server_, "/v1/completions", json{{"prompt", prompt}, {"max_tokens", 11}}.dump()), 400,
+               "you requested 4097 tokens", "max_tokens");
+  HttpReply ok = post(*server_, "/v1/completions", json{{"prompt", prompt}, {"max_tokens", 10}, {"ignore_eos", true}}.dump());
+  EXPECT_EQ(ok.status, 200) << ok.body;
+}
+
+TEST_F(ServerHttp, PerRequestSwaaSettings) {
+  // Equal to the server's settings (in any spelling): served by the main engine.
+  HttpReply same = post(*server_, "/v1/completions",
+                        R"({"prompt": "a", "max_tokens": 2, "swaa": {"sliding_window_size": 16, "keep_first": 2,
+                            "non_sliding_layers": [1, 1], "force_fa_decode": false}})");
+  EXPECT_EQ(same.status, 200) << same.body;
+  expect_error(post(*server_, "/v1/completions", R"({"prompt": "a", "swaa": {"sliding_window_size": 8}})"), 400,
+               "--swaa-engines", "swaa");
+
+  ServerOptions o = test_options(*model_);
+  o.worker.max_swaa_engines = 1;
+  RunningServer pool = start_server(o);
+  const std::string req = R"({"prompt": [5, 6, 7, 8, 9, 10, 11, 12], "max_tokens": 6, "temperature": 0, "ignore_eos": true, "swaa": %s})";
+  auto with = [&](const std::string& swaa) {
+    std::string body = req;
+    body.replace(body.find("%s"), 2, swaa);
+    return post(pool, "/v1/completions", body);
+  };
+  HttpReply w2 = with(R"({"sliding_window_size": 2})");
+  ASSERT_EQ(w2.status, 200) << w2.body;
+  EXPECT_EQ(pool.server->stats().num_engines, 2);
+  expect_error(with(R"({"sliding_window_size": 3})"), 503, "extra SWAA engines", "swaa");
+  // The pooled engine computes what a server started with those settings computes.
+  ServerOptions o2 = test_options(*model_);
+  o2.worker.engine.swaa = SwaaConfig{};
+  o2.worker.engine.swaa.sliding_window_size = 2;
+  RunningServer direct = start_server(o2);
+  HttpReply d = post(direct, "/v1/completions", R"({"prompt": [5, 6, 7, 8, 9, 10, 11, 12], "max_tokens": 6, "temperature": 0, "ignore_eos": true})");
+  EXPECT_EQ(w2.json()["choices"][0]["text"], d.json()["choices"][0]["text"]);
+}
+
+TEST_F(ServerHttp, ApiKey) {
+  ServerOptions o = test_options(*model_);
+  o.api_key = "sekret";
+  RunningServer s = start_server(o);
+  expect_error(post(s, "/v1/completions", R"({"prompt": "a", "max_tokens": 1})"), 401, "API key");
+  expect_error(post(s, "/v1/completions", R"({"prompt": "a", "max_tokens": 1})", {{"Authorization", "Bearer wrong"}}), 401, "API key");
+  EXPECT_EQ(post(s, "/v1/completions", R"({"prompt": "a", "max_tokens": 1})", {{"Authorization", "Bearer sekret"}}).status, 200);
+  EXPECT_EQ(get(s, "/health").status, 200);  // health and metrics stay open (probes, scrapers)
+}
+
+TEST_F(ServerHttp, ModelsHealthMetrics) {
+  json m = get(*server_, "/v1/models").json();
+  EXPECT_EQ(m["object"], "list");
+  EXPECT_EQ(m["data"][0]["id"], "test-model");
+  EXPECT_EQ(m["data"][0]["max_model_len"], 4096);
+  post(*server_, "/v1/completions", R"({"prompt": "metrics", "max_tokens": 3, "ignore_eos": true})");
+  const std::string text = get(*server_, "/metrics").body;
+  EXPECT_GE(metric(text, "swaa_http_requests_total{path=\"/v1/completions\",code=\"200\"}"), 1);
+  EXPECT_GE(metric(text, "swaa_generation_tokens_total"), 3);
+  EXPECT_GE(metric(text, "swaa_prompt_tokens_total"), 7);
+  EXPECT_GE(metric(text, "swaa_time_to_first_token_seconds_count"), 1);
+  EXPECT_GE(metric(text, "swaa_inter_token_latency_seconds_count"), 2);
+  EXPECT_EQ(metric(text, "swaa_queue_depth"), 0);
+  EXPECT_GT(metric(text, "swaa_kv_cache_capacity_bytes"), 0);
+  EXPECT_EQ(metric(text, "swaa_kv_cache_live_bytes{group=\"full\"}"), 0);
+  EXPECT_EQ(metric(text, "swaa_kv_cache_live_bytes{group=\"windowed\"}"), 0);
+  EXPECT_GT(metric(text, "swaa_kv_cache_peak_live_bytes"), 0);
+}
+
+// A client that hangs up mid-stream: the request is aborted and its KV freed, while the stream
+// would otherwise have run for thousands of tokens.
+TEST_F(ServerHttp, DisconnectMidStreamAbortsAndFreesKv) {
+  ServerOptions o = test_options(*model_);
+  RunningServer s = start_server(o);
+  const double aborted_before = metric(get(s, "/metrics").body, "swaa_requests_finished_total{finish_reason=\"abort\"}");
+  int chunks = 0;
+  KvStats during;
+  post_stream(s, "/v1/completions", R"({"prompt": "a long story", "max_tokens": 4000, "ignore_eos": true, "stream": true})",
+              [&](const std::string&) {
+                during = s.server->stats().kv;
+                return ++chunks < 5;
+              });
+  EXPECT_EQ(chunks, 5);
+  EXPECT_GT(during.live_bytes, 0);
+  EXPECT_TRUE(eventually([&] {
+    const std::string t = get(s, "/metrics").body;
+    return metric(t, "swaa_requests_finished_total{finish_reason=\"abort\"}") == aborted_before + 1 &&
+           metric(t, "swaa_requests_in_flight") == 0 && metric(t, "swaa_kv_cache_live_bytes{group=\"full\"}") == 0 &&
+           metric(t, "swaa_kv_cache_live_bytes{group=\"windowed\"}") == 0;
+  })) << get(s, "/metrics").body;
+  const WorkerStats st = s.server->stats();
+  EXPECT_EQ(st.kv.live_bytes, 0);
+  EXPECT_EQ(st.kv.num_running + st.kv.num_waiting, 0);
+  EXPECT_LT(metric(get(s, "/metrics").body, "swaa_generation_tokens_total"), 3000);
+}
+
+TEST_F(ServerHttp, QueueFullIs503) {
+  ServerOptions o = test_options(*model_);
+  o.worker.engine.max_num_seqs = 1;
+  o.worker.max_queued_requests = 1;
+  RunningServer s = start_server(o);
+  std::atomic<int> started{0};
+  std::atomic<bool> release{false};
+  auto hold = [&] {
+    post_stream(s, "/v1/completions", R"({"prompt": "x", "max_tokens": 4000, "ignore_eos": true, "stream": true})",
+                [&](const std::string&) {
+                  ++started;
+                  while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                  return false;
+                });
+  };
+  std::thread a(hold);
+  ASSERT_TRUE(eventually([&] { return started > 0; }));
+  // One running + one queued fill the server; a request for 2 choices does not fit either.
+  HttpReply two = post(s, "/v1/completions", R"({"prompt": "y", "max_tokens": 2, "n": 2})");
+  EXPECT_EQ(two.status, 503) << two.body;
+  std::thread b(hold);
+  ASSERT_TRUE(eventually([&] { return s.server->stats().in_flight == 2; }));
+  HttpReply r = post(s, "/v1/completions", R"({"prompt": "y", "max_tokens": 2})");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "queue_full");
+  release = true;
+  a.join();
+  b.join();
+  ASSERT_TRUE(eventually([&] { return s.server->stats().in_flight == 0; }));
+  EXPECT_EQ(post(s, "/v1/completions", R"({"prompt": "y", "max_tokens": 2})").status, 200);
+}
+
+TEST_F(ServerHttp, StopEndsOpenStreams) {
+  ServerOptions o = test_options(*model_);
+  RunningServer s = start_server(o);
+  std::atomic<int> chunks{0};
+  std::string last;
+  std::thread t([&] {
+    post_stream(s, "/v1/completions", R"({"prompt": "x", "max_tokens": 4000, "ignore_eos": true, "stream": true})",
+                [&](const std::string& e) {
+                  ++chunks;
+                  last = e;
+                  return true;
+                });
+  });
+  ASSERT_TRUE(eventually([&] { return chunks > 2; }));
+  s.server->stop();
+  t.join();
+  EXPECT_EQ(last, "[DONE]");
+}
+
+}  // namespace
+}  // namespace swaa::server
