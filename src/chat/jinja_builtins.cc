@@ -11,6 +11,15 @@
 #include "tokenizer/utf8.h"
 
 namespace swaa::jinja {
+namespace {
+
+std::string index_name(const Value& key) {
+  std::string s(1, '[');
+  s.append(key.str()).append(1, ']');
+  return s;
+}
+
+}  // namespace
 
 Value get_attr(const Value& obj, const std::string& name) {
   if (obj.is_dict()) {
@@ -44,14 +53,14 @@ Result<Value> get_item(const Value& obj, const Value& key) {
       int64_t i = key.as_int();
       const int64_t n = static_cast<int64_t>(obj.list().size());
       if (i < 0) i += n;
-      if (i < 0 || i >= n) return Value::undefined("[" + key.str() + "]");
+      if (i < 0 || i >= n) return Value::undefined(index_name(key));
       return obj.list()[static_cast<size_t>(i)];
     }
     SWAA_ASSIGN_OR_RETURN(List chars, to_list(obj, "index"));
     int64_t i = key.as_int();
     const int64_t n = static_cast<int64_t>(chars.size());
     if (i < 0) i += n;
-    if (i < 0 || i >= n) return Value::undefined("[" + key.str() + "]");
+    if (i < 0 || i >= n) return Value::undefined(index_name(key));
     return chars[static_cast<size_t>(i)];
   }
   if (obj.is_undefined()) {

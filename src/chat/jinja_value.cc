@@ -107,7 +107,7 @@ std::string python_float_repr(double d) {
     }
   } else {
     out = digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    if (digits.size() > 1) out.append(".").append(digits, 1, std::string::npos);
     char eb[16];
     std::snprintf(eb, sizeof(eb), "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
     out += eb;
@@ -207,7 +207,7 @@ std::string Value::repr() const {
 Status Value::to_json(std::string& out, int indent, const std::string& item_sep, const std::string& key_sep,
                       bool sort_keys, int depth) const {
   auto newline = [&](int d) {
-    if (indent >= 0) out += "\n" + std::string(static_cast<size_t>(indent * d), ' ');
+    if (indent >= 0) out.append(1, '\n').append(static_cast<size_t>(indent * d), ' ');
   };
   switch (type_) {
     case Type::kUndefined: return invalid_argument("tojson: value is undefined");
