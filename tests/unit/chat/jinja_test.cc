@@ -10,6 +10,7 @@
 
 #include "core/json_util.h"
 #include "swaa/chat.h"
+#include "tokenizer_fixture.h"
 
 namespace swaa {
 namespace {
@@ -107,8 +108,10 @@ nlohmann::ordered_json jinja2_render(const std::vector<Case>& cases) {
     spec["templates"][std::to_string(i)] = cases[i].source;
     spec["cases"].push_back({{"template", std::to_string(i)}, {"context", cases[i].context}});
   }
-  const std::string in = ::testing::TempDir() + "/swaa_jinja_cases.json";
-  const std::string out = ::testing::TempDir() + "/swaa_jinja_out.json";
+  // Per-test file names: ctest runs the test cases of this binary in parallel processes.
+  const std::string tag = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const std::string in = test::temp_path("jinja_cases_" + tag + ".json");
+  const std::string out = test::temp_path("jinja_out_" + tag + ".json");
   std::ofstream(in) << spec.dump();
   const std::string cmd = "python3 " + std::string(SWAA_SOURCE_DIR) + "/tools/tokenizer_reference/jinja_oracle.py " +
                           in + " > " + out;

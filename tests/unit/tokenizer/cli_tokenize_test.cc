@@ -28,7 +28,7 @@ CliRun swaa_cli(const std::string& args) {
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = test::temp_path(name);
   std::ofstream(path, std::ios::binary) << text;
   return path;
 }

@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 
 // A directory holding the real Qwen3 tokenizer.json plus the given config files.
 std::string make_dir(const std::string& name, const std::map<std::string, std::string>& files) {
-  const fs::path dir = fs::path(::testing::TempDir()) / ("swaa_tok_" + name);
+  const fs::path dir = test::temp_path("tok_" + name);
   fs::remove_all(dir);
   fs::create_directories(dir);
   fs::copy_file(test::npm_dir("qwen3") + "/tokenizer.json", dir / "tokenizer.json");
@@ -84,7 +84,7 @@ TEST(TokenizerConfig, ErrorsNameFileFieldAndValue) {
 }
 
 Result<Tokenizer> load_json(const std::string& name, const nlohmann::json& j) {
-  const std::string path = ::testing::TempDir() + "/swaa_tj_" + name + ".json";
+  const std::string path = test::temp_path("tj_" + name + ".json");
   std::ofstream(path) << j.dump();
   return Tokenizer::from_files(path);
 }

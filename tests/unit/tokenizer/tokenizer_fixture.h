@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <map>
 #include <string>
 
@@ -14,6 +16,11 @@
 namespace swaa::test {
 
 inline std::string npm_dir(const std::string& name) { return std::string(SWAA_NPM_TOKENIZERS_DIR) + "/" + name; }
+// A scratch path unique to this process (ctest runs test cases in parallel, maybe from two builds).
+inline std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "/swaa_" + std::to_string(::getpid()) + "_" + name;
+}
+
 inline std::string fixture_path(const std::string& file) {
   return std::string(SWAA_TEST_DATA_DIR) + "/tokenizer/" + file;
 }

@@ -19,7 +19,7 @@ TEST_P(Variants, EncodeAndDecodeMatchHuggingFace) {
   ASSERT_TRUE(base.ok()) << base.status().message();
   nlohmann::json j = *base;
   for (const auto& [k, val] : v["patch"].items()) j[k] = val;
-  const std::string path = ::testing::TempDir() + "/swaa_variant_" + GetParam() + ".json";
+  const std::string path = test::temp_path("variant_" + GetParam() + ".json");
   std::ofstream(path) << j.dump();
   auto tok = Tokenizer::from_files(path);
   ASSERT_TRUE(tok.ok()) << tok.status().message();
