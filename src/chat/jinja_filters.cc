@@ -43,18 +43,19 @@ Result<Value> apply_filter(const std::string& name, const Value& v, const Args& 
     if (!(v.is_string() || v.is_list() || v.is_dict())) return type_error("object of type '" + v.type_name() + "' has no len()");
     return Value(py_len(v));
   }
-  if (name == "tojson") {
+  if (name == "tojson") {  // Transformers: json.dumps(x, ensure_ascii=False, indent, separators, sort_keys)
+    Value::JsonStyle style;
     const Value* ind = args.get(0, "indent");
-    const Value* sk = args.get(99, "sort_keys");
-    const Value* seps = args.get(99, "separators");
-    const int indent = (ind && !ind->is_none()) ? static_cast<int>(ind->as_int()) : -1;
-    std::string item_sep = indent >= 0 ? "," : ", ", key_sep = ": ";
-    if (seps && seps->is_list() && seps->list().size() == 2) {
-      item_sep = seps->list()[0].as_string();
-      key_sep = seps->list()[1].as_string();
+    if (ind && !ind->is_none()) style.indent = static_cast<int>(ind->as_int());
+    if (style.indent >= 0) style.item_sep = ",";
+    if (const Value* seps = args.get(99, "separators"); seps && seps->is_list() && seps->list().size() == 2) {
+      style.item_sep = seps->list()[0].as_string();
+      style.key_sep = seps->list()[1].as_string();
     }
+    if (const Value* sk = args.get(99, "sort_keys")) style.sort_keys = sk->truthy();
+    if (const Value* ea = args.get(99, "ensure_ascii")) style.ensure_ascii = ea->truthy();
     std::string out;
-    SWAA_RETURN_IF_ERROR(v.to_json(out, indent, item_sep, key_sep, sk && sk->truthy()));
+    SWAA_RETURN_IF_ERROR(v.to_json(out, style));
     return Value(out);
   }
   if (name == "default" || name == "d") {

@@ -145,9 +145,25 @@ std::string python_str_repr(const std::string& s) {
   return out;
 }
 
-void json_string(std::string& out, const std::string& s) {
+void json_string(std::string& out, const std::string& s, bool ensure_ascii) {
   out.push_back('"');
-  for (unsigned char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (ensure_ascii && c >= 0x80) {  // \uXXXX, astral code points as a surrogate pair
+      const size_t len = std::max<size_t>(1, tok::utf8_valid_len(s, i));
+      char32_t cp = tok::utf8_decode_at(s, i, len);
+      char b[16];
+      if (cp >= 0x10000) {
+        cp -= 0x10000;
+        std::snprintf(b, sizeof(b), "\\u%04x\\u%04x", 0xD800 + static_cast<unsigned>(cp >> 10),
+                      0xDC00 + static_cast<unsigned>(cp & 0x3FF));
+      } else {
+        std::snprintf(b, sizeof(b), "\\u%04x", static_cast<unsigned>(cp));
+      }
+      out += b;
+      i += len - 1;
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -204,8 +220,8 @@ std::string Value::repr() const {
   }
 }
 
-Status Value::to_json(std::string& out, int indent, const std::string& item_sep, const std::string& key_sep,
-                      bool sort_keys, int depth) const {
+Status Value::to_json(std::string& out, const JsonStyle& style, int depth) const {
+  const int indent = style.indent;
   auto newline = [&](int d) {
     if (indent >= 0) out.append(1, '\n').append(static_cast<size_t>(indent * d), ' ');
   };
@@ -219,7 +235,7 @@ Status Value::to_json(std::string& out, int indent, const std::string& item_sep,
       else if (std::isinf(float_)) out += float_ > 0 ? "Infinity" : "-Infinity";
       else out += python_float_repr(float_);
       return {};
-    case Type::kString: json_string(out, str_); return {};
+    case Type::kString: json_string(out, str_, style.ensure_ascii); return {};
     case Type::kList:
       if (list_->empty()) {
         out += "[]";
@@ -227,9 +243,9 @@ Status Value::to_json(std::string& out, int indent, const std::string& item_sep,
       }
       out += "[";
       for (size_t i = 0; i < list_->size(); ++i) {
-        if (i) out += item_sep;
+        if (i) out += style.item_sep;
         newline(depth + 1);
-        SWAA_RETURN_IF_ERROR((*list_)[i].to_json(out, indent, item_sep, key_sep, sort_keys, depth + 1));
+        SWAA_RETURN_IF_ERROR((*list_)[i].to_json(out, style, depth + 1));
       }
       newline(depth);
       out += "]";
@@ -241,16 +257,16 @@ Status Value::to_json(std::string& out, int indent, const std::string& item_sep,
       }
       std::vector<const std::pair<std::string, Value>*> items;
       for (const auto& kv : dict_->items) items.push_back(&kv);
-      if (sort_keys) {
+      if (style.sort_keys) {
         std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->first < b->first; });
       }
       out += "{";
       for (size_t i = 0; i < items.size(); ++i) {
-        if (i) out += item_sep;
+        if (i) out += style.item_sep;
         newline(depth + 1);
-        json_string(out, items[i]->first);
-        out += key_sep;
-        SWAA_RETURN_IF_ERROR(items[i]->second.to_json(out, indent, item_sep, key_sep, sort_keys, depth + 1));
+        json_string(out, items[i]->first, style.ensure_ascii);
+        out += style.key_sep;
+        SWAA_RETURN_IF_ERROR(items[i]->second.to_json(out, style, depth + 1));
       }
       newline(depth);
       out += "}";

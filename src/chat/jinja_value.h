@@ -70,8 +70,12 @@ class Value {
   bool truthy() const;
   std::string str() const;   // Python str(): what {{ value }} prints
   std::string repr() const;  // Python repr()
-  Status to_json(std::string& out, int indent, const std::string& item_sep, const std::string& key_sep,
-                 bool sort_keys, int depth = 0) const;  // json.dumps(ensure_ascii=False)
+  struct JsonStyle {  // Python json.dumps keyword arguments
+    int indent = -1;    // -1 = None
+    std::string item_sep = ", ", key_sep = ": ";
+    bool sort_keys = false, ensure_ascii = false;
+  };
+  Status to_json(std::string& out, const JsonStyle& style, int depth = 0) const;
   bool equals(const Value& o) const;
   std::string type_name() const;  // Python type name for messages
 

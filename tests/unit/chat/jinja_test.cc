@@ -78,7 +78,8 @@ std::vector<Case> edge_cases() {
                    "{{ '42' | int + 1 }} {{ 3.7 | int }} {{ '2.5' | float }} {{ 5 | string ~ '!' }} {{ -3 | abs }} "
                    "{{ 'x<y' | e }} {{ 'hello world' | replace('o', '0') }} {{ 'some title-case words' | title }} {{ 'aBC' | capitalize }}"},
       {"tojson", "{{ messages[2] | tojson }}\n{{ messages[2].extra | tojson(indent=2) }}\n{{ {'b': 1, 'a': 2} | tojson(sort_keys=true) }} "
-                 "{{ 'é\"\\n\\t' | tojson }} {{ none | tojson }} {{ 1.0 | tojson }} {{ [] | tojson }}"},
+                 "{{ 'é\"\\n\\t' | tojson }} {{ none | tojson }} {{ 1.0 | tojson }} {{ [] | tojson }} "
+                 "{{ ['é', 'x😀'] | tojson(ensure_ascii=true) }} {{ {'a': [1, 2]} | tojson(separators=(',', ':')) }}"},
       {"items_dictsort", "{% for k, v in {'b': 1, 'A': 2, 'c': 3} | dictsort %}{{ k }}{{ v }}{% endfor %} "
                          "{% for k, v in messages[2].extra | items %}{{ k }}:{{ v }}{% endfor %}"},
       {"tests", "{{ n is odd }} {{ n is even }} {{ n is divisibleby 7 }} {{ n is number }} {{ name is string }} "
