@@ -18,6 +18,7 @@ void register_tokenize(CLI::App& app);
 void register_generate(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_eval(CLI::App& app);
 void register_serve(CLI::App& app);
 
 }  // namespace swaa::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   swaa::cli::register_generate(app);
   swaa::cli::register_chat(app);
   swaa::cli::register_bench(app);
+  swaa::cli::register_eval(app);
   swaa::cli::register_serve(app);
   try {
     app.parse(argc, argv);
