@@ -152,10 +152,17 @@ Result<Tokenizer> Tokenizer::from_dir(const std::string& dir) {
   const std::string gc = (d / "generation_config.json").string();
   SWAA_ASSIGN_OR_RETURN(Tokenizer t, from_files(tj, fs::exists(tc, ec) ? tc : "", fs::exists(gc, ec) ? gc : ""));
   // Newer checkpoints keep the template beside the config; Transformers prefers that file.
+  TokenizerConfig& cfg = std::const_pointer_cast<Impl>(t.impl_)->config;
   const std::string jinja = (d / "chat_template.jinja").string();
+  const std::string json = (d / "chat_template.json").string();  // processor-style {"chat_template": ...}
   if (fs::exists(jinja, ec)) {
-    SWAA_ASSIGN_OR_RETURN(std::string tpl, read_file(jinja));
-    std::const_pointer_cast<Impl>(t.impl_)->config.chat_template = std::move(tpl);
+    SWAA_ASSIGN_OR_RETURN(cfg.chat_template, read_file(jinja));
+  } else if (cfg.chat_template.empty() && fs::exists(json, ec)) {
+    SWAA_ASSIGN_OR_RETURN(nlohmann::json j, read_json_file(json));
+    if (!j.is_object() || !j.contains("chat_template") || !j["chat_template"].is_string()) {
+      return invalid_argument(json + ": expected {\"chat_template\": \"...\"}");
+    }
+    cfg.chat_template = j["chat_template"].get<std::string>();
   }
   return t;
 }

@@ -62,6 +62,13 @@ TEST(TokenizerConfig, ChatTemplateJinjaFileWins) {
   EXPECT_EQ(t->config().chat_template, "new {{ messages | length }}");
 }
 
+TEST(TokenizerConfig, ChatTemplateJsonFallback) {
+  const std::string dir = make_dir("tjson", {{"chat_template.json", R"({"chat_template": "from json"})"}});
+  auto t = Tokenizer::from_dir(dir);
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->config().chat_template, "from json");
+}
+
 void expect_load_error(const std::string& name, const std::map<std::string, std::string>& files,
                        const std::string& needle) {
   auto t = Tokenizer::from_dir(make_dir(name, files));
