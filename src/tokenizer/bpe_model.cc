@@ -66,18 +66,29 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const nlohmann::json& mode
   };
   const nlohmann::json& vocab = field("vocab");
   if (!vocab.is_object()) return invalid_argument("model.vocab: expected an object of token -> id");
-  m->vocab_.reserve(vocab.size());
   int32_t max_id = -1;
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0) {
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
+        it.value().get<int64_t>() >= (int64_t{1} << 30)) {
       return invalid_argument("model.vocab[" + nlohmann::json(it.key()).dump() + "]: bad id " + json_snippet(it.value()));
     }
-    const int32_t id = it.value().get<int32_t>();
-    m->vocab_.emplace(it.key(), id);
-    max_id = std::max(max_id, id);
+    max_id = std::max(max_id, it.value().get<int32_t>());
   }
   m->id_to_token_.assign(static_cast<size_t>(max_id + 1), std::string());
-  for (const auto& [tok, id] : m->vocab_) m->id_to_token_[id] = tok;
+  std::vector<char> seen(static_cast<size_t>(max_id + 1), 0);
+  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
+    const int32_t id = it.value().get<int32_t>();
+    if (seen[id]) return invalid_argument("model.vocab: id " + std::to_string(id) + " is used twice");
+    seen[id] = 1;
+    m->id_to_token_[id] = it.key();
+  }
+  size_t cap = 16;
+  while (cap < vocab.size() * 2) cap <<= 1;  // load factor <= 0.5
+  m->slots_.assign(cap, 0);
+  m->slot_mask_ = cap - 1;
+  for (int32_t id = 0; id <= max_id; ++id) {
+    if (seen[id]) m->index_insert(id);
+  }
 
   auto str_or_empty = [&](const char* key) {
     return model.contains(key) && model[key].is_string() ? model[key].get<std::string>() : std::string();
@@ -89,18 +100,18 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const nlohmann::json& mode
   m->ignore_merges_ = model.value("ignore_merges", false);
   const std::string unk = str_or_empty("unk_token");
   if (!unk.empty()) {
-    auto it = m->vocab_.find(unk);
-    if (it == m->vocab_.end()) return invalid_argument("model.unk_token \"" + unk + "\" is not in the vocabulary");
-    m->unk_id_ = it->second;
+    const int32_t id = m->lookup(unk);
+    if (id < 0) return invalid_argument("model.unk_token \"" + unk + "\" is not in the vocabulary");
+    m->unk_id_ = id;
   }
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    auto it = m->vocab_.find(name);
-    m->byte_ids_[b] = it == m->vocab_.end() ? -1 : it->second;
+    m->byte_ids_[b] = m->lookup(name);
   }
   m->bmp_char_id_.assign(0x10000, -1);
-  for (const auto& [tok, id] : m->vocab_) {
+  for (int32_t id = 0; id <= max_id; ++id) {
+    const std::string& tok = m->id_to_token_[id];
     const size_t len = tok.empty() ? 0 : utf8_valid_len(tok, 0);
     if (len != 0 && len == tok.size()) {
       const char32_t cp = utf8_decode_at(tok, 0, len);
@@ -132,26 +143,45 @@ Result<std::unique_ptr<BpeModel>> BpeModel::from_json(const nlohmann::json& mode
       return invalid_argument("model.merges[" + std::to_string(rank) + "]: expected a string or a pair, got " +
                               json_snippet(e));
     }
-    auto ia = m->vocab_.find(a), ib = m->vocab_.find(b);
+    const int32_t ia = m->lookup(a), ib = m->lookup(b);
     std::string merged = a + (prefix_len > 0 && b.compare(0, prefix_len, m->continuing_subword_prefix_) == 0
                                   ? b.substr(prefix_len) : b);
-    auto im = m->vocab_.find(merged);
-    if (ia == m->vocab_.end() || ib == m->vocab_.end() || im == m->vocab_.end()) {
+    const int32_t im = m->lookup(merged);
+    if (ia < 0 || ib < 0 || im < 0) {
       return invalid_argument("model.merges[" + std::to_string(rank) + "]: " + json_snippet(e) +
                               " uses a token that is not in the vocabulary");
     }
-    const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) |
-                         static_cast<uint32_t>(ib->second);
-    table->insert(key, static_cast<int32_t>(rank), im->second);
+    const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(ia)) << 32) | static_cast<uint32_t>(ib);
+    table->insert(key, static_cast<int32_t>(rank), im);
   }
   m->merges_ = std::move(table);
   return m;
 }
 
+int32_t BpeModel::lookup(std::string_view token) const {
+  const uint64_t h = std::hash<std::string_view>{}(token);
+  const uint64_t tag = h >> 32;
+  for (uint64_t i = h & slot_mask_;; i = (i + 1) & slot_mask_) {
+    const uint64_t e = slots_[i];
+    if (e == 0) return -1;
+    if ((e >> 32) == tag) {
+      const int32_t id = static_cast<int32_t>(e & 0xFFFFFFFFu) - 1;
+      if (id_to_token_[id] == token) return id;
+    }
+  }
+}
+
+void BpeModel::index_insert(int32_t id) {
+  const uint64_t h = std::hash<std::string_view>{}(id_to_token_[id]);
+  uint64_t i = h & slot_mask_;
+  while (slots_[i] != 0) i = (i + 1) & slot_mask_;
+  slots_[i] = ((h >> 32) << 32) | static_cast<uint64_t>(id + 1);
+}
+
 std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  auto it = vocab_.find(token);
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
+  const int32_t id = lookup(token);
+  if (id < 0) return std::nullopt;
+  return id;
 }
 
 const std::string* BpeModel::id_to_token(int32_t id) const {
@@ -165,13 +195,11 @@ int32_t BpeModel::char_id(std::string_view ch, bool first, bool last) const {
   if (continuing_subword_prefix_.empty() && end_of_word_suffix_.empty()) {
     const char32_t cp = utf8_decode_at(ch, 0, ch.size());
     if (cp < 0x10000) return bmp_char_id_[cp];
-    auto it = vocab_.find(ch);
-    return it == vocab_.end() ? -1 : it->second;
+    return lookup(ch);
   }
   std::string s = (!first ? continuing_subword_prefix_ : std::string()) + std::string(ch) +
                   (last ? end_of_word_suffix_ : std::string());
-  auto it = vocab_.find(s);
-  return it == vocab_.end() ? -1 : it->second;
+  return lookup(s);
 }
 
 void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) const {
@@ -251,9 +279,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
 void BpeModel::tokenize(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
-    auto it = vocab_.find(word);
-    if (it != vocab_.end()) {
-      out.push_back(it->second);
+    const int32_t id = lookup(word);
+    if (id >= 0) {
+      out.push_back(id);
       return;
     }
   }

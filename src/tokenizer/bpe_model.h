@@ -45,7 +45,12 @@ class BpeModel {
   void merge_word(std::string_view word, std::vector<int32_t>& out) const;
   int32_t char_id(std::string_view ch, bool first, bool last) const;
 
-  StringMap<int32_t> vocab_;
+  // Vocabulary index: open addressing over ids; slot = (hash high 32 bits) << 32 | (id + 1), 0 = empty.
+  // Keys live only in id_to_token_ (no node per token: loads 151k tokens without 151k allocations).
+  int32_t lookup(std::string_view token) const;
+  void index_insert(int32_t id);
+  std::vector<uint64_t> slots_;
+  uint64_t slot_mask_ = 0;
   std::vector<std::string> id_to_token_;
   std::vector<int32_t> bmp_char_id_;  // code point < 0x10000 -> id of the one-character token, -1 none
   std::shared_ptr<const MergeTable> merges_;
