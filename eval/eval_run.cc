@@ -28,8 +28,9 @@ ReportInfo make_info(const EvalPlan& plan, const PromptFormat& format, const std
   if (plan.dataset.empty()) {
     std::vector<std::string> lens;
     for (int l : plan.lengths) lens.push_back(format_tokens(l));
-    info.questions = std::to_string(tasks.size()) + " tasks (" + join(tasks, ", ") + ") x lengths " + join(lens, ", ") +
-                     " x " + std::to_string(plan.samples) + " samples, seed " + std::to_string(plan.seed);
+    const std::string which = tasks == task_names() ? "all 9 tasks" : "tasks " + join(tasks, ", ");
+    info.questions = which + " x lengths " + join(lens, ", ") +
+                     " x " + std::to_string(plan.samples) + (plan.samples == 1 ? " sample" : " samples") + ", seed " + std::to_string(plan.seed);
   } else {
     info.questions = "dataset " + plan.dataset;
   }
