@@ -2,10 +2,10 @@
 // (renormalised when norm_topk_prob), each expert a SwiGLU MLP run as one GEMM over its tokens.
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/moe_routing.h"
 #include "core/check.h"
 
 namespace swaa {
@@ -13,32 +13,10 @@ namespace swaa {
 void CpuBackend::moe(const Tensor& x, const MoeWeights& w, Tensor& out) {
   const int64_t n = x.dim(0), hidden = x.dim(1);
   const int64_t num_experts = w.router.dim(0);
-  const int top_k = w.top_k;
   Tensor logits = alloc({n, num_experts}).value();
   linear(x, w.router, nullptr, logits);
 
-  // Routing: per token the top_k experts and their weights.
-  std::vector<std::vector<std::pair<int64_t, float>>> routed(num_experts);  // expert -> (token, weight)
-  const float* lg = logits.data_as<float>();
-  for (int64_t t = 0; t < n; ++t) {
-    const float* row = lg + t * num_experts;
-    const float mx = *std::max_element(row, row + num_experts);
-    std::vector<float> prob(num_experts);
-    float sum = 0;
-    for (int64_t e = 0; e < num_experts; ++e) sum += (prob[e] = std::exp(row[e] - mx));
-    for (float& p : prob) p /= sum;
-    std::vector<int64_t> order(num_experts);
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + top_k, order.end(),
-                      [&](int64_t a, int64_t b) { return prob[a] > prob[b] || (prob[a] == prob[b] && a < b); });
-    float top_sum = 0;
-    for (int k = 0; k < top_k; ++k) top_sum += prob[order[k]];
-    for (int k = 0; k < top_k; ++k) {
-      const float weight = w.norm_topk_prob ? prob[order[k]] / top_sum : prob[order[k]];
-      routed[order[k]].push_back({t, weight});
-    }
-  }
-
+  const auto routed = route_top_k(logits.data_as<float>(), n, num_experts, w.top_k, w.norm_topk_prob);
   float* o = out.data_as<float>();
   std::fill(o, o + n * hidden, 0.0f);
   const float* xs = x.data_as<float>();

@@ -14,6 +14,7 @@
 #include <numeric>
 #include <vector>
 
+#include "backend/moe_routing.h"
 #include "core/check.h"
 #include "ops.h"
 #include "swaa_attention.h"
@@ -233,24 +234,7 @@ class CudaBackend final : public Backend {
     linear(x, w.router, nullptr, logits);
     std::vector<float> lg(n * E);
     to_host_f32(logits, 0, n, lg.data());
-    std::vector<std::vector<std::pair<int, float>>> routed(E);
-    for (int64_t t = 0; t < n; ++t) {
-      const float* row = lg.data() + t * E;
-      const float mx = *std::max_element(row, row + E);
-      std::vector<float> prob(E);
-      float sum = 0;
-      for (int64_t e = 0; e < E; ++e) sum += (prob[e] = std::exp(row[e] - mx));
-      for (float& p : prob) p /= sum;
-      std::vector<int> order(E);
-      std::iota(order.begin(), order.end(), 0);
-      std::partial_sort(order.begin(), order.begin() + w.top_k, order.end(),
-                        [&](int a, int b) { return prob[a] > prob[b] || (prob[a] == prob[b] && a < b); });
-      float top = 0;
-      for (int k = 0; k < w.top_k; ++k) top += prob[order[k]];
-      for (int k = 0; k < w.top_k; ++k) {
-        routed[order[k]].push_back({static_cast<int>(t), w.norm_topk_prob ? prob[order[k]] / top : prob[order[k]]});
-      }
-    }
+    const auto routed = route_top_k(lg.data(), n, E, w.top_k, w.norm_topk_prob);
     Tensor acc = alloc({n, hidden}, DType::kF32).value();
     for (int64_t e = 0; e < E; ++e) {
       if (routed[e].empty()) continue;
