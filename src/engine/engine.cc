@@ -9,6 +9,7 @@
 #include "attention/attention_layout.h"
 #include "backend/backend.h"
 #include "engine/kv_sizing.h"
+#include "engine/layout_builder.h"
 #include "engine/request_state.h"
 #include "kv/kv_cache_manager.h"
 #include "model/model.h"
@@ -31,7 +32,6 @@ struct Engine::Impl {
   int64_t peak_live_bytes = 0;
 
   Result<std::vector<int32_t>> prompt_ids(const RequestInput& in) const;
-  AttentionLayout build_layout(const StepPlan& plan, std::vector<int32_t>& ids, std::vector<int>& logit_rows) const;
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -123,40 +123,6 @@ Result<uint64_t> Engine::add_request(const RequestInput& input, const SamplingPa
   return id;
 }
 
-AttentionLayout Engine::Impl::build_layout(const StepPlan& plan, std::vector<int32_t>& ids,
-                                           std::vector<int>& logit_rows) const {
-  AttentionLayout L;
-  L.num_seqs = static_cast<int>(plan.chunks.size());
-  L.block_size = kv->spec().block_size;
-  L.cu_seqlens_q.push_back(0);
-  for (int g = 0; g < kNumKvGroups; ++g) {
-    for (const ScheduledChunk& c : plan.chunks) {
-      L.max_blocks[g] = std::max(L.max_blocks[g], static_cast<int>(c.seq->kv.block_tables[g].size()));
-    }
-  }
-  for (const ScheduledChunk& c : plan.chunks) {
-    const Sequence& s = *c.seq;
-    for (int t = c.begin; t < c.begin + c.count; ++t) {
-      ids.push_back(s.tokens[t]);
-      L.positions.push_back(t);
-      L.generated.push_back(t >= s.prompt_len ? 1 : 0);
-      for (int g = 0; g < kNumKvGroups; ++g) {
-        if (kv->spec().groups[g].num_layers > 0) L.slot_mapping[g].push_back(kv->slot(s.kv, static_cast<KvGroup>(g), t));
-      }
-    }
-    L.cu_seqlens_q.push_back(static_cast<int>(ids.size()));
-    L.seqlen_k.push_back(c.begin + c.count);
-    if (c.samples()) logit_rows.push_back(static_cast<int>(ids.size()) - 1);
-    for (int g = 0; g < kNumKvGroups; ++g) {
-      std::vector<int> row = s.kv.block_tables[g];
-      row.resize(L.max_blocks[g], kReleasedBlock);
-      L.block_tables[g].insert(L.block_tables[g].end(), row.begin(), row.end());
-    }
-  }
-  L.num_tokens = static_cast<int>(ids.size());
-  return L;
-}
-
 Result<std::vector<RequestOutput>> Engine::step() {
   Impl& m = *impl_;
   std::vector<RequestOutput> outputs;
@@ -170,9 +136,16 @@ Result<std::vector<RequestOutput>> Engine::step() {
   StepPlan plan = m.scheduler->schedule();
   if (plan.empty()) return outputs;
   const auto now = RequestState::Clock::now();
+  std::vector<LayoutChunk> chunks;
+  std::vector<int> logit_rows;  // the last token of every chunk that yields a token
+  int rows_so_far = 0;
+  for (const ScheduledChunk& c : plan.chunks) {
+    chunks.push_back({&c.seq->kv, &c.seq->tokens, c.seq->prompt_len, c.begin, c.count});
+    rows_so_far += c.count;
+    if (c.samples()) logit_rows.push_back(rows_so_far - 1);
+  }
   std::vector<int32_t> ids;
-  std::vector<int> logit_rows;
-  AttentionLayout layout = m.build_layout(plan, ids, logit_rows);
+  AttentionLayout layout = build_layout(*m.kv, chunks, ids);
   m.peak_live_bytes = std::max(m.peak_live_bytes, m.kv->live_bytes());
   SWAA_ASSIGN_OR_RETURN(std::vector<float> logits, m.model->forward(ids, layout, logit_rows));
   m.scheduler->commit(plan);

@@ -8,6 +8,7 @@
 
 #include "attention/attention_layout.h"
 #include "backend/backend.h"
+#include "engine/layout_builder.h"
 #include "kv/kv_cache_manager.h"
 #include "model/model.h"
 
@@ -16,28 +17,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Layout of one step of a single sequence: tokens [begin, begin + count).
-AttentionLayout single_sequence_layout(const KvCacheManager& kv, const SequenceKv& seq, int begin, int count,
-                                       int prompt_tokens) {
-  AttentionLayout L;
-  L.num_seqs = 1;
-  L.num_tokens = count;
-  L.block_size = kv.spec().block_size;
-  L.cu_seqlens_q = {0, count};
-  L.seqlen_k = {begin + count};
-  for (int t = begin; t < begin + count; ++t) {
-    L.positions.push_back(t);
-    L.generated.push_back(t >= prompt_tokens ? 1 : 0);
-  }
-  for (int g = 0; g < kNumKvGroups; ++g) {
-    if (kv.spec().groups[g].num_layers == 0) continue;
-    L.max_blocks[g] = static_cast<int>(seq.block_tables[g].size());
-    L.block_tables[g] = seq.block_tables[g];
-    for (int t = begin; t < begin + count; ++t) L.slot_mapping[g].push_back(kv.slot(seq, static_cast<KvGroup>(g), t));
-  }
-  return L;
 }
 
 }  // namespace
@@ -87,8 +66,8 @@ Result<ScoreResult> score_tokens(const ScoreOptions& opt, const std::vector<int3
     auto step_start = std::chrono::steady_clock::now();
     kv.release_out_of_window(seq, done);
     SWAA_RETURN_IF_ERROR(kv.append(seq, count));
-    AttentionLayout layout = single_sequence_layout(kv, seq, done, count, P);
-    std::vector<int32_t> ids(tokens.begin() + done, tokens.begin() + done + count);
+    std::vector<int32_t> ids;
+    AttentionLayout layout = build_layout(kv, {{&seq, &tokens, P, done, count}}, ids);
     std::vector<int> rows;
     for (int i = 0; i < count; ++i) {
       if (done + i + 1 < T) rows.push_back(i);
