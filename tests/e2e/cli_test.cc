@@ -124,3 +124,80 @@ TEST_F(CliScore, BadCheckpoints) {
 
 }  // namespace
 }  // namespace swaa
+
+namespace swaa {
+namespace {
+
+// generate / chat / bench as a user runs them, on a random model with a byte-level tokenizer.
+class CliGenerate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("gen");
+    testing::RandomModelSpec spec;
+    spec.vocab = 300;
+    testing::write_random_model(dir_, spec);
+    testing::write_byte_tokenizer(dir_);
+  }
+  std::string dir_;
+};
+
+CmdResult run_cli(const std::string& args) {
+  const std::string cmd = std::string(SWAA_BINARY_DIR) + "/swaa " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  CmdResult r{-1, ""};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+TEST_F(CliGenerate, GenerateIsDeterministicWithASeed) {
+  const std::string args = "generate -m " + dir_ + " -p 'Hello' -n 12 --seed 7 --ignore-eos --sliding-window-size 4 --keep-first 1";
+  CmdResult a = run_cli(args), b = run_cli(args);
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_EQ(a.out.substr(0, a.out.find("swaa generate:")), b.out.substr(0, b.out.find("swaa generate:")));
+  EXPECT_NE(a.out.find("swaa generate: 5 prompt tokens, 12 generated (length)"), std::string::npos) << a.out;
+}
+
+TEST_F(CliGenerate, ChatKeepsHistoryAndResets) {
+  CmdResult r = run_cli("chat -m " + dir_ + " -n 4 --temperature 0 --ignore-eos <<'EOF'\nhi\nagain\n/reset\n/exit\nEOF");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("(conversation cleared)"), std::string::npos) << r.out;
+}
+
+TEST_F(CliGenerate, BenchJson) {
+  CmdResult r = run_cli("bench -m " + dir_ + " --prompt-len 40 --gen-len 5 --batch 3 --json --sliding-window-size 8");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["batch"], 3);
+  EXPECT_GT(j["prefill_tokens_per_second"].get<double>(), 0.0);
+  EXPECT_GT(j["decode_tokens_per_second"].get<double>(), 0.0);
+  EXPECT_GT(j["peak_kv_bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(j["swaa"], "W=8 S=0 fa_decode=off");
+}
+
+TEST_F(CliGenerate, CtrlCStopsCleanly) {
+  // A long generation interrupted by SIGINT ends with a message and exit code 1, not a crash.
+  const std::string cmd = "timeout -s INT 1 " + std::string(SWAA_BINARY_DIR) + "/swaa generate -m " + dir_ +
+                          " -p x -n 100000 --ignore-eos --max-model-len 200000 --kv-cache-gib 0.1 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = pclose(p);
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  EXPECT_NE(out.find("swaa generate: error: interrupted"), std::string::npos) << out.substr(out.size() > 300 ? out.size() - 300 : 0);
+}
+
+TEST_F(CliGenerate, MissingPrompt) {
+  CmdResult r = run_cli("generate -m " + dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("give exactly one of -p TEXT, -f FILE or --messages FILE.json"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace swaa

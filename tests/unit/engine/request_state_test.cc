@@ -72,7 +72,9 @@ TEST_F(RequestStateTest, MultiByteCharactersNeverSplit) {
   for (auto& s : pieces) {
     all += s;
     // Every piece is whole characters: no piece starts with a continuation byte.
-    if (!s.empty()) EXPECT_NE(static_cast<unsigned char>(s[0]) & 0xC0, 0x80);
+    if (!s.empty()) {
+      EXPECT_NE(static_cast<unsigned char>(s[0]) & 0xC0, 0x80);
+    }
   }
   r.finish(FinishReason::kLength);
   all += r.take_output().text;
