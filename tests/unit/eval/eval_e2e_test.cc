@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "core/json_util.h"
 #include "eval/eval_run.h"
@@ -31,7 +32,8 @@ const char* kSettings = R"([
 class EvalE2e : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(swaa::testing::make_temp_dir("eval_e2e"));
+    // Per process: ctest runs each test of this suite in its own process, possibly in parallel.
+    dir_ = new std::string(swaa::testing::make_temp_dir("eval_e2e_" + std::to_string(getpid())));
     swaa::testing::RandomModelSpec spec;
     spec.vocab = 300;
     spec.seed = 11;
