@@ -125,6 +125,8 @@ struct TokCase {
   std::vector<int> lengths;
 };
 
+void PrintTo(const TokCase& c, std::ostream* os) { *os << c.tokenizer; }
+
 class GeneratorLengths : public ::testing::TestWithParam<TokCase> {};
 
 TEST_P(GeneratorLengths, WithinOnePercentNeedleOnceAnswerDerivable) {
