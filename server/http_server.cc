@@ -4,6 +4,8 @@
 // comment is written every 2 s while no tokens flow) is aborted: its KV is freed at the next step.
 #include "server/http_server.h"
 
+#include <sys/socket.h>
+
 #include <csignal>
 #include <filesystem>
 #include <httplib.h>
@@ -19,6 +21,7 @@ namespace {
 using nlohmann::json;
 constexpr auto kPoll = std::chrono::milliseconds(100);
 constexpr auto kKeepAlive = std::chrono::seconds(2);
+constexpr int kListenBacklog = 1024;  // capped by net.core.somaxconn
 
 void send_error(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
@@ -90,6 +93,14 @@ Result<int> Server::start() {
                              : static_cast<size_t>(w.engine.max_num_seqs + w.max_queued_requests + 16);
   m.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   m.http.set_payload_max_length(m.options.max_body_bytes);
+  // Debian's cpp-httplib listens with a backlog of 5: a burst of concurrent connects overflows it
+  // and the kernel resets the extra connections after ~1 s (seen with 48 clients). Remember the
+  // listening socket and raise its backlog after bind (listen() again only updates the backlog).
+  int listen_fd = -1;
+  m.http.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   int port = m.options.port;
   if (port == 0) {
     port = m.http.bind_to_any_port(m.options.host);
@@ -100,6 +111,8 @@ Result<int> Server::start() {
     return invalid_argument("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) +
                             " (address in use, or not an address of this machine)");
   }
+  m.http.set_socket_options(httplib::default_socket_options);  // drop the reference to listen_fd
+  if (listen_fd >= 0) ::listen(listen_fd, kListenBacklog);
   m.listener = std::thread([&m] { m.http.listen_after_bind(); });
   return port;
 }

@@ -14,7 +14,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-"$build/make_random_model" "$work/model" --vocab 300 --hidden 32 --layers 3 --byte-tokenizer true >/dev/null
+"$build/tests/make_random_model" "$work/model" --vocab 300 --hidden 32 --layers 3 --byte-tokenizer true >/dev/null
 "$build/swaa" serve -m "$work/model" --port 0 --served-model-name tiny --api-key test-key --threads 1 \
   --max-model-len 512 --sliding-window-size 16 --keep-first 2 --non-sliding-layers "[1]" 2>"$work/serve.log" &
 pid=$!

@@ -136,7 +136,11 @@ Outcome run_one(int port, bool chat, const json& body, int max_tokens) {
     return true;
   };
   auto res = cli.send(req);
-  if (!res) return {false, "no response: " + httplib::to_string(res.error()), 0};
+  if (!res) {
+    return {false, "no response (" + httplib::to_string(res.error()) + ") after " +
+                       std::to_string(std::chrono::duration<double>(Clock::now() - t0).count()) + " s, " +
+                       std::to_string(buf.size()) + " bytes pending, ttft " + std::to_string(out.ttft), 0};
+  }
   if (res->status != 200) return {false, "status " + std::to_string(res->status) + ": " + res->body, 0};
   if (!out.why.empty()) return out;
   if (!done) out.why = "no [DONE]";
@@ -174,16 +178,16 @@ TEST(ServerLoad, ConcurrentStreamsMixedPrompts) {
   const std::vector<std::string> args = {
       std::string(SWAA_BINARY_DIR) + "/swaa", "serve", "-m", dir + "/model", "--port", "0", "--threads", "2",
       "--max-model-len", "2048", "--max-num-seqs", "16", "--max-num-batched-tokens", "512", "--max-queued-requests",
-      "512", "--kv-cache-gib", "0.0625", "--sliding-window-size", "64", "--keep-first", "4", "--non-sliding-layers", "1",
+      "512", "--http-threads", "64", "--kv-cache-gib", "0.008", "--sliding-window-size", "64", "--keep-first", "4", "--non-sliding-layers", "1",
       "--served-model-name", "load"};
   ASSERT_TRUE(srv.start(args, dir + "/serve.log")) << "swaa serve did not start; see " << dir << "/serve.log";
 
-  std::mt19937 rng(42);
   std::vector<int64_t> rss;
   std::printf("\n| round | requests | seconds | requests/s | p50 TTFT ms | p99 TTFT ms | server RSS MiB |\n"
               "|---|---|---|---|---|---|---|\n");
   int failed = 0;
   for (int round = 0; round < rounds; ++round) {
+    std::mt19937 rng(42);  // every round sends the same mix, so memory can be compared round to round
     std::vector<json> bodies(concurrency);
     std::vector<bool> chat(concurrency);
     std::vector<int> max_tokens(concurrency);
@@ -239,7 +243,7 @@ TEST(ServerLoad, ConcurrentStreamsMixedPrompts) {
   }
   EXPECT_EQ(failed, 0);
   // Memory flat: after the first round (allocator pools, thread stacks and KV tensors are warm),
-  // later rounds may not grow RSS by more than 16 MiB in total (the KV cache alone is 64 MiB).
+  // later rounds may not grow RSS by more than 16 MiB in total (the KV cache is 8 MiB: small enough that round 1 touches all of it).
   ASSERT_GE(rss.size(), 2u);
   for (size_t r = 1; r < rss.size(); ++r) {
     EXPECT_LE(rss[r], rss[0] + 16 * 1024) << "server RSS grew from " << rss[0] << " KiB to " << rss[r] << " KiB by round " << r + 1;
