@@ -28,7 +28,8 @@ class Server {
   static Result<std::unique_ptr<Server>> create(const ServerOptions& options);
   ~Server();  // stop()
 
-  // Binds host:port and serves on background threads; returns the bound port.
+  // Binds host:port and serves on background threads; returns the bound port. Ignores SIGPIPE
+  // for the whole process (a write to a client that left must fail, not kill the server).
   Result<int> start();
   // Ends every open request (streams get an error event), stops listening, joins all threads.
   void stop();

@@ -2,6 +2,7 @@
 // error in OpenAI's shape with its status, queue full, per-request SWAA settings, API keys, and a
 // client that hangs up mid-stream (its request is aborted and its KV freed, seen in /metrics).
 #include <atomic>
+#include <random>
 
 #include "swaa/chat.h"
 
@@ -197,6 +198,30 @@ TEST_F(ServerHttp, MalformedAndInvalidRequests) {
   expect_error(post(*server_, c, std::string(40, '[') + std::string(40, ']')), 400, "deeper than");
   expect_error(get(*server_, "/v1/nothing"), 404, "no route");
   EXPECT_TRUE(get(*server_, "/health").status == 200);
+}
+
+// Malformed bodies through the live server (the parser alone is fuzzed in protocol_fuzz_test.cc):
+// each gets a JSON error, and the server keeps serving.
+TEST_F(ServerHttp, MalformedBodiesOverHttp) {
+  std::mt19937 rng(5);
+  const std::string seed = R"({"prompt": [1, 2, 3], "max_tokens": 2, "stream": true, "n": 2, "stop": ["x"]})";
+  for (int i = 0; i < 300; ++i) {
+    std::string body = seed;
+    for (int m = 0; m < 3; ++m) {
+      const size_t pos = rng() % body.size();
+      if (rng() % 2) body[pos] = static_cast<char>(rng() % 256);
+      else body.erase(pos, 1 + rng() % 4);
+      if (body.empty()) body = "{";
+    }
+    HttpReply r = post(*server_, i % 2 ? "/v1/completions" : "/v1/chat/completions", body);
+    ASSERT_NE(r.status, 0) << "no response to: " << body;
+    EXPECT_TRUE(r.status == 200 || r.status == 400) << r.status << " for " << body << ": " << r.body;
+    if (r.status == 400) {
+      EXPECT_TRUE(r.json().contains("error")) << r.body;
+    }
+  }
+  EXPECT_EQ(get(*server_, "/health").status, 200);
+  EXPECT_EQ(post(*server_, "/v1/completions", R"({"prompt": "ok", "max_tokens": 1})").status, 200);
 }
 
 TEST_F(ServerHttp, PromptOverMaxModelLen) {
