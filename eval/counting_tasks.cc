@@ -124,7 +124,7 @@ Result<EvalSample> generate_cwe(const TaskRequest& req, const TaskContext& ctx) 
     Rng order(seed ^ 0x5bd1e995ULL);
     order.shuffle(list);
     std::string ctx_text;
-    for (size_t i = 0; i < list.size(); ++i) ctx_text += (i ? " " : "") + std::to_string(i + 1) + ". " + list[i];
+    for (size_t i = 0; i < list.size(); ++i) ctx_text.append(i ? " " : "").append(std::to_string(i + 1)).append(". ").append(list[i]);
     EvalSample s;
     s.user_text = "Below is a numbered list of words. In these words, some appear more often than others. "
                   "Memorize the ones that appear most often.\n" + ctx_text + "\n" + question;

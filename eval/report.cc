@@ -27,7 +27,7 @@ std::string compact_layers(const std::vector<int>& v) {
                                       return b - a != v[1] - v[0];
                                     }) == v.end() - 1;
   if (run) return std::to_string(v[0]) + "," + std::to_string(v[1]) + ",..," + std::to_string(v.back());
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) s.append(i ? "," : "").append(std::to_string(v[i]));
   return s;
 }
 
@@ -183,10 +183,11 @@ std::string markdown_report(const std::vector<SettingSummary>& summaries, const 
   md += rule;
   for (const auto& s : summaries) {
     md += "| " + s.name + " | " + short_config(s.config) + " | **" + fixed(s.accuracy, 1) + "** |";
-    for (const auto& t : tasks) md += " " + find(s.by_task, t) + " |";
-    for (const auto& b : bins) md += " " + find(s.by_length, b) + " |";
-    md += " " + fixed(s.prefill_seconds, 2) + " | " + fixed(s.decode_seconds, 2) + " | " +
-          std::to_string(s.generated_tokens) + " | " + fixed(s.peak_kv_bytes / 1048576.0, 1) + " |\n";
+    for (const auto& t : tasks) md.append(" ").append(find(s.by_task, t)).append(" |");
+    for (const auto& b : bins) md.append(" ").append(find(s.by_length, b)).append(" |");
+    md.append(" ").append(fixed(s.prefill_seconds, 2)).append(" | ").append(fixed(s.decode_seconds, 2));
+    md.append(" | ").append(std::to_string(s.generated_tokens)).append(" | ");
+    md.append(fixed(s.peak_kv_bytes / 1048576.0, 1)).append(" |\n");
   }
   md += "\nAccuracy in percent (mean sample score x 100; " + std::to_string(summaries[0].num_samples) +
         " samples per setting). Task and length columns are accuracies of that group. Prefill and decode: wall "
