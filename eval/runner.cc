@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 
+#include "core/log.h"
 #include "core/progress.h"
 #include "eval/scoring.h"
 
@@ -22,17 +23,22 @@ Result<SettingOutcome> run_setting(const EvalSetting& setting, const std::vector
   out.samples.resize(samples.size());
   std::map<uint64_t, size_t> index_of;
   std::map<uint64_t, int> computed;  // prompt tokens computed so far, per request
+  int num_cut = 0;
   for (size_t i = 0; i < samples.size(); ++i) {
     const PreparedSample& p = samples[i];
-    const int total = static_cast<int>(p.prompt_ids.size()) + p.max_tokens;
-    if (total > engine->max_model_len()) {
-      return invalid_argument("sample " + p.sample.id + ": " + std::to_string(p.prompt_ids.size()) + " prompt tokens + " +
-                              std::to_string(p.max_tokens) + " to generate exceed max_model_len " +
-                              std::to_string(engine->max_model_len()) + " (use shorter --lengths, --max-tokens or --max-model-len)");
+    // A budget that would pass max_model_len is cut to fit (the answer usually comes early); a
+    // prompt that leaves no room at all is an error.
+    const int room = engine->max_model_len() - static_cast<int>(p.prompt_ids.size());
+    if (room < 1) {
+      return invalid_argument("sample " + p.sample.id + ": " + std::to_string(p.prompt_ids.size()) +
+                              " prompt tokens leave no room to generate within max_model_len " +
+                              std::to_string(engine->max_model_len()) + " (use shorter --lengths or a larger --max-model-len)");
     }
+    const int max_tokens = std::min(p.max_tokens, room);
+    if (max_tokens < p.max_tokens) ++num_cut;
     SamplingParams sp;
     sp.temperature = 0;
-    sp.max_tokens = p.max_tokens;
+    sp.max_tokens = max_tokens;
     RequestInput in;
     in.prompt_token_ids = p.prompt_ids;
     auto id = engine->add_request(in, sp);
@@ -42,6 +48,10 @@ Result<SettingOutcome> run_setting(const EvalSetting& setting, const std::vector
     out.prompt_tokens += static_cast<int64_t>(p.prompt_ids.size());
   }
 
+  if (num_cut > 0) {
+    log::warn("setting \"{}\": the generation budget of {} of {} questions was cut to fit max_model_len {}",
+              setting.name, num_cut, samples.size(), engine->max_model_len());
+  }
   using Clock = std::chrono::steady_clock;
   ProgressReporter progress("eval " + setting.name, "requests", static_cast<long>(samples.size()));
   long finished = 0;

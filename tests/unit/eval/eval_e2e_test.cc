@@ -158,6 +158,13 @@ TEST_F(EvalE2e, CommandLine) {
   auto bad_ds = run_cli(m + "--dataset " + *dir_ + "/bad.jsonl -q");
   EXPECT_EQ(bad_ds.exit_code, 1);
   EXPECT_NE(bad_ds.out.find("bad.jsonl:2: missing required field \"answer\""), std::string::npos) << bad_ds.out;
+  // A budget past max_model_len is cut with a warning; a prompt with no room left is an error.
+  auto cut = run_cli(m + "--tasks passkey --lengths 512 --samples 1 -n 64 --max-model-len 540 -o " + out + "3");
+  EXPECT_EQ(cut.exit_code, 0) << cut.out;
+  EXPECT_NE(cut.out.find("cut to fit max_model_len 540"), std::string::npos) << cut.out;
+  auto no_room = run_cli(m + "--tasks passkey --lengths 512 --samples 1 --max-model-len 500 -q -o " + out + "3");
+  EXPECT_EQ(no_room.exit_code, 1);
+  EXPECT_NE(no_room.out.find("leave no room to generate within max_model_len 500"), std::string::npos) << no_room.out;
   auto bad_len = run_cli(m + "--lengths 1x -q");
   EXPECT_EQ(bad_len.exit_code, 1);
   EXPECT_NE(bad_len.out.find("--lengths: '1x'"), std::string::npos) << bad_len.out;
