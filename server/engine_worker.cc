@@ -34,6 +34,34 @@ void RequestHandle::fail(const Status& st) {
   cv_.notify_all();
 }
 
+namespace {
+
+// Binary search for the largest prompt + max_tokens that add_request accepts (it rejects what the
+// full-attention KV group cannot hold alone). Probe requests are aborted before any step runs them;
+// the final step() only reports those aborts. ~log2(max_model_len) calls, at creation.
+int probe_sequence_tokens(Engine& engine) {
+  RequestInput in;
+  in.prompt_token_ids = {0};
+  SamplingParams p;
+  int lo = 0, hi = engine.max_model_len() - 1;  // lo: largest max_tokens known to fit
+  while (lo < hi) {
+    p.max_tokens = lo + (hi - lo + 1) / 2;
+    auto id = engine.add_request(in, p);
+    if (id.ok()) {
+      engine.abort(*id);
+      lo = p.max_tokens;
+    } else {
+      hi = p.max_tokens - 1;
+    }
+  }
+  while (engine.has_unfinished()) {
+    if (!engine.step().ok()) break;
+  }
+  return 1 + lo;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<EngineWorker>> EngineWorker::create(const WorkerOptions& options, ServerMetrics* metrics) {
   if (options.max_queued_requests < 0) {
     return invalid_argument("max_queued_requests must be >= 0, got " + std::to_string(options.max_queued_requests));
@@ -47,6 +75,7 @@ Result<std::unique_ptr<EngineWorker>> EngineWorker::create(const WorkerOptions& 
   w->max_model_len_ = engine->max_model_len();
   w->vocab_size_ = engine->vocab_size();
   w->default_key_ = swaa_key(options.engine.swaa);
+  w->kv_sequence_tokens_ = probe_sequence_tokens(*engine);
   w->slots_[w->default_key_].engine = std::move(engine);
   w->engine_keys_.insert(w->default_key_);
   w->publish_stats();
@@ -60,6 +89,7 @@ EngineWorker::Admit EngineWorker::admit(const std::string& key, int n) {
   std::lock_guard lk(mu_);
   if (stopping_) return Admit::kQueueFull;
   const int limit = options_.engine.max_num_seqs + options_.max_queued_requests;
+  if (n > limit) return Admit::kTooLarge;
   if (in_flight_ + n > limit) return Admit::kQueueFull;
   if (!engine_keys_.count(key)) {
     if (static_cast<int>(engine_keys_.size()) >= 1 + options_.max_swaa_engines) return Admit::kNoEngineSlot;

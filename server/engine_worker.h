@@ -87,8 +87,11 @@ class EngineWorker {
   int max_model_len() const { return max_model_len_; }
   int vocab_size() const { return vocab_size_; }
   const std::string& default_swaa_key() const { return default_key_; }
+  // The longest sequence (prompt + completion) the default engine's KV cache holds alone, found at
+  // creation by probing add_request (the engine API does not report it); max_model_len if larger.
+  int kv_sequence_tokens() const { return kv_sequence_tokens_; }
 
-  enum class Admit { kOk, kQueueFull, kNoEngineSlot };
+  enum class Admit { kOk, kQueueFull, kNoEngineSlot, kTooLarge };
   // Reserves `num_sequences` slots (and an engine for `swaa_key`); every kOk must be followed by
   // exactly one submit() with that many sequences.
   Admit admit(const std::string& swaa_key, int num_sequences);
@@ -133,7 +136,7 @@ class EngineWorker {
   const WorkerOptions options_;
   ServerMetrics* metrics_;
   const Tokenizer* tokenizer_ = nullptr;
-  int max_model_len_ = 0, vocab_size_ = 0;
+  int max_model_len_ = 0, vocab_size_ = 0, kv_sequence_tokens_ = 0;
   std::string default_key_;
 
   std::map<std::string, Slot> slots_;  // engine thread only

@@ -208,7 +208,8 @@ void Server::Impl::handle_generate(const httplib::Request& req, httplib::Respons
     }
   }
   std::vector<std::vector<int32_t>> prompts;
-  if (!prepare_prompts(pr, worker->tokenizer(), worker->max_model_len(), worker->vocab_size(), prompts, err)) {
+  if (!prepare_prompts(pr, worker->tokenizer(), worker->max_model_len(), worker->vocab_size(), prompts, err,
+                       worker->kv_sequence_tokens())) {
     return send_error(res, err);
   }
   auto job = std::make_shared<Job>();
@@ -226,6 +227,11 @@ void Server::Impl::handle_generate(const httplib::Request& req, httplib::Respons
   }
   switch (worker->admit(key, static_cast<int>(seqs.size()))) {
     case EngineWorker::Admit::kOk: break;
+    case EngineWorker::Admit::kTooLarge:
+      return send_error(res, {400, "the request asks for " + std::to_string(seqs.size()) +
+                                       " sequences (prompts x n); this server admits at most " +
+                                       std::to_string(options.worker.engine.max_num_seqs + options.worker.max_queued_requests),
+                              "invalid_request_error", "n", "invalid_value"});
     case EngineWorker::Admit::kQueueFull:
       res.set_header("Retry-After", "1");
       return send_error(res, {503, "the server is at capacity (" + std::to_string(options.worker.engine.max_num_seqs) +

@@ -364,7 +364,7 @@ bool parse_request(std::string_view body, Endpoint endpoint, ParsedRequest& out,
 }
 
 bool prepare_prompts(ParsedRequest& r, const Tokenizer* tok, int max_model_len, int vocab_size,
-                     std::vector<std::vector<int32_t>>& prompt_ids, ApiError& e) {
+                     std::vector<std::vector<int32_t>>& prompt_ids, ApiError& e, int kv_sequence_tokens) {
   prompt_ids.clear();
   const bool chat = r.endpoint == Endpoint::kChatCompletions;
   const std::string param = chat ? "messages" : "prompt";
@@ -409,7 +409,14 @@ bool prepare_prompts(ParsedRequest& r, const Tokenizer* tok, int max_model_len, 
                 "context_length_exceeded");
   }
   if (!r.max_tokens_given) {
-    r.sampling.max_tokens = chat ? max_model_len - longest : std::min(kCompletionsDefaultMaxTokens, max_model_len - longest);
+    const int limit = kv_sequence_tokens > 0 ? std::min(max_model_len, kv_sequence_tokens) : max_model_len;
+    const int room = limit - longest;
+    if (room < 1) {
+      return fail(e, param, "the prompt has " + std::to_string(longest) + " tokens; the KV cache holds at most " +
+                                std::to_string(limit) + " tokens of one sequence (raise --kv-cache-gib)",
+                  "context_length_exceeded");
+    }
+    r.sampling.max_tokens = chat ? room : std::min(kCompletionsDefaultMaxTokens, room);
   } else if (static_cast<int64_t>(longest) + r.sampling.max_tokens > max_model_len) {
     return fail(e, "max_tokens", "This model's maximum context length is " + std::to_string(max_model_len) +
                                      " tokens; you requested " + std::to_string(longest + static_cast<int64_t>(r.sampling.max_tokens)) +

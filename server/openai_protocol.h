@@ -61,11 +61,12 @@ inline constexpr int kCompletionsDefaultMaxTokens = 16;  // OpenAI's default for
 bool parse_request(std::string_view body, Endpoint endpoint, ParsedRequest& out, ApiError& error);
 
 // Token ids of every prompt (chat: the rendered conversation), and max_tokens resolved: when the
-// client gave none, completions use 16 and chat uses the room left in max_model_len. A prompt that
-// leaves no room, or prompt + max_tokens beyond max_model_len, is a 400 "context_length_exceeded".
-// `tokenizer` may be null (then only token-id prompts are accepted).
+// client gave none, completions use 16 and chat uses the room left in max_model_len and in the KV
+// cache (`kv_sequence_tokens`: the longest sequence the cache holds alone; 0 = no limit). A prompt
+// that leaves no room, or prompt + max_tokens beyond max_model_len, is a 400
+// "context_length_exceeded". `tokenizer` may be null (then only token-id prompts are accepted).
 bool prepare_prompts(ParsedRequest& request, const Tokenizer* tokenizer, int max_model_len, int vocab_size,
-                     std::vector<std::vector<int32_t>>& prompt_ids, ApiError& error);
+                     std::vector<std::vector<int32_t>>& prompt_ids, ApiError& error, int kv_sequence_tokens = 0);
 
 // A canonical string for a SwaaConfig (sorted, deduplicated layer lists): equal keys = same
 // attention for every layer of any model.

@@ -235,6 +235,26 @@ TEST_F(ServerHttp, PromptOverMaxModelLen) {
   EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
+// Without max_tokens, chat generates up to the room left in max_model_len *and* in the KV cache
+// (a plain chat request must not be rejected because the cache is smaller than max_model_len).
+TEST_F(ServerHttp, DefaultMaxTokensFitsTheKvCache) {
+  ServerOptions o = test_options(*model_);
+  o.worker.engine.kv_cache_bytes = 48 << 10;
+  RunningServer s = start_server(o);
+  HttpReply r = post(s, "/v1/chat/completions", R"({"messages": [{"role": "user", "content": "hi"}], "ignore_eos": true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json u = r.json()["usage"];
+  EXPECT_EQ(r.json()["choices"][0]["finish_reason"], "length");
+  EXPECT_LT(u["total_tokens"].get<int>(), 4096);
+  // Exactly the longest sequence the cache holds: one more token is rejected by the engine.
+  const int total = u["total_tokens"];
+  json too_long = {{"prompt", json::array({1})}, {"max_tokens", total}};
+  expect_error(post(s, "/v1/completions", too_long.dump()), 400, "KV blocks");
+  // More sequences than the server could ever admit is a 400, not a 503 to retry.
+  expect_error(post(s, "/v1/completions", R"({"prompt": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
+      "o", "p"], "n": 16, "max_tokens": 1})"), 400, "at most 136", "n");
+}
+
 TEST_F(ServerHttp, PerRequestSwaaSettings) {
   // Equal to the server's settings (in any spelling): served by the main engine.
   HttpReply same = post(*server_, "/v1/completions",
