@@ -191,3 +191,50 @@ TEST(JinjaErrors, UnsupportedConstructsNameConstructAndLine) {
 
 }  // namespace
 }  // namespace swaa
+
+namespace swaa {
+namespace {
+
+// Random token soup: the interpreter returns (text or a Status) for every input, never crashes or
+// hangs. Seed fixed; the failing template is printed.
+TEST(JinjaRobustness, RandomTemplatesNeverCrash) {
+  const char* pieces[] = {"{{", "}}", "{%", "%}", "{#", "#}", "-", "+", " ", "\n", "if", "for", "in", "endif",
+                          "endfor", "set", "=", "x", "messages", "loop", ".", "[", "]", "(", ")", "'a'", "\"b\"",
+                          "1", "2.5", "|", "trim", "tojson", "is", "not", "defined", "and", "or", "else", "elif",
+                          "macro", "endmacro", ",", ":", "~", "*", "/", "%", "raw", "endraw", "{", "}", "namespace",
+                          "ns", "break", "continue", "none", "True", "range", "length", "\\", "'"};
+  const size_t n = sizeof(pieces) / sizeof(pieces[0]);
+  uint64_t state = 20261128;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<size_t>(state >> 33);
+  };
+  const std::string ctx = R"({"messages": [{"role": "user", "content": "hi"}], "x": [1, 2, 3]})";
+  for (int t = 0; t < 3000; ++t) {
+    std::string src;
+    const size_t len = 1 + next() % 40;
+    for (size_t i = 0; i < len; ++i) src += pieces[next() % n];
+    auto r = render_template(src, ctx);
+    if (!r.ok()) EXPECT_FALSE(r.status().message().empty()) << src;
+  }
+  // Mutations of the real templates: a random span deleted or duplicated.
+  auto text = read_file(std::string(SWAA_TEST_DATA_DIR) + "/tokenizer/chat.json");
+  ASSERT_TRUE(text.ok());
+  const auto fx = nlohmann::ordered_json::parse(*text);
+  nlohmann::ordered_json full = {{"messages", fx["conversations"][13]}, {"tools", fx["tools"]},
+                                 {"add_generation_prompt", true}, {"bos_token", "<s>"}, {"eos_token", "</s>"}};
+  for (const auto& [name, tpl] : fx["templates"].items()) {
+    const std::string base = tpl.get<std::string>();
+    for (int t = 0; t < 300; ++t) {
+      std::string src = base;
+      const size_t a = next() % src.size(), len = 1 + next() % 30;
+      if (next() % 2) src.erase(a, len);
+      else src.insert(a, src.substr(a, len));
+      auto r = render_template(src, full.dump());
+      if (!r.ok()) EXPECT_FALSE(r.status().message().empty()) << name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace swaa
