@@ -64,9 +64,7 @@ Result<std::vector<PreparedSample>> prepare_samples(const EvalPlan& plan, const 
     return out;
   }
   const std::vector<std::string> tasks = plan.tasks.empty() ? task_names() : plan.tasks;
-  for (const auto& t : tasks) {
-    if (!is_task_name(t)) return generate_task({t, 1, 0, 1, 0}, {&format}).status();  // names the valid tasks
-  }
+  SWAA_RETURN_IF_ERROR(check_task_names(tasks));
   if (plan.lengths.empty()) return invalid_argument("--lengths: give at least one prompt length");
   for (int l : plan.lengths) {
     if (l < 1) return invalid_argument("--lengths: " + std::to_string(l) + " is not a positive token count");

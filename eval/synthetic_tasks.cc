@@ -20,6 +20,16 @@ bool is_task_name(const std::string& name) {
   return std::find(v.begin(), v.end(), name) != v.end();
 }
 
+Status check_task_names(const std::vector<std::string>& names) {
+  for (const auto& t : names) {
+    if (is_task_name(t)) continue;
+    std::string valid;
+    for (const auto& n : task_names()) valid += (valid.empty() ? "" : ", ") + n;
+    return invalid_argument("unknown task '" + t + "' (tasks: " + valid + ")");
+  }
+  return {};
+}
+
 double sweep_depth(int sample_idx, int num_samples) {
   if (num_samples <= 1) return 0.5;
   return static_cast<double>(sample_idx) / (num_samples - 1);
@@ -37,9 +47,8 @@ Result<EvalSample> generate_task(const TaskRequest& request, const TaskContext& 
   if (t == "cwe") return detail::generate_cwe(request, context);
   if (t == "fwe") return detail::generate_fwe(request, context);
   if (t == "babi") return detail::generate_babi(request, context);
-  std::string names;
-  for (const auto& n : task_names()) names += (names.empty() ? "" : ", ") + n;
-  return invalid_argument("unknown task '" + t + "' (tasks: " + names + ")");
+  Status st = check_task_names({t});
+  return st.ok() ? internal_error("task '" + t + "' has no generator") : st;
 }
 
 namespace detail {

@@ -22,6 +22,8 @@ namespace swaa::eval {
 // niah_single, niah_multikey, niah_multivalue, niah_multiquery, vt, cwe, fwe, passkey, babi.
 const std::vector<std::string>& task_names();
 bool is_task_name(const std::string& name);
+// InvalidArgument naming the first unknown task and listing the valid ones.
+Status check_task_names(const std::vector<std::string>& names);
 
 enum class HaystackChoice { kDefault, kNoise, kEssay };
 
