@@ -20,7 +20,7 @@ struct EvalArgs {
   int samples = 5, max_tokens = 0;
   size_t limit = 0;
   uint64_t seed = 0;
-  bool think = false, no_think = false, raw = false, quiet = false;
+  bool think = false, no_think = false, raw = false, quiet = false, save_prompts = false;
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -86,14 +86,16 @@ void run_eval_command(const EvalArgs& a) {
   if (a.max_tokens < 0) throw CliError("--max-tokens must be >= 1, got " + std::to_string(a.max_tokens));
   plan.max_tokens = a.max_tokens;
   plan.output_dir = a.output;
+  plan.save_prompts = a.save_prompts;
   plan.progress = !a.quiet;
   auto r = eval::run_eval(plan);
   if (!r.ok()) throw CliError(r.status().message());
   std::printf("%s", r->markdown.c_str());
   if (!a.quiet) {
-    std::fprintf(stderr, "swaa eval: %zu settings x %zu questions in %.1f s; wrote %s, %s, %s, %s\n",
+    std::fprintf(stderr, "swaa eval: %zu settings x %zu questions in %.1f s; wrote %s, %s, %s, %s%s%s\n",
                  r->summaries.size(), r->samples.size(), r->info.total_seconds, r->files.results_jsonl.c_str(),
-                 r->files.samples_jsonl.c_str(), r->files.markdown.c_str(), r->files.svg.c_str());
+                 r->files.samples_jsonl.c_str(), r->files.markdown.c_str(), r->files.svg.c_str(),
+                 r->files.prompts_jsonl.empty() ? "" : ", ", r->files.prompts_jsonl.c_str());
   }
 }
 
@@ -118,6 +120,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--metric", a->metric, "dataset scoring: substring_all, substring_part, choice, exact");
   cmd->add_option("--limit", a->limit, "first N dataset questions only");
   cmd->add_option("-o,--output", a->output, "directory for results.jsonl, samples.jsonl, results.md, accuracy_vs_time.svg");
+  cmd->add_flag("--save-prompts", a->save_prompts, "also write prompts.jsonl with every question's text");
   cmd->add_flag("-q,--quiet", a->quiet, "no progress on stderr");
   cmd->callback([a] { run_eval_command(*a); });
 }

@@ -125,7 +125,8 @@ Result<EvalResult> run_eval(const EvalPlan& plan) {
   r.info.total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   r.markdown = markdown_report(r.summaries, r.info);
   if (!plan.output_dir.empty()) {
-    SWAA_ASSIGN_OR_RETURN(r.files, write_report(plan.output_dir, r.outcomes, r.summaries, r.info));
+    SWAA_ASSIGN_OR_RETURN(r.files, write_report(plan.output_dir, r.outcomes, r.summaries, r.info,
+                                                  plan.save_prompts ? &r.samples : nullptr));
   }
   return r;
 }

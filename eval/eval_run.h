@@ -41,6 +41,7 @@ struct EvalPlan {
   std::optional<bool> enable_thinking;
   int max_tokens = 0;                // 0 = the defaults above
   std::string output_dir = "eval-results";
+  bool save_prompts = false;         // also write prompts.jsonl (every question's text)
   bool progress = true;
 };
 

@@ -198,11 +198,12 @@ std::string markdown_report(const std::vector<SettingSummary>& summaries, const 
 }
 
 Result<ReportFiles> write_report(const std::string& dir, const std::vector<SettingOutcome>& outcomes,
-                                 const std::vector<SettingSummary>& summaries, const ReportInfo& info) {
+                                 const std::vector<SettingSummary>& summaries, const ReportInfo& info,
+                                 const std::vector<PreparedSample>* prompts) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return not_found("--output " + dir + ": cannot create the directory (" + ec.message() + ")");
-  ReportFiles f{dir + "/results.jsonl", dir + "/samples.jsonl", dir + "/results.md", dir + "/accuracy_vs_time.svg"};
+  ReportFiles f{dir + "/results.jsonl", dir + "/samples.jsonl", dir + "/results.md", dir + "/accuracy_vs_time.svg", ""};
   std::string results, samples;
   for (const auto& s : summaries) results += summary_to_json(s, info).dump() + "\n";
   for (const auto& o : outcomes) {
@@ -212,6 +213,20 @@ Result<ReportFiles> write_report(const std::string& dir, const std::vector<Setti
   SWAA_RETURN_IF_ERROR(write_text(f.samples_jsonl, samples));
   SWAA_RETURN_IF_ERROR(write_text(f.markdown, markdown_report(summaries, info)));
   SWAA_RETURN_IF_ERROR(write_text(f.svg, accuracy_time_svg(summaries, info)));
+  if (prompts != nullptr) {
+    f.prompts_jsonl = dir + "/prompts.jsonl";
+    std::string text;
+    for (const PreparedSample& p : *prompts) {
+      nlohmann::json j = {{"id", p.sample.id},
+                          {"task", p.sample.task},
+                          {"prompt_tokens", p.prompt_ids.size()},
+                          {"user", p.sample.user_text},
+                          {"answer_prefix", p.sample.answer_prefix},
+                          {"references", p.sample.answers}};
+      text += j.dump() + "\n";
+    }
+    SWAA_RETURN_IF_ERROR(write_text(f.prompts_jsonl, text));
+  }
   return f;
 }
 

@@ -55,9 +55,13 @@ std::string markdown_report(const std::vector<SettingSummary>& summaries, const 
 
 struct ReportFiles {
   std::string results_jsonl, samples_jsonl, markdown, svg;
+  std::string prompts_jsonl;  // only when prompts were given
 };
-// Writes results.jsonl, samples.jsonl, results.md and accuracy_vs_time.svg into `dir` (created).
+// Writes results.jsonl, samples.jsonl, results.md and accuracy_vs_time.svg into `dir` (created),
+// and prompts.jsonl (id, task, the user message, the answer prefix, references) when `prompts`
+// is not null.
 Result<ReportFiles> write_report(const std::string& dir, const std::vector<SettingOutcome>& outcomes,
-                                 const std::vector<SettingSummary>& summaries, const ReportInfo& info);
+                                 const std::vector<SettingSummary>& summaries, const ReportInfo& info,
+                                 const std::vector<PreparedSample>* prompts = nullptr);
 
 }  // namespace swaa::eval

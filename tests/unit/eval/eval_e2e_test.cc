@@ -139,8 +139,12 @@ CmdResult run_cli(const std::string& args) {
 TEST_F(EvalE2e, CommandLine) {
   const std::string m = "-m " + *dir_ + "/model --threads 1 --kv-cache-gib 0.0625 ";
   const std::string out = *dir_ + "/cli_out";
-  auto ok = run_cli(m + "--settings " + *dir_ + "/settings.json --tasks passkey,cwe --lengths 512 --samples 1 -n 4 -q -o " + out);
+  auto ok = run_cli(m + "--settings " + *dir_ + "/settings.json --tasks passkey,cwe --lengths 512 --samples 1 -n 4 -q " +
+                    "--save-prompts -o " + out);
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  auto prompts = read_file(out + "/prompts.jsonl");
+  ASSERT_TRUE(prompts.ok()) << prompts.status().message();
+  EXPECT_NE(prompts->find("The pass key is"), std::string::npos);
   EXPECT_NE(ok.out.find("| fa_decode_s8 |"), std::string::npos) << ok.out;
   EXPECT_TRUE(std::filesystem::exists(out + "/accuracy_vs_time.svg"));
   // A dataset with the SWAA flags as the single setting.
