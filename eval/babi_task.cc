@@ -18,6 +18,7 @@ constexpr int kPeople = 4, kRooms = 4, kObjects = 2, kEvents = 12;
 constexpr int kBabiMaxTokens = 32;
 constexpr int kAttempts = 20;
 
+const std::vector<std::string> kFirstMoveVerbs = {"went to", "journeyed to", "travelled to", "moved to"};
 const std::vector<std::string> kMoveVerbs = {"went to", "journeyed to", "travelled to", "moved to", "went back to"};
 const std::vector<std::string> kTakeVerbs = {"picked up", "grabbed", "took"};
 const std::vector<std::string> kDropVerbs = {"dropped", "put down", "left"};
@@ -39,7 +40,7 @@ Story make_story(Rng& rng, const std::vector<std::string>& people, const std::ve
   auto add = [&](const std::string& s) { return seen.insert(s).second ? (st.sentences.push_back(s), true) : false; };
   for (const auto& p : people) {
     const std::string& r = rng.pick(rooms);
-    add(p + " " + rng.pick(kMoveVerbs) + " the " + r + ".");
+    add(p + " " + rng.pick(kFirstMoveVerbs) + " the " + r + ".");
     st.person_room[p] = r;
     st.moves[p] = 1;
   }

@@ -10,7 +10,7 @@ const List kEssaySubjects = {
     "the founder", "a good idea", "the market", "every startup", "our school", "the investor",
     "a careful writer", "the program", "the city", "a small company", "the audience", "each generation",
     "the best teacher", "a young painter", "the committee", "the old library", "a new language",
-    "the research group", "most readers", "the local paper"};
+    "the research group", "the average reader", "the local paper"};
 const List kEssayVerbs = {
     "changes", "questions", "ignores", "explains", "improves", "follows", "rewards", "shapes",
     "describes", "resists", "borrows", "defends", "measures", "welcomes", "imitates", "forgets"};
