@@ -105,9 +105,14 @@ std::shared_ptr<RequestHandle> EngineWorker::submit(const std::string& key, cons
   h->engine_key_ = key;
   {
     std::lock_guard lk(mu_);
-    commands_.push_back(Command{Command::kSubmit, h, swaa, std::move(sequences)});
+    if (!stopping_) {
+      commands_.push_back(Command{Command::kSubmit, h, swaa, std::move(sequences)});
+      cv_.notify_all();
+      return h;
+    }
+    in_flight_ -= static_cast<int>(sequences.size());  // admitted just before stop(): nobody will run it
   }
-  cv_.notify_all();
+  h->fail(internal_error("the server is shutting down"));
   return h;
 }
 

@@ -96,9 +96,12 @@ Result<int> Server::start() {
   // Debian's cpp-httplib listens with a backlog of 5: a burst of concurrent connects overflows it
   // and the kernel resets the extra connections after ~1 s (seen with 48 clients). Remember the
   // listening socket and raise its backlog after bind (listen() again only updates the backlog).
+  // Its default options also set SO_REUSEPORT, which lets a second server bind the same port and
+  // silently take half the connections; SO_REUSEADDR alone makes that an "address in use" error.
   int listen_fd = -1;
   m.http.set_socket_options([&listen_fd](socket_t sock) {
-    httplib::default_socket_options(sock);
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     listen_fd = sock;
   });
   int port = m.options.port;
@@ -111,7 +114,7 @@ Result<int> Server::start() {
     return invalid_argument("cannot listen on " + m.options.host + ":" + std::to_string(m.options.port) +
                             " (address in use, or not an address of this machine)");
   }
-  m.http.set_socket_options(httplib::default_socket_options);  // drop the reference to listen_fd
+  m.http.set_socket_options([](socket_t) {});  // drop the reference to listen_fd
   if (listen_fd >= 0) ::listen(listen_fd, kListenBacklog);
   m.listener = std::thread([&m] { m.http.listen_after_bind(); });
   return port;
