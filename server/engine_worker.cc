@@ -17,6 +17,20 @@ RequestHandle::Batch RequestHandle::wait(std::chrono::milliseconds timeout) {
   return b;
 }
 
+Status RequestHandle::wait_accepted() {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return accepted_ || !error_.ok(); });
+  return error_;
+}
+
+void RequestHandle::accept() {
+  {
+    std::lock_guard lk(mu_);
+    accepted_ = true;
+  }
+  cv_.notify_all();
+}
+
 void RequestHandle::push(ChoiceEvent ev) {
   {
     std::lock_guard lk(mu_);
@@ -215,6 +229,7 @@ void EngineWorker::run_submit(Command& c) {
     h.engine_ids_.push_back(*id);
     slot.live[*id] = Live{c.handle, static_cast<int>(i), std::chrono::steady_clock::now()};
   }
+  h.accept();
 }
 
 void EngineWorker::run_abort(const Command& c) {

@@ -44,11 +44,15 @@ class RequestHandle {
   };
   // Waits up to `timeout` for new events (returns at once when some are pending or it is done).
   Batch wait(std::chrono::milliseconds timeout);
+  // Waits until the engine has accepted every choice (add_request succeeded) or refused the
+  // request; returns the refusal. Lets a stream fail with a real HTTP status before it starts.
+  Status wait_accepted();
   int num_choices() const { return num_choices_; }
 
   // Engine thread.
   void push(ChoiceEvent ev);
   void fail(const Status& st);
+  void accept();
 
  private:
   friend class EngineWorker;
@@ -57,6 +61,7 @@ class RequestHandle {
   std::condition_variable cv_;
   std::vector<ChoiceEvent> events_;
   int unfinished_;
+  bool accepted_ = false;
   Status error_;
   // Engine thread only: where the choices run.
   std::string engine_key_;

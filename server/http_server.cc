@@ -249,6 +249,9 @@ void Server::Impl::handle_generate(const httplib::Request& req, httplib::Respons
                               "server_error", "swaa", "swaa_engines_exhausted"});
   }
   job->handle = worker->submit(key, swaa, std::move(seqs));
+  // The engine may still refuse it (e.g. prompt + max_tokens larger than the KV cache): answer
+  // with that status now rather than inside a stream that already said 200.
+  if (Status st = job->handle->wait_accepted(); !st.ok()) return send_error(res, engine_error(st));
   if (pr.stream) return respond_stream(std::move(job), res);
   respond_whole(*job, res);
 }

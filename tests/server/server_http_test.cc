@@ -250,6 +250,8 @@ TEST_F(ServerHttp, DefaultMaxTokensFitsTheKvCache) {
   const int total = u["total_tokens"];
   json too_long = {{"prompt", json::array({1})}, {"max_tokens", total}};
   expect_error(post(s, "/v1/completions", too_long.dump()), 400, "KV blocks");
+  too_long["stream"] = true;  // also before a stream starts: a real status, not an error event
+  expect_error(post(s, "/v1/completions", too_long.dump()), 400, "KV blocks");
   // More sequences than the server could ever admit is a 400, not a 503 to retry.
   expect_error(post(s, "/v1/completions", R"({"prompt": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n",
       "o", "p"], "n": 16, "max_tokens": 1})"), 400, "at most 136", "n");
