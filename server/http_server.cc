@@ -1,7 +1,8 @@
 // HTTP routes of `swaa serve`. Handler threads parse and tokenize (the tokenizer is thread-safe),
 // admit the request against the queue limit, submit it to the engine thread, then either wait for
 // the whole result or stream SSE chunks. A stream whose client is gone (a write fails; a keep-alive
-// comment is written every 2 s while no tokens flow) is aborted: its KV is freed at the next step.
+// comment is written every 2 s while no tokens flow) is aborted: its KV is freed at the next step;
+// so is a non-streaming request whose client closed its socket (connection_probe.h).
 #include "server/http_server.h"
 
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "server/connection_probe.h"
 #include "server/openai_format.h"
 #include "swaa/engine.h"
 
@@ -62,7 +64,7 @@ struct Server::Impl {
 
   void install_routes();
   void handle_generate(const httplib::Request& req, httplib::Response& res, Endpoint endpoint);
-  void respond_whole(const Job& job, httplib::Response& res);
+  void respond_whole(const Job& job, const httplib::Request& req, httplib::Response& res);
   void respond_stream(std::shared_ptr<Job> job, httplib::Response& res);
   std::string render_metrics() const;
 };
@@ -253,13 +255,19 @@ void Server::Impl::handle_generate(const httplib::Request& req, httplib::Respons
   // with that status now rather than inside a stream that already said 200.
   if (Status st = job->handle->wait_accepted(); !st.ok()) return send_error(res, engine_error(st));
   if (pr.stream) return respond_stream(std::move(job), res);
-  respond_whole(*job, res);
+  respond_whole(*job, req, res);
 }
 
-void Server::Impl::respond_whole(const Job& job, httplib::Response& res) {
+void Server::Impl::respond_whole(const Job& job, const httplib::Request& req, httplib::Response& res) {
   std::vector<ChoiceResult> choices(job.handle->num_choices());
+  // Without a write to fail, a client that left is seen by peeking at its socket.
+  const int fd = find_connection_fd(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   while (true) {
-    RequestHandle::Batch b = job.handle->wait(std::chrono::seconds(1));
+    RequestHandle::Batch b = job.handle->wait(kPoll);
+    if (!b.done && peer_closed(fd)) {
+      job.worker->abort(job.handle);
+      return send_error(res, {499, "the client closed the connection", "invalid_request_error", "", "client_closed"});
+    }
     for (ChoiceEvent& ev : b.events) {
       ChoiceResult& c = choices[ev.choice];
       c.text += ev.text;

@@ -344,6 +344,23 @@ TEST_F(ServerHttp, DisconnectMidStreamAbortsAndFreesKv) {
   EXPECT_LT(metric(get(s, "/metrics").body, "swaa_generation_tokens_total"), 3000);
 }
 
+// The same for a non-streaming request: the client gives up (read timeout) and closes its socket.
+TEST_F(ServerHttp, DisconnectWhileWaitingAbortsAndFreesKv) {
+  ServerOptions o = test_options(*model_);
+  RunningServer s = start_server(o);
+  httplib::Client c("127.0.0.1", s.port);
+  c.set_read_timeout(std::chrono::milliseconds(300));
+  auto res = c.Post("/v1/completions", R"({"prompt": "a long story", "max_tokens": 4000, "ignore_eos": true})", "application/json");
+  EXPECT_FALSE(res);  // timed out
+  c.stop();
+  EXPECT_TRUE(eventually([&] {
+    const std::string t = get(s, "/metrics").body;
+    return metric(t, "swaa_requests_finished_total{finish_reason=\"abort\"}") == 1 && metric(t, "swaa_requests_in_flight") == 0 &&
+           metric(t, "swaa_kv_cache_live_bytes{group=\"full\"}") == 0;
+  })) << get(s, "/metrics").body;
+  EXPECT_LT(metric(get(s, "/metrics").body, "swaa_generation_tokens_total"), 3900);
+}
+
 TEST_F(ServerHttp, QueueFullIs503) {
   ServerOptions o = test_options(*model_);
   o.worker.engine.max_num_seqs = 1;
