@@ -7,6 +7,8 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 build="$(cd "$1" && pwd)"
 pkg="$root/.cache/npm-openai/openai"
 [ -f "$pkg/index.mjs" ] || { echo "openai npm package missing in $pkg (run tests/server/fetch_openai_npm.sh)" >&2; exit 1; }
+node_major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+[ "$node_major" -ge 20 ] || { echo "the openai npm client needs Node.js >= 20 (found: $(node --version 2>&1))" >&2; exit 1; }
 work="$(mktemp -d)"
 pid=""
 cleanup() {
