@@ -183,8 +183,8 @@ TEST(ServerLoad, ConcurrentStreamsMixedPrompts) {
   ASSERT_TRUE(srv.start(args, dir + "/serve.log")) << "swaa serve did not start; see " << dir << "/serve.log";
 
   std::vector<int64_t> rss;
-  std::printf("\n| round | requests | seconds | requests/s | p50 TTFT ms | p99 TTFT ms | server RSS MiB |\n"
-              "|---|---|---|---|---|---|---|\n");
+  std::printf("\n| round | requests | seconds | requests/s | generated tok/s | p50 TTFT ms | p99 TTFT ms | server RSS MiB |\n"
+              "|---|---|---|---|---|---|---|---|\n");
   int failed = 0;
   for (int round = 0; round < rounds; ++round) {
     std::mt19937 rng(42);  // every round sends the same mix, so memory can be compared round to round
@@ -192,8 +192,8 @@ TEST(ServerLoad, ConcurrentStreamsMixedPrompts) {
     std::vector<bool> chat(concurrency);
     std::vector<int> max_tokens(concurrency);
     for (int i = 0; i < concurrency; ++i) {
-      const bool is_long = i % 4 == 0;  // a quarter long (300-1200 tokens), the rest 4-40 tokens
-      const int len = is_long ? 300 + static_cast<int>(rng() % 900) : 4 + static_cast<int>(rng() % 36);
+      const bool is_long = i % 4 == 0;  // a quarter long (200-700 tokens), the rest 4-40 tokens
+      const int len = is_long ? 200 + static_cast<int>(rng() % 500) : 4 + static_cast<int>(rng() % 36);
       max_tokens[i] = 8 + static_cast<int>(rng() % 24);
       chat[i] = i % 3 == 1;
       json b = {{"model", "load"}, {"max_tokens", max_tokens[i]}, {"stream", true}, {"ignore_eos", true},
@@ -237,8 +237,11 @@ TEST(ServerLoad, ConcurrentStreamsMixedPrompts) {
     EXPECT_EQ(metric(m, "swaa_kv_cache_live_bytes{group=\"full\"}"), 0) << m;
     EXPECT_EQ(metric(m, "swaa_kv_cache_live_bytes{group=\"windowed\"}"), 0) << m;
     rss.push_back(srv.rss_kib());
-    std::printf("| %d | %d | %.2f | %.1f | %.1f | %.1f | %.1f |\n", round + 1, concurrency, seconds,
-                concurrency / seconds, 1e3 * percentile(ttft, 0.5), 1e3 * percentile(ttft, 0.99), rss.back() / 1024.0);
+    int generated = 0;
+    for (int t : max_tokens) generated += t;
+    std::printf("| %d | %d | %.2f | %.1f | %.0f | %.1f | %.1f | %.1f |\n", round + 1, concurrency, seconds,
+                concurrency / seconds, generated / seconds, 1e3 * percentile(ttft, 0.5), 1e3 * percentile(ttft, 0.99),
+                rss.back() / 1024.0);
     std::fflush(stdout);
   }
   EXPECT_EQ(failed, 0);
