@@ -100,11 +100,14 @@ def main():
         tok = build(base_json, spec)
         full = json.loads(tok.to_str())
         ids = [tok.encode(s, add_special_tokens=False).ids for s in strings]
+        dec = [tok.decode(i, skip_special_tokens=False) for i in ids]
+        skip = [tok.decode(i, skip_special_tokens=True) for i in ids]
         res["variants"][name] = {
             "patch": {k: full[k] for k in ("normalizer", "pre_tokenizer", "decoder", "added_tokens")},
             "ids": ids,
-            "decode": [tok.decode(i, skip_special_tokens=False) for i in ids],
-            "decode_skip_special": [tok.decode(i, skip_special_tokens=True) for i in ids],
+            # null where equal to the input string / to decode (keeps the file small)
+            "decode": [None if d == s else d for d, s in zip(dec, strings)],
+            "decode_skip_special": [None if k == d else k for k, d in zip(skip, dec)],
         }
         print(f"variant {name}: done", flush=True)
     with open(os.path.join(a.out, "encode_variants.json"), "w", encoding="utf-8") as f:

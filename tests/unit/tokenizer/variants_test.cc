@@ -31,8 +31,12 @@ TEST_P(Variants, EncodeAndDecodeMatchHuggingFace) {
     ASSERT_TRUE(ids.ok()) << ids.status().message();
     const auto want = v["ids"][i].get<std::vector<int32_t>>();
     EXPECT_EQ(*ids, want) << GetParam() << " string " << i << " " << nlohmann::json(s).dump();
-    EXPECT_EQ(tok->decode(want), v["decode"][i].get<std::string>()) << GetParam() << " string " << i;
-    EXPECT_EQ(tok->decode(want, true), v["decode_skip_special"][i].get<std::string>()) << GetParam() << " " << i;
+    // null = same as the input string (decode) / as decode (decode_skip_special), to keep the file small
+    const std::string dec = v["decode"][i].is_null() ? s : v["decode"][i].get<std::string>();
+    const std::string dec_skip =
+        v["decode_skip_special"][i].is_null() ? dec : v["decode_skip_special"][i].get<std::string>();
+    EXPECT_EQ(tok->decode(want), dec) << GetParam() << " string " << i;
+    EXPECT_EQ(tok->decode(want, true), dec_skip) << GetParam() << " " << i;
     matched += *ids == want;
   }
   std::printf("[variants] %s: %zu/%zu strings exact\n", GetParam().c_str(), matched, strings.size());
