@@ -7,7 +7,7 @@
 
 #include <cmath>
 #include <cstring>
-#include <new>
+#include <cstdlib>
 
 #include "core/check.h"
 
@@ -28,12 +28,13 @@ Result<std::unique_ptr<Backend>> make_cpu_backend(int num_threads) {
 Result<Tensor> CpuBackend::alloc(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
-  float* p = new (std::nothrow) float[static_cast<size_t>(std::max<int64_t>(n, 1))];
+  // calloc: large buffers (the KV cache) get zero pages from the OS on first touch, so a cache
+  // sized for many long sequences costs nothing until it is used.
+  void* p = std::calloc(static_cast<size_t>(std::max<int64_t>(n, 1)), sizeof(float));
   if (p == nullptr) {
     return resource_exhausted("cannot allocate " + std::to_string(n * 4) + " bytes of host memory");
   }
-  std::memset(p, 0, static_cast<size_t>(n) * sizeof(float));
-  return Tensor(std::shared_ptr<void>(p, [](void* q) { delete[] static_cast<float*>(q); }), DType::kF32, shape);
+  return Tensor(std::shared_ptr<void>(p, [](void* q) { std::free(q); }), DType::kF32, shape);
 }
 
 Result<Tensor> CpuBackend::upload(const TensorView& weight) {
