@@ -18,12 +18,12 @@ struct GenerateArgs {
 };
 
 void run_generate(const GenerateArgs& a) {
+  interrupt::install();  // before loading, so a Ctrl-C during the load stops cleanly too
   const RequestInput input = a.prompt.resolve();
   const SamplingParams params = a.sampling.resolve();
   std::unique_ptr<Engine> engine = make_engine(a.engine.resolve());
   auto id = engine->add_request(input, params);
   if (!id.ok()) throw CliError(id.status().message());
-  interrupt::install();
   StreamPrinter out;
   std::unique_ptr<ProgressReporter> progress;
   RequestMetrics metrics;

@@ -162,7 +162,15 @@ TEST_F(CliGenerate, GenerateIsDeterministicWithASeed) {
 }
 
 TEST_F(CliGenerate, ChatKeepsHistoryAndResets) {
-  CmdResult r = run_cli("chat -m " + dir_ + " -n 4 --temperature 0 --ignore-eos <<'EOF'\nhi\nagain\n/reset\n/exit\nEOF");
+  const std::string cmd = "printf 'hi\\nagain\\n/reset\\n/exit\\n' | " + std::string(SWAA_BINARY_DIR) + "/swaa chat -m " +
+                          dir_ + " -n 4 --temperature 0 --ignore-eos 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  CmdResult r{-1, ""};
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("(conversation cleared)"), std::string::npos) << r.out;
 }
@@ -180,7 +188,7 @@ TEST_F(CliGenerate, BenchJson) {
 
 TEST_F(CliGenerate, CtrlCStopsCleanly) {
   // A long generation interrupted by SIGINT ends with a message and exit code 1, not a crash.
-  const std::string cmd = "timeout -s INT 1 " + std::string(SWAA_BINARY_DIR) + "/swaa generate -m " + dir_ +
+  const std::string cmd = "timeout --preserve-status -s INT 2 " + std::string(SWAA_BINARY_DIR) + "/swaa generate -m " + dir_ +
                           " -p x -n 100000 --ignore-eos --max-model-len 200000 --kv-cache-gib 0.1 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
