@@ -9,26 +9,11 @@
 #include <nlohmann/json.hpp>
 
 #include "support/checkpoint_writer.h"
+#include "support/run_command.h"
 
 namespace swaa {
 namespace {
 
-struct CmdResult {
-  int exit_code;
-  std::string out;  // stdout + stderr
-};
-
-CmdResult run(const std::string& args) {
-  const std::string cmd = std::string(SWAA_BINARY_DIR) + "/swaa " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CmdResult r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
 
 class CliScore : public ::testing::Test {
  protected:
@@ -41,7 +26,7 @@ class CliScore : public ::testing::Test {
   std::string score(const std::string& extra) {
     return "score -m " + dir_ + "/model --tokens-file " + tokens_ + " --prompt-tokens 6 " + extra;
   }
-  void expect_error(const CmdResult& r, const std::string& needle) {
+  void expect_error(const testing::CommandResult& r, const std::string& needle) {
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_NE(r.out.find(needle), std::string::npos) << "output lacks '" << needle << "':\n" << r.out;
     EXPECT_EQ(r.out.find("internal error"), std::string::npos) << r.out;
@@ -50,7 +35,7 @@ class CliScore : public ::testing::Test {
 };
 
 TEST_F(CliScore, PrintsLogprobs) {
-  CmdResult r = run(score("--sliding-window-size 3 --keep-first 1 --force-fa-decode true --non-sliding-layers '[1]' --json"));
+  testing::CommandResult r = testing::run_swaa(score("--sliding-window-size 3 --keep-first 1 --force-fa-decode true --non-sliding-layers '[1]' --json"));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out.substr(0, r.out.find('\n')));
   ASSERT_EQ(j["logprobs"].size(), 9u);
@@ -60,8 +45,8 @@ TEST_F(CliScore, PrintsLogprobs) {
 
 TEST_F(CliScore, SwaaConfigFileEqualsFlags) {
   std::ofstream(dir_ + "/swaa.json") << R"({"sliding_window_size": 3, "keep_first": 1, "force_fa_decode": [0]})";
-  CmdResult a = run(score("--swaa-config " + dir_ + "/swaa.json"));
-  CmdResult b = run(score("--sliding-window-size 3 --keep-first 1 --force-fa-decode 0 --prefill-chunk 1"));
+  testing::CommandResult a = testing::run_swaa(score("--swaa-config " + dir_ + "/swaa.json"));
+  testing::CommandResult b = testing::run_swaa(score("--sliding-window-size 3 --keep-first 1 --force-fa-decode 0 --prefill-chunk 1"));
   ASSERT_EQ(a.exit_code, 0) << a.out;
   ASSERT_EQ(b.exit_code, 0) << b.out;
   auto la = nlohmann::json::parse(a.out.substr(0, a.out.find('\n')))["logprobs"];
@@ -71,55 +56,55 @@ TEST_F(CliScore, SwaaConfigFileEqualsFlags) {
 }
 
 TEST_F(CliScore, InvalidSwaaValues) {
-  expect_error(run(score("--sliding-window-size 0")), "sliding_window_size must be >= 1 or null (full attention), got 0");
-  expect_error(run(score("--keep-first=-1")), "keep_first must be >= 0, got -1");
-  expect_error(run(score("--non-sliding-layers=-1")), "negative layer index -1");
-  expect_error(run(score("--sliding-window-size big")), "--sliding-window-size: 'big' is not an integer");
+  expect_error(testing::run_swaa(score("--sliding-window-size 0")), "sliding_window_size must be >= 1 or null (full attention), got 0");
+  expect_error(testing::run_swaa(score("--keep-first=-1")), "keep_first must be >= 0, got -1");
+  expect_error(testing::run_swaa(score("--non-sliding-layers=-1")), "negative layer index -1");
+  expect_error(testing::run_swaa(score("--sliding-window-size big")), "--sliding-window-size: 'big' is not an integer");
   std::ofstream(dir_ + "/bad.json") << R"({"sliding_window_size": 4, "keepfirst": 2})";
-  expect_error(run(score("--swaa-config " + dir_ + "/bad.json")), "unknown field 'keepfirst'");
+  expect_error(testing::run_swaa(score("--swaa-config " + dir_ + "/bad.json")), "unknown field 'keepfirst'");
 }
 
 TEST_F(CliScore, UnavailableDevice) {
   // On a machine without a GPU (or a build without CUDA) --device cuda is a clear error.
-  CmdResult r = run(score("--device cuda"));
+  testing::CommandResult r = testing::run_swaa(score("--device cuda"));
   if (r.exit_code == 0) GTEST_SKIP() << "a GPU is present";
   expect_error(r, "cuda");
-  expect_error(run(score("--device tpu")), "unknown device 'tpu' (expected cpu, cuda or cuda:N)");
+  expect_error(testing::run_swaa(score("--device tpu")), "unknown device 'tpu' (expected cpu, cuda or cuda:N)");
 }
 
 TEST_F(CliScore, BadTokens) {
   std::ofstream(dir_ + "/oov.json") << "[1, 2, 4000, 3]";
-  expect_error(run("score -m " + dir_ + "/model --tokens-file " + dir_ + "/oov.json --prompt-tokens 2"),
+  expect_error(testing::run_swaa("score -m " + dir_ + "/model --tokens-file " + dir_ + "/oov.json --prompt-tokens 2"),
                "token id 4000 at index 2 is outside the vocabulary [0, 96)");
   std::ofstream(dir_ + "/notarray.json") << R"({"ids": [1]})";
-  expect_error(run("score -m " + dir_ + "/model --tokens-file " + dir_ + "/notarray.json --prompt-tokens 1"),
+  expect_error(testing::run_swaa("score -m " + dir_ + "/model --tokens-file " + dir_ + "/notarray.json --prompt-tokens 1"),
                "expected a JSON array of token ids");
-  expect_error(run("score -m " + dir_ + "/model --tokens-file /no/tokens.json --prompt-tokens 1"),
+  expect_error(testing::run_swaa("score -m " + dir_ + "/model --tokens-file /no/tokens.json --prompt-tokens 1"),
                "/no/tokens.json: no such file");
-  expect_error(run(score("").replace(score("").find("--prompt-tokens 6"), 17, "--prompt-tokens 11")),
+  expect_error(testing::run_swaa(score("").replace(score("").find("--prompt-tokens 6"), 17, "--prompt-tokens 11")),
                "prompt length 11 must be in [1, 10]");
 }
 
 TEST_F(CliScore, BadCheckpoints) {
   namespace fs = std::filesystem;
   const std::string m = dir_ + "/model";
-  expect_error(run("score -m /no/model --tokens-file " + tokens_ + " --prompt-tokens 2"), "/no/model: no such directory");
+  expect_error(testing::run_swaa("score -m /no/model --tokens-file " + tokens_ + " --prompt-tokens 2"), "/no/model: no such directory");
   // Truncated weights.
   fs::copy_file(m + "/model.safetensors", dir_ + "/backup.safetensors");
   fs::resize_file(m + "/model.safetensors", fs::file_size(m + "/model.safetensors") / 2);
-  expect_error(run(score("")), "overrun");
+  expect_error(testing::run_swaa(score("")), "overrun");
   fs::copy_file(dir_ + "/backup.safetensors", m + "/model.safetensors", fs::copy_options::overwrite_existing);
   // Unsupported model_type, then a mis-shaped tensor (hidden size disagrees with the weights).
   auto cfg = testing::random_model_config(testing::RandomModelSpec{});
   cfg["model_type"] = "mistral";
   std::ofstream(m + "/config.json") << cfg.dump();
-  expect_error(run(score("")), "model_type 'mistral' is not supported");
+  expect_error(testing::run_swaa(score("")), "model_type 'mistral' is not supported");
   cfg["model_type"] = "qwen3";
   cfg["intermediate_size"] = 50;
   std::ofstream(m + "/config.json") << cfg.dump();
-  expect_error(run(score("")), "tensor 'model.layers.0.mlp.gate_proj.weight' has shape [48, 32], expected [50, 32]");
+  expect_error(testing::run_swaa(score("")), "tensor 'model.layers.0.mlp.gate_proj.weight' has shape [48, 32], expected [50, 32]");
   fs::remove(m + "/config.json");
-  expect_error(run(score("")), "config.json: no such file");
+  expect_error(testing::run_swaa(score("")), "config.json: no such file");
 }
 
 }  // namespace
@@ -141,21 +126,10 @@ class CliGenerate : public ::testing::Test {
   std::string dir_;
 };
 
-CmdResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(SWAA_BINARY_DIR) + "/swaa " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CmdResult r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
 
 TEST_F(CliGenerate, GenerateIsDeterministicWithASeed) {
   const std::string args = "generate -m " + dir_ + " -p 'Hello' -n 12 --seed 7 --ignore-eos --sliding-window-size 4 --keep-first 1";
-  CmdResult a = run_cli(args), b = run_cli(args);
+  testing::CommandResult a = testing::run_swaa(args), b = testing::run_swaa(args);
   ASSERT_EQ(a.exit_code, 0) << a.out;
   EXPECT_EQ(a.out.substr(0, a.out.find("swaa generate:")), b.out.substr(0, b.out.find("swaa generate:")));
   EXPECT_NE(a.out.find("swaa generate: 5 prompt tokens, 12 generated (length)"), std::string::npos) << a.out;
@@ -164,19 +138,13 @@ TEST_F(CliGenerate, GenerateIsDeterministicWithASeed) {
 TEST_F(CliGenerate, ChatKeepsHistoryAndResets) {
   const std::string cmd = "printf 'hi\\nagain\\n/reset\\n/exit\\n' | " + std::string(SWAA_BINARY_DIR) + "/swaa chat -m " +
                           dir_ + " -n 4 --temperature 0 --ignore-eos 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CmdResult r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  testing::CommandResult r = testing::run_command(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("(conversation cleared)"), std::string::npos) << r.out;
 }
 
 TEST_F(CliGenerate, BenchJson) {
-  CmdResult r = run_cli("bench -m " + dir_ + " --prompt-len 40 --gen-len 5 --batch 3 --json --sliding-window-size 8");
+  testing::CommandResult r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 40 --gen-len 5 --batch 3 --json --sliding-window-size 8");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   EXPECT_EQ(j["batch"], 3);
@@ -190,19 +158,14 @@ TEST_F(CliGenerate, CtrlCStopsCleanly) {
   // A long generation interrupted by SIGINT ends with a message and exit code 1, not a crash.
   const std::string cmd = "timeout --preserve-status -s INT 2 " + std::string(SWAA_BINARY_DIR) + "/swaa generate -m " + dir_ +
                           " -p x -n 100000 --ignore-eos --max-model-len 200000 --kv-cache-gib 0.1 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int status = pclose(p);
-  ASSERT_TRUE(WIFEXITED(status)) << out;
-  EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+  const testing::CommandResult r = testing::run_command(cmd);
+  const std::string& out = r.out;
+  EXPECT_EQ(r.exit_code, 1) << out;
   EXPECT_NE(out.find("swaa generate: error: interrupted"), std::string::npos) << out.substr(out.size() > 300 ? out.size() - 300 : 0);
 }
 
 TEST_F(CliGenerate, MissingPrompt) {
-  CmdResult r = run_cli("generate -m " + dir_);
+  testing::CommandResult r = testing::run_swaa("generate -m " + dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("give exactly one of -p TEXT, -f FILE or --messages FILE.json"), std::string::npos) << r.out;
 }

@@ -8,25 +8,15 @@
 #include <cstdio>
 
 #include "support/checkpoint_writer.h"
+#include "support/run_command.h"
 
 namespace swaa {
 namespace {
 
-struct CmdResult {
-  int exit_code;
-  std::string out;
-};
 
-CmdResult run(const std::string& args) {
-  const std::string cmd = "timeout 20 " + std::string(SWAA_BINARY_DIR) + "/swaa serve " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CmdResult r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
+// `swaa serve ARGS`, killed after 20 s if it does not exit by itself.
+testing::CommandResult run(const std::string& args) {
+  return testing::run_command("timeout 20 " + std::string(SWAA_BINARY_DIR) + "/swaa serve " + args + " 2>&1");
 }
 
 class ServeCli : public ::testing::Test {
@@ -40,7 +30,7 @@ class ServeCli : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
   void expect_error(const std::string& args, const std::string& needle) {
-    CmdResult r = run("-m " + *dir_ + " --threads 1 --kv-cache-gib 0.01 " + args);
+    testing::CommandResult r = run("-m " + *dir_ + " --threads 1 --kv-cache-gib 0.01 " + args);
     EXPECT_EQ(r.exit_code, 1) << r.out;
     EXPECT_NE(r.out.find(needle), std::string::npos) << "output lacks '" << needle << "':\n" << r.out;
   }
@@ -55,7 +45,7 @@ TEST_F(ServeCli, BadFlagsExitOne) {
   expect_error("--http-threads -1", "--http-threads must be >= 0, got -1");
   expect_error("--non-sliding-layers=-1", "negative layer index -1");
   expect_error("--sliding-window-size 0", "sliding_window_size must be >= 1");
-  CmdResult r = run("-m /nonexistent/dir");
+  testing::CommandResult r = run("-m /nonexistent/dir");
   EXPECT_EQ(r.exit_code, 1) << r.out;
 }
 

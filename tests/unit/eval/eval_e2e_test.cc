@@ -15,6 +15,7 @@
 #include "core/json_util.h"
 #include "eval/eval_run.h"
 #include "support/checkpoint_writer.h"
+#include "support/run_command.h"
 
 namespace swaa::eval {
 namespace {
@@ -119,27 +120,11 @@ TEST_F(EvalE2e, SameSeedSameAnswers) {
   }
 }
 
-struct CmdResult {
-  int exit_code;
-  std::string out;
-};
-
-CmdResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(SWAA_BINARY_DIR) + "/swaa eval " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CmdResult r{-1, ""};
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
 
 TEST_F(EvalE2e, CommandLine) {
   const std::string m = "-m " + *dir_ + "/model --threads 1 --kv-cache-gib 0.0625 ";
   const std::string out = *dir_ + "/cli_out";
-  auto ok = run_cli(m + "--settings " + *dir_ + "/settings.json --tasks passkey,cwe --lengths 512 --samples 1 -n 4 -q " +
+  auto ok = testing::run_swaa("eval " + m + "--settings " + *dir_ + "/settings.json --tasks passkey,cwe --lengths 512 --samples 1 -n 4 -q " +
                     "--save-prompts -o " + out);
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   auto prompts = read_file(out + "/prompts.jsonl");
@@ -149,27 +134,27 @@ TEST_F(EvalE2e, CommandLine) {
   EXPECT_TRUE(std::filesystem::exists(out + "/accuracy_vs_time.svg"));
   // A dataset with the SWAA flags as the single setting.
   std::ofstream(*dir_ + "/d.jsonl") << R"({"prompt": "Say hi", "answer": "hi"})" << "\n";
-  auto ds = run_cli(m + "--dataset " + *dir_ + "/d.jsonl --sliding-window-size 8 --keep-first 2 -n 4 -q -o " + out + "2");
+  auto ds = testing::run_swaa("eval " + m + "--dataset " + *dir_ + "/d.jsonl --sliding-window-size 8 --keep-first 2 -n 4 -q -o " + out + "2");
   EXPECT_EQ(ds.exit_code, 0) << ds.out;
   EXPECT_NE(ds.out.find("W=8 S=2"), std::string::npos) << ds.out;
-  auto bad_task = run_cli(m + "--tasks niah,vt -q -o " + out);
+  auto bad_task = testing::run_swaa("eval " + m + "--tasks niah,vt -q -o " + out);
   EXPECT_EQ(bad_task.exit_code, 1);
   EXPECT_NE(bad_task.out.find("unknown task 'niah'"), std::string::npos) << bad_task.out;
-  auto both = run_cli(m + "--settings " + *dir_ + "/settings.json --keep-first 4 -q");
+  auto both = testing::run_swaa("eval " + m + "--settings " + *dir_ + "/settings.json --keep-first 4 -q");
   EXPECT_EQ(both.exit_code, 1);
   EXPECT_NE(both.out.find("not both"), std::string::npos) << both.out;
   std::ofstream(*dir_ + "/bad.jsonl") << R"({"prompt": "x", "answer": "y"})" << "\n" << R"({"prompt": "x"})" << "\n";
-  auto bad_ds = run_cli(m + "--dataset " + *dir_ + "/bad.jsonl -q");
+  auto bad_ds = testing::run_swaa("eval " + m + "--dataset " + *dir_ + "/bad.jsonl -q");
   EXPECT_EQ(bad_ds.exit_code, 1);
   EXPECT_NE(bad_ds.out.find("bad.jsonl:2: missing required field \"answer\""), std::string::npos) << bad_ds.out;
   // A budget past max_model_len is cut with a warning; a prompt with no room left is an error.
-  auto cut = run_cli(m + "--tasks passkey --lengths 512 --samples 1 -n 64 --max-model-len 540 -o " + out + "3");
+  auto cut = testing::run_swaa("eval " + m + "--tasks passkey --lengths 512 --samples 1 -n 64 --max-model-len 540 -o " + out + "3");
   EXPECT_EQ(cut.exit_code, 0) << cut.out;
   EXPECT_NE(cut.out.find("cut to fit max_model_len 540"), std::string::npos) << cut.out;
-  auto no_room = run_cli(m + "--tasks passkey --lengths 512 --samples 1 --max-model-len 500 -q -o " + out + "3");
+  auto no_room = testing::run_swaa("eval " + m + "--tasks passkey --lengths 512 --samples 1 --max-model-len 500 -q -o " + out + "3");
   EXPECT_EQ(no_room.exit_code, 1);
   EXPECT_NE(no_room.out.find("leave no room to generate within max_model_len 500"), std::string::npos) << no_room.out;
-  auto bad_len = run_cli(m + "--lengths 1x -q");
+  auto bad_len = testing::run_swaa("eval " + m + "--lengths 1x -q");
   EXPECT_EQ(bad_len.exit_code, 1);
   EXPECT_NE(bad_len.out.find("--lengths: '1x'"), std::string::npos) << bad_len.out;
 }
