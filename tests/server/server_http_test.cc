@@ -304,7 +304,13 @@ TEST_F(ServerHttp, ModelsHealthMetrics) {
   EXPECT_EQ(m["data"][0]["id"], "test-model");
   EXPECT_EQ(m["data"][0]["max_model_len"], 4096);
   post(*server_, "/v1/completions", R"({"prompt": "metrics", "max_tokens": 3, "ignore_eos": true})");
-  const std::string text = get(*server_, "/metrics").body;
+  // httplib counts a request in its logger, which runs after the response is sent: a fast client
+  // can read /metrics before that, so wait for the counter to appear.
+  std::string text;
+  ASSERT_TRUE(eventually([&] {
+    text = get(*server_, "/metrics").body;
+    return text.find("swaa_http_requests_total{path=\"/v1/completions\",code=\"200\"} ") != std::string::npos;
+  }, 5)) << text;
   EXPECT_GE(metric(text, "swaa_http_requests_total{path=\"/v1/completions\",code=\"200\"}"), 1);
   EXPECT_GE(metric(text, "swaa_generation_tokens_total"), 3);
   EXPECT_GE(metric(text, "swaa_prompt_tokens_total"), 7);
