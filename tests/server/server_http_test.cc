@@ -304,12 +304,15 @@ TEST_F(ServerHttp, ModelsHealthMetrics) {
   EXPECT_EQ(m["data"][0]["id"], "test-model");
   EXPECT_EQ(m["data"][0]["max_model_len"], 4096);
   post(*server_, "/v1/completions", R"({"prompt": "metrics", "max_tokens": 3, "ignore_eos": true})");
-  // httplib counts a request in its logger, which runs after the response is sent: a fast client
-  // can read /metrics before that, so wait for the counter to appear.
+  // httplib counts a request in its logger, which runs after the response is sent, and the engine
+  // thread publishes its KV figures after the step that finished the request: a fast client can
+  // read /metrics before either, so wait until the counter shows and the KV is back to zero.
   std::string text;
   ASSERT_TRUE(eventually([&] {
     text = get(*server_, "/metrics").body;
-    return text.find("swaa_http_requests_total{path=\"/v1/completions\",code=\"200\"} ") != std::string::npos;
+    return text.find("swaa_http_requests_total{path=\"/v1/completions\",code=\"200\"} ") != std::string::npos &&
+           text.find("swaa_kv_cache_live_bytes{group=\"full\"} 0\n") != std::string::npos &&
+           text.find("swaa_kv_cache_live_bytes{group=\"windowed\"} 0\n") != std::string::npos;
   }, 5)) << text;
   EXPECT_GE(metric(text, "swaa_http_requests_total{path=\"/v1/completions\",code=\"200\"}"), 1);
   EXPECT_GE(metric(text, "swaa_generation_tokens_total"), 3);
