@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <unistd.h>
 
 namespace swaa::testing {
 
@@ -134,6 +135,21 @@ TensorMap write_random_model(const std::string& dir, const RandomModelSpec& s) {
   return m;
 }
 
+namespace {
+// Directories made by this process, removed when it exits (pid-named, so nothing else uses them).
+struct TempDirRegistry {
+  std::vector<std::filesystem::path> dirs;
+  ~TempDirRegistry() {
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+TempDirRegistry& temp_dirs() {
+  static TempDirRegistry r;
+  return r;
+}
+}  // namespace
+
 std::string make_temp_dir(const std::string& name) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string leaf = name;
@@ -141,9 +157,13 @@ std::string make_temp_dir(const std::string& name) {
   for (char& ch : leaf) {
     if (ch == '/') ch = '_';
   }
+  // ctest runs every test case in its own process, in parallel; suite-level fixtures
+  // (SetUpTestSuite) have no current test, so the pid keeps their directories apart.
+  leaf += "_" + std::to_string(::getpid());
   std::filesystem::path p = std::filesystem::path(::testing::TempDir()) / ("swaa_" + leaf);
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
+  temp_dirs().dirs.push_back(p);
   return p.string();
 }
 
