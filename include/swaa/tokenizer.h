@@ -45,6 +45,9 @@ class Tokenizer {
 
   // Ids -> text, lossy like Hugging Face (unknown ids are skipped, invalid bytes become U+FFFD).
   std::string decode(std::span<const int32_t> ids, bool skip_special_tokens = false) const;
+  // The raw bytes one token decodes to on its own: decode({id}) without the U+FFFD repair, so a
+  // token holding part of a multi-byte character gives those bytes (OpenAI logprobs' "bytes").
+  std::string token_bytes(int32_t id) const;
 
   int32_t vocab_size() const;  // model vocabulary plus added tokens (max id + 1)
   std::optional<int32_t> token_to_id(std::string_view token) const;

@@ -85,7 +85,7 @@ Result<Decoder> Decoder::from_json(const nlohmann::json& spec) {
   return d;
 }
 
-std::string Decoder::decode(std::vector<std::string> tokens) const {
+std::string Decoder::decode(std::vector<std::string> tokens, bool lossy) const {
   if (none_) {
     std::string out;
     for (size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
@@ -98,7 +98,7 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
         for (const auto& t : tokens) {
           if (!unicode_string_to_bytes(t, bytes)) bytes += t;
         }
-        tokens.assign(1, utf8_lossy(bytes));
+        tokens.assign(1, lossy ? utf8_lossy(bytes) : bytes);
         break;
       }
       case Kind::kMetaspace:
@@ -116,7 +116,7 @@ std::string Decoder::decode(std::vector<std::string> tokens) const {
         size_t num_pending = 0;
         auto flush = [&] {
           if (num_pending == 0) return;
-          if (utf8_first_invalid(pending) == std::string::npos) {
+          if (!lossy || utf8_first_invalid(pending) == std::string::npos) {
             out.push_back(pending);
           } else {
             for (size_t k = 0; k < num_pending; ++k) out.emplace_back("\xEF\xBF\xBD");

@@ -17,7 +17,8 @@ class Decoder {
   static Result<Decoder> from_json(const nlohmann::json& spec);
 
   // Token strings -> text (valid UTF-8). Without any decoder the tokens are joined with spaces.
-  std::string decode(std::vector<std::string> tokens) const;
+  // lossy = false keeps invalid byte sequences as raw bytes instead of U+FFFD (token_bytes()).
+  std::string decode(std::vector<std::string> tokens, bool lossy = true) const;
 
  private:
   enum class Kind { kByteLevel, kMetaspace, kReplace, kByteFallback, kFuse, kStrip };

@@ -49,7 +49,7 @@ Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text, bool add_s
   return ids;
 }
 
-std::string Tokenizer::Impl::decode(std::span<const int32_t> ids, bool skip_special) const {
+std::string Tokenizer::Impl::decode(std::span<const int32_t> ids, bool skip_special, bool lossy) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
@@ -60,11 +60,15 @@ std::string Tokenizer::Impl::decode(std::span<const int32_t> ids, bool skip_spec
       tokens.push_back(*t);
     }
   }
-  return decoder.decode(std::move(tokens));
+  return decoder.decode(std::move(tokens), lossy);
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
   return impl_->decode(ids, skip_special_tokens);
+}
+
+std::string Tokenizer::token_bytes(int32_t id) const {
+  return impl_->decode(std::span<const int32_t>(&id, 1), /*skip_special=*/false, /*lossy=*/false);
 }
 
 int32_t Tokenizer::vocab_size() const { return impl_->vocab_size; }

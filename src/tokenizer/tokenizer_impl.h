@@ -26,7 +26,7 @@ struct Tokenizer::Impl {
   int32_t vocab_size = 0;
 
   Status encode_piece(std::string text, bool at_origin, std::vector<int32_t>& ids) const;
-  std::string decode(std::span<const int32_t> ids, bool skip_special) const;
+  std::string decode(std::span<const int32_t> ids, bool skip_special, bool lossy = true) const;
 };
 
 // tokenizer_config.json / generation_config.json -> TokenizerConfig (ids resolved via `impl`).

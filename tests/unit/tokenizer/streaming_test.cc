@@ -1,6 +1,7 @@
 // StreamingDetokenizer: over the whole corpus and every real tokenizer, feeding ids one by one
 // emits only valid UTF-8 pieces whose concatenation (plus finish()) equals decode(all ids), with
-// and without skip_special_tokens; also random id streams (invalid byte sequences).
+// and without skip_special_tokens; also random id streams (invalid byte sequences); token_bytes is
+// decode of one token without the U+FFFD repair, for every id.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -60,6 +61,37 @@ TEST(StreamingDetokenizer, HoldsIncompleteCharacter) {
   out += stream.push(ids->back());
   out += stream.finish();
   EXPECT_EQ(out, tok.decode(*ids));
+}
+
+// token_bytes(id) is the raw bytes behind decode({id}): equal whenever that is valid UTF-8, and
+// repaired the same way otherwise. Byte-level vocabularies hold tokens that are parts of characters.
+TEST_P(Streaming, TokenBytesAreDecodeWithoutRepair) {
+  const Tokenizer& tok = test::real_tokenizer(GetParam());
+  int partial = 0;
+  for (int32_t id = 0; id < tok.vocab_size(); ++id) {
+    const std::string bytes = tok.token_bytes(id);
+    const std::string text = tok.decode(std::vector<int32_t>{id});
+    ASSERT_EQ(tok::utf8_lossy(bytes), text) << GetParam() << " id " << id;
+    partial += tok::utf8_first_invalid(bytes) != std::string::npos;
+  }
+  EXPECT_GT(partial, 0) << GetParam() << ": expected some tokens holding part of a character";
+}
+
+TEST(TokenBytes, ByteFallbackTokensGiveTheirByte) {
+  const Tokenizer& tok = test::real_tokenizer("llama2");
+  const std::string crab = "\xF0\x9F\xA6\x80";  // U+1F980, absent from Llama 2's vocabulary
+  auto ids = tok.encode(crab);
+  ASSERT_TRUE(ids.ok());
+  ASSERT_GE(ids->size(), 4u);
+  std::string joined;
+  for (size_t i = ids->size() - 4; i < ids->size(); ++i) {
+    const int32_t id = (*ids)[i];
+    const std::string b = tok.token_bytes(id);
+    EXPECT_EQ(b.size(), 1u) << "id " << id;
+    EXPECT_EQ(tok.decode(std::vector<int32_t>{id}), "\xEF\xBF\xBD") << "id " << id;
+    joined += b;
+  }
+  EXPECT_EQ(joined, crab);
 }
 
 INSTANTIATE_TEST_SUITE_P(RealTokenizers, Streaming, ::testing::Values("qwen3", "llama3", "llama2"));
