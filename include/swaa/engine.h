@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "swaa/logprobs.h"
 #include "swaa/sampling_params.h"
 #include "swaa/status.h"
 #include "swaa/swaa_config.h"
@@ -53,10 +54,13 @@ struct RequestMetrics {
 };
 
 // What one step produced for one request (deltas: new text and ids since the last output).
+// Ids are returned as soon as they are sampled, even while their text is held back for a stop
+// string; `logprobs` (SamplingParams::logprobs >= 0, else empty) has one entry per id, in order.
 struct RequestOutput {
   uint64_t request_id = 0;
   std::string text;
   std::vector<int32_t> token_ids;
+  std::vector<SampleLogprobs> logprobs;
   bool finished = false;
   FinishReason finish_reason = FinishReason::kNone;
   RequestMetrics metrics;
@@ -65,6 +69,7 @@ struct RequestOutput {
 struct GenerationResult {
   std::string text;
   std::vector<int32_t> token_ids;
+  std::vector<SampleLogprobs> logprobs;  // one per token id when SamplingParams::logprobs >= 0
   FinishReason finish_reason = FinishReason::kNone;
   RequestMetrics metrics;
 };

@@ -9,6 +9,8 @@
 
 namespace swaa {
 
+inline constexpr int kMaxLogprobs = 20;  // most alternatives per token (OpenAI's limit)
+
 struct SamplingParams {
   float temperature = 1.0f;         // 0 = greedy (argmax)
   float top_p = 1.0f;               // keep the smallest set of tokens with probability mass >= top_p
@@ -23,6 +25,9 @@ struct SamplingParams {
   std::vector<int32_t> stop_token_ids;
   bool ignore_eos = false;          // keep generating past the tokenizer's eos ids
   bool skip_special_tokens = true;  // when detokenizing
+  // Log-probabilities per generated token (swaa/logprobs.h): -1 = none (no extra work per step),
+  // 0 = the chosen token's only, N in 1..kMaxLogprobs = also the N most likely tokens.
+  int logprobs = -1;
 };
 
 }  // namespace swaa

@@ -13,6 +13,7 @@
 #include "engine/request_state.h"
 #include "kv/kv_cache_manager.h"
 #include "model/model.h"
+#include "sampling/logprobs.h"
 #include "sched/scheduler.h"
 #include "swaa/chat.h"
 
@@ -30,6 +31,7 @@ struct Engine::Impl {
   uint64_t next_id = 1;
   int max_model_len = 0;
   int64_t peak_live_bytes = 0;
+  std::vector<float> raw_logits;  // scratch: a row before the sampler edits it (logprobs only)
 
   Result<std::vector<int32_t>> prompt_ids(const RequestInput& in) const;
 };
@@ -160,7 +162,12 @@ Result<std::vector<RequestOutput>> Engine::step() {
     if (c.samples()) {
       std::span<float> row_logits(logits.data() + row * vocab, vocab);
       ++row;
+      // Logprobs are of the raw logits; the sampler applies penalties to the row in place.
+      const int num_logprobs = req.params().logprobs;
+      if (num_logprobs >= 0) m.raw_logits.assign(row_logits.begin(), row_logits.end());
       const int32_t token = req.sampler().sample(row_logits, req.prompt(), req.output());
+      SampleLogprobs lp;
+      if (num_logprobs >= 0) lp = compute_logprobs(m.raw_logits, token, num_logprobs);
       const auto t = RequestState::Clock::now();
       if (!req.first_token) {
         req.first_token = t;
@@ -170,7 +177,7 @@ Result<std::vector<RequestOutput>> Engine::step() {
       }
       req.last_token = t;
       req.metrics.decode_seconds = std::chrono::duration<double>(t - *req.first_token).count();
-      req.on_token(token, m.max_model_len);
+      req.on_token(token, m.max_model_len, std::move(lp));
       if (!req.finished()) seq.tokens.push_back(token);
     }
     outputs.push_back(req.take_output());
@@ -209,6 +216,7 @@ Result<std::vector<GenerationResult>> Engine::generate(const std::vector<Request
       GenerationResult& r = results[it->second];
       r.text += o.text;
       r.token_ids.insert(r.token_ids.end(), o.token_ids.begin(), o.token_ids.end());
+      r.logprobs.insert(r.logprobs.end(), o.logprobs.begin(), o.logprobs.end());
       r.metrics = o.metrics;
       if (o.finished) r.finish_reason = o.finish_reason;
     }

@@ -22,7 +22,7 @@ RequestState::RequestState(uint64_t id, std::vector<int32_t> prompt, const Sampl
   metrics.prompt_tokens = static_cast<int>(prompt_.size());
 }
 
-void RequestState::on_token(int32_t token, int max_total_len) {
+void RequestState::on_token(int32_t token, int max_total_len, SampleLogprobs logprobs) {
   if (finished()) return;
   const auto contains = [](const std::vector<int32_t>& v, int32_t t) { return std::find(v.begin(), v.end(), t) != v.end(); };
   if ((!params_.ignore_eos && contains(eos_ids_, token)) || contains(params_.stop_token_ids, token)) {
@@ -30,6 +30,7 @@ void RequestState::on_token(int32_t token, int max_total_len) {
     return;
   }
   output_.push_back(token);
+  if (params_.logprobs >= 0) pending_logprobs_.push_back(std::move(logprobs));
   metrics.generated_tokens = static_cast<int>(output_.size());
   if (detok_) text_ += detok_->push(token);
   check_stop_strings();
@@ -82,6 +83,8 @@ RequestOutput RequestState::take_output() {
   emitted_text_ = end;
   out.token_ids.assign(output_.begin() + static_cast<long>(emitted_ids_), output_.end());
   emitted_ids_ = output_.size();
+  out.logprobs = std::move(pending_logprobs_);
+  pending_logprobs_.clear();
   out.metrics = metrics;
   return out;
 }

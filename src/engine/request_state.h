@@ -1,7 +1,8 @@
 // RequestState: everything the engine keeps per request besides the scheduler's Sequence:
 // sampling state, output ids, incremental detokenization and stop handling. A stop string is
 // never split across outputs: text that could still grow into a stop string is held back until
-// it cannot, and a matched stop string is cut from the output.
+// it cannot, and a matched stop string is cut from the output. Ids (and their logprobs, one per id)
+// are never held back: every output carries exactly the ids appended since the previous one.
 // Tests: tests/unit/engine/request_state_test.cc
 #pragma once
 
@@ -29,11 +30,13 @@ class RequestState {
   const std::vector<int32_t>& output() const { return output_; }
   bool finished() const { return finish_ != FinishReason::kNone; }
   FinishReason finish_reason() const { return finish_; }
+  const SamplingParams& params() const { return params_; }
   Sampler& sampler() { return sampler_; }
 
   // Records a sampled token: updates text, checks eos / stop ids / stop strings / max_tokens /
-  // `max_total_len`. The token is appended to output() unless it stopped generation.
-  void on_token(int32_t token, int max_total_len);
+  // `max_total_len`. The token is appended to output() unless it stopped generation; so are its
+  // `logprobs` when the request asked for them (params().logprobs >= 0).
+  void on_token(int32_t token, int max_total_len, SampleLogprobs logprobs = {});
   void finish(FinishReason reason);
   // Text and ids produced since the last call (flushes held-back text once finished).
   RequestOutput take_output();
@@ -54,6 +57,7 @@ class RequestState {
   std::string text_;          // decoded output text so far (stop string removed once matched)
   size_t emitted_text_ = 0;   // bytes of text_ already returned
   size_t emitted_ids_ = 0;    // ids of output_ already returned
+  std::vector<SampleLogprobs> pending_logprobs_;  // of output_[emitted_ids_..], not yet returned
   FinishReason finish_ = FinishReason::kNone;
 };
 

@@ -27,6 +27,10 @@ Status validate(const SamplingParams& p) {
   for (const std::string& s : p.stop) {
     if (s.empty()) return bad("stop strings must not be empty");
   }
+  if (p.logprobs < -1 || p.logprobs > kMaxLogprobs) {
+    return bad("logprobs must be -1 (off), 0 (the chosen token only) or 1.." + std::to_string(kMaxLogprobs) +
+               " (also that many most likely tokens), got " + std::to_string(p.logprobs));
+  }
   return Status();
 }
 

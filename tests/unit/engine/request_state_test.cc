@@ -1,5 +1,6 @@
 // RequestState output processing with a byte tokenizer: stop strings are never split across
-// outputs and never emitted; held-back text is flushed at the end; eos and max_tokens stop.
+// outputs and never emitted; held-back text is flushed at the end; eos and max_tokens stop;
+// logprobs stay one per emitted id, also while text is held back and when a stop ends generation.
 #include "engine/request_state.h"
 
 #include <gtest/gtest.h>
@@ -79,6 +80,56 @@ TEST_F(RequestStateTest, MultiByteCharactersNeverSplit) {
   r.finish(FinishReason::kLength);
   all += r.take_output().text;
   EXPECT_EQ(all, text);
+}
+
+// A stand-in for the engine's logprobs: each token's entry is recognisable by its value.
+SampleLogprobs fake_logprobs(int32_t token) { return {-static_cast<double>(token), {{token, -0.5}}}; }
+
+TEST_F(RequestStateTest, LogprobsFollowIdsWhileTextIsHeldBack) {
+  SamplingParams p;
+  p.stop = {"END"};
+  p.logprobs = 1;
+  RequestState r(1, {1}, p, tok_.get(), {258});
+  std::vector<int32_t> all_ids;
+  std::string all_text;
+  for (unsigned char c : std::string("abENx\xC3\xA9" "END tail")) {
+    r.on_token(c, 1 << 20, fake_logprobs(c));
+    RequestOutput o = r.take_output();
+    all_text += o.text;
+    // Ids are never held back, so each output's logprobs are exactly those of its ids.
+    ASSERT_EQ(o.logprobs.size(), o.token_ids.size());
+    for (size_t i = 0; i < o.token_ids.size(); ++i) {
+      EXPECT_EQ(o.logprobs[i].logprob, -static_cast<double>(o.token_ids[i]));
+      ASSERT_EQ(o.logprobs[i].top.size(), 1u);
+      EXPECT_EQ(o.logprobs[i].top[0].token_id, o.token_ids[i]);
+    }
+    all_ids.insert(all_ids.end(), o.token_ids.begin(), o.token_ids.end());
+    if (r.finished()) break;
+  }
+  EXPECT_EQ(r.finish_reason(), FinishReason::kStop);
+  EXPECT_EQ(all_text, "abENx\xC3\xA9");
+  // The ids include the tokens that completed the stop string, as vLLM reports them.
+  EXPECT_EQ(all_ids, r.output());
+  EXPECT_EQ(all_ids.size(), std::string("abENx\xC3\xA9" "END").size());
+  EXPECT_TRUE(r.take_output().logprobs.empty());  // nothing is reported twice
+}
+
+TEST_F(RequestStateTest, LogprobsSkipEosAndAreEmptyWhenOff) {
+  SamplingParams p;
+  p.logprobs = 0;
+  RequestState r(1, {1}, p, tok_.get(), {258});
+  r.on_token('a', 100, fake_logprobs('a'));
+  r.on_token(258, 100, fake_logprobs(258));  // eos: no id, so no logprob either
+  RequestOutput o = r.take_output();
+  EXPECT_EQ(o.token_ids, std::vector<int32_t>{'a'});
+  ASSERT_EQ(o.logprobs.size(), 1u);
+  EXPECT_EQ(o.logprobs[0].logprob, -static_cast<double>('a'));
+  p.logprobs = -1;
+  RequestState off(2, {1}, p, tok_.get(), {258});
+  off.on_token('a', 100, fake_logprobs('a'));
+  o = off.take_output();
+  EXPECT_EQ(o.token_ids.size(), 1u);
+  EXPECT_TRUE(o.logprobs.empty());
 }
 
 }  // namespace
