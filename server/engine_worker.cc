@@ -277,6 +277,8 @@ void EngineWorker::step(const std::string& key, Slot& slot) {
     ev.choice = live.choice;
     ev.text = std::move(o.text);
     ev.num_new_tokens = k;
+    ev.token_ids = std::move(o.token_ids);
+    ev.logprobs = std::move(o.logprobs);
     ev.finished = o.finished;
     ev.finish_reason = o.finish_reason;
     ev.metrics = o.metrics;

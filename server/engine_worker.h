@@ -28,6 +28,8 @@ struct ChoiceEvent {
   int choice = 0;
   std::string text;  // new text since the previous event
   int num_new_tokens = 0;
+  std::vector<int32_t> token_ids;         // the new tokens (may run ahead of text held back for stop strings)
+  std::vector<SampleLogprobs> logprobs;   // one per new token when the request asked for logprobs
   bool finished = false;
   FinishReason finish_reason = FinishReason::kNone;
   RequestMetrics metrics;

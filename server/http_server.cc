@@ -9,11 +9,13 @@
 
 #include <csignal>
 #include <filesystem>
+#include <iterator>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "server/connection_probe.h"
 #include "server/openai_format.h"
+#include "server/openai_logprobs.h"
 #include "swaa/engine.h"
 
 namespace swaa::server {
@@ -49,6 +51,23 @@ struct Job {
   EngineWorker* worker = nullptr;
   int64_t prompt_tokens = 0;
   bool include_usage = false;
+  bool logprobs = false;  // the request asked for log-probabilities
+  bool skip_special_tokens = true;
+
+  LogprobsFormatter logprobs_formatter() const {
+    return LogprobsFormatter(ctx.endpoint, worker->tokenizer(), skip_special_tokens);
+  }
+};
+
+// Tokens whose logprobs are not yet sent: a stream sends them with the next chunk it writes (a
+// token whose text is held back for a stop string waits for the chunk that carries the text).
+struct PendingLogprobs {
+  std::vector<int32_t> ids;
+  std::vector<SampleLogprobs> logprobs;
+  void add(ChoiceEvent& ev) {
+    ids.insert(ids.end(), ev.token_ids.begin(), ev.token_ids.end());
+    std::move(ev.logprobs.begin(), ev.logprobs.end(), std::back_inserter(logprobs));
+  }
 };
 
 }  // namespace
@@ -221,6 +240,8 @@ void Server::Impl::handle_generate(const httplib::Request& req, httplib::Respons
   job->ctx = make_context(endpoint, model_name);
   job->worker = worker.get();
   job->include_usage = pr.include_usage;
+  job->logprobs = pr.sampling.logprobs >= 0;
+  job->skip_special_tokens = pr.sampling.skip_special_tokens;
   std::vector<EngineWorker::Sequence> seqs;
   for (const auto& ids : prompts) {
     job->prompt_tokens += static_cast<int64_t>(ids.size());
@@ -260,6 +281,7 @@ void Server::Impl::handle_generate(const httplib::Request& req, httplib::Respons
 
 void Server::Impl::respond_whole(const Job& job, const httplib::Request& req, httplib::Response& res) {
   std::vector<ChoiceResult> choices(job.handle->num_choices());
+  std::vector<PendingLogprobs> logprobs(job.logprobs ? choices.size() : 0);
   // Without a write to fail, a client that left is seen by peeking at its socket.
   const int fd = find_connection_fd(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
   while (true) {
@@ -271,6 +293,7 @@ void Server::Impl::respond_whole(const Job& job, const httplib::Request& req, ht
     for (ChoiceEvent& ev : b.events) {
       ChoiceResult& c = choices[ev.choice];
       c.text += ev.text;
+      if (job.logprobs) logprobs[ev.choice].add(ev);
       if (ev.finished) {
         c.finish_reason = ev.finish_reason;
         c.completion_tokens = ev.metrics.generated_tokens;
@@ -282,6 +305,9 @@ void Server::Impl::respond_whole(const Job& job, const httplib::Request& req, ht
     }
     if (b.done) break;
   }
+  for (size_t i = 0; i < logprobs.size(); ++i) {
+    choices[i].logprobs = job.logprobs_formatter().format(logprobs[i].ids, logprobs[i].logprobs);
+  }
   res.set_content(completion_response(job.ctx, choices, job.prompt_tokens), "application/json");
 }
 
@@ -289,17 +315,29 @@ void Server::Impl::respond_stream(std::shared_ptr<Job> job, httplib::Response& r
   res.set_header("Cache-Control", "no-cache");
   auto provider = [job](size_t, httplib::DataSink& sink) -> bool {
     auto write = [&sink](const std::string& s) { return sink.write(s.data(), s.size()); };
-    std::vector<bool> started(job->handle->num_choices(), false);
+    const int num_choices = job->handle->num_choices();
+    std::vector<bool> started(num_choices, false);
+    std::vector<LogprobsFormatter> formatters;
+    std::vector<PendingLogprobs> pending(job->logprobs ? num_choices : 0);
+    for (int i = 0; job->logprobs && i < num_choices; ++i) formatters.push_back(job->logprobs_formatter());
     int64_t completion_tokens = 0;
     auto last_write = std::chrono::steady_clock::now();
     while (true) {
       RequestHandle::Batch b = job->handle->wait(kPoll);
-      for (const ChoiceEvent& ev : b.events) {
+      for (ChoiceEvent& ev : b.events) {
         if (ev.finished) completion_tokens += ev.metrics.generated_tokens;
+        if (job->logprobs) pending[ev.choice].add(ev);
         const bool first = !started[ev.choice] && (ev.num_new_tokens > 0 || ev.finished);
         if (ev.text.empty() && !ev.finished && !first) continue;  // a prefill chunk, or text held back
         if (first) started[ev.choice] = true;
-        if (!write(sse_chunk(job->ctx, ev.choice, ev.text, ev.finished ? ev.finish_reason : FinishReason::kNone, first))) {
+        nlohmann::ordered_json logprobs;  // null when not asked for, or no token since the last chunk
+        if (job->logprobs && !pending[ev.choice].ids.empty()) {
+          PendingLogprobs& p = pending[ev.choice];
+          logprobs = formatters[ev.choice].format(p.ids, p.logprobs);
+          p = {};
+        }
+        if (!write(sse_chunk(job->ctx, ev.choice, ev.text, ev.finished ? ev.finish_reason : FinishReason::kNone, first,
+                             logprobs))) {
           job->worker->abort(job->handle);
           return false;
         }

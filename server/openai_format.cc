@@ -7,7 +7,7 @@
 
 namespace swaa::server {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -60,12 +60,14 @@ std::string completion_response(const ResponseContext& ctx, const std::vector<Ch
   for (size_t i = 0; i < choices.size(); ++i) {
     const ChoiceResult& c = choices[i];
     completion_tokens += c.completion_tokens;
-    json choice = {{"index", i}, {"logprobs", nullptr}, {"finish_reason", finish_json(c.finish_reason)}};
+    json choice = {{"index", i}};
     if (ctx.endpoint == Endpoint::kChatCompletions) {
       choice["message"] = {{"role", "assistant"}, {"content", c.text}};
     } else {
       choice["text"] = c.text;
     }
+    choice["logprobs"] = c.logprobs;
+    choice["finish_reason"] = finish_json(c.finish_reason);
     arr.push_back(std::move(choice));
   }
   j["choices"] = std::move(arr);
@@ -73,9 +75,10 @@ std::string completion_response(const ResponseContext& ctx, const std::vector<Ch
   return dump(j);
 }
 
-std::string sse_chunk(const ResponseContext& ctx, int index, const std::string& text, FinishReason finish, bool first) {
+std::string sse_chunk(const ResponseContext& ctx, int index, const std::string& text, FinishReason finish, bool first,
+                      const json& logprobs) {
   json j = envelope(ctx, true);
-  json choice = {{"index", index}, {"logprobs", nullptr}, {"finish_reason", finish_json(finish)}};
+  json choice = {{"index", index}};
   if (ctx.endpoint == Endpoint::kChatCompletions) {
     json delta = json::object();
     if (first) delta["role"] = "assistant";
@@ -84,6 +87,8 @@ std::string sse_chunk(const ResponseContext& ctx, int index, const std::string& 
   } else {
     choice["text"] = text;
   }
+  choice["logprobs"] = logprobs;
+  choice["finish_reason"] = finish_json(finish);
   j["choices"] = json::array({std::move(choice)});
   return "data: " + dump(j) + "\n\n";
 }

@@ -1,6 +1,6 @@
 // Request parsing for the OpenAI endpoints. Fields are read one by one with an explicit type check;
 // unknown fields are errors (a typo such as "max_token" must not silently change a request), known
-// fields that the engine cannot honour (logprobs, tools, echo, ...) are errors naming the field,
+// fields that the engine cannot honour (tools, echo, ...) are errors naming the field,
 // and a few informational fields (user, metadata, ...) are accepted and ignored.
 #include "server/openai_protocol.h"
 
@@ -50,7 +50,9 @@ bool get_int(const json& v, const std::string& param, int64_t lo, int64_t hi, in
   if (v.is_number_integer()) {
     if (v.is_number_unsigned()) {
       const uint64_t u = v.get<uint64_t>();
-      if (u > static_cast<uint64_t>(hi)) return fail(e, param, "'" + param + "' must be <= " + std::to_string(hi) + ", got " + snippet(v));
+      if (u > static_cast<uint64_t>(hi)) {
+        return fail(e, param, "'" + param + "' must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + snippet(v));
+      }
       out = static_cast<int64_t>(u);
     } else {
       out = v.get<int64_t>();
@@ -239,7 +241,7 @@ bool parse_field(const std::string& k, const json& v, Endpoint ep, ParsedRequest
   } else if (k == "best_of") {
     if (v.is_null()) return true;
     if (!get_int(v, k, 1, kMaxChoices, i, e)) return false;
-    if (i != 1) return unsupported(e, k, "best_of > 1 needs log-probabilities, which the engine does not return yet");
+    if (i != 1) return unsupported(e, k, "best_of > 1 is not implemented (use n and logprobs, and rank the choices)");
   } else if (k == "stream") {
     if (!v.is_null() && !get_bool(v, k, r.stream, e)) return false;
   } else if (k == "stream_options") {
@@ -252,9 +254,21 @@ bool parse_field(const std::string& k, const json& v, Endpoint ep, ParsedRequest
         return fail(e, "stream_options." + it.key(), "unknown field 'stream_options." + it.key() + "'", "unknown_field");
       }
     }
-  } else if (k == "logprobs" || k == "top_logprobs") {
-    if (v.is_null() || v == false || v == 0) return true;
-    return unsupported(e, k, "the engine does not return log-probabilities yet (send null, false or omit it)");
+  } else if (k == "logprobs" && !chat) {
+    if (v.is_null()) return true;
+    if (!get_int(v, k, 0, kMaxLogprobs, i, e)) return false;
+    s.logprobs = static_cast<int>(i);
+  } else if (k == "logprobs" && chat) {
+    if (v.is_null()) return true;
+    return get_bool(v, k, r.chat_logprobs, e);
+  } else if (k == "top_logprobs" && chat) {
+    if (v.is_null()) return true;
+    if (!get_int(v, k, 0, kMaxLogprobs, i, e)) return false;
+    r.top_logprobs = static_cast<int>(i);
+  } else if (k == "top_logprobs") {
+    if (v.is_null()) return true;
+    return fail(e, k, "'top_logprobs' is a /v1/chat/completions field; /v1/completions takes \"logprobs\": N (0.." +
+                          std::to_string(kMaxLogprobs) + ")", "unknown_field");
   } else if (k == "echo") {
     if (v.is_null() || v == false) return true;
     return unsupported(e, k, "echo is not implemented");
@@ -355,6 +369,10 @@ bool parse_request(std::string_view body, Endpoint endpoint, ParsedRequest& out,
     return fail(error, "messages", "'messages' is required", "missing_field");
   }
   if (out.include_usage && !out.stream) return fail(error, "stream_options", "'stream_options' needs \"stream\": true");
+  if (out.top_logprobs && !out.chat_logprobs) {
+    return fail(error, "top_logprobs", "'top_logprobs' needs \"logprobs\": true");
+  }
+  if (out.chat_logprobs) out.sampling.logprobs = out.top_logprobs.value_or(0);
   Status st = validate(out.sampling);
   if (!st.ok()) {
     const std::string& m = st.message();

@@ -44,11 +44,15 @@ struct ParsedRequest {
   std::string chat_template_kwargs;  // chat: further template variables as a JSON object, "" = none
   bool add_generation_prompt = true;
   SamplingParams sampling;           // validated; max_tokens only meaningful when max_tokens_given
+                                     // logprobs: completions' "logprobs"; chat: "top_logprobs" (or 0)
+                                     // when "logprobs" is true; -1 = none
   bool max_tokens_given = false;
   int n = 1;                         // choices per prompt
   bool stream = false;
   bool include_usage = false;        // stream_options.include_usage
   std::optional<SwaaConfig> swaa;    // the request's own SWAA settings (validated)
+  bool chat_logprobs = false;        // chat "logprobs": true (resolved into sampling.logprobs)
+  std::optional<int> top_logprobs;   // chat "top_logprobs" as sent
 };
 
 // Limits on what one request may ask for (they bound the work one HTTP call can queue).

@@ -1,5 +1,6 @@
 // Contract test: the official `openai` npm client against `swaa serve`, unchanged, for every
-// endpoint: models, completions and chat completions (whole and streamed, n > 1, seeds, usage),
+// endpoint: models, completions and chat completions (whole and streamed, n > 1, seeds, usage,
+// logprobs in both shapes),
 // the error classes the client raises for our error bodies, and an aborted stream that frees its
 // KV. Usage: node openai_contract.mjs BASE_URL MODEL API_KEY OPENAI_PACKAGE_DIR
 import assert from "node:assert/strict";
@@ -112,6 +113,51 @@ await test("chat: stream() helper assembles the final message", async () => {
   assert.equal(typeof final.choices[0].message.content, "string");
 });
 
+await test("logprobs: completions (legacy shape), whole and streamed", async () => {
+  const req = { model, prompt: "Once upon", max_tokens: 6, logprobs: 2, ...greedy };
+  const whole = await client.completions.create(req);
+  const lp = whole.choices[0].logprobs;
+  for (const k of ["tokens", "token_logprobs", "top_logprobs", "text_offset"]) assert.equal(lp[k].length, 6, k);
+  lp.token_logprobs.forEach((v, i) => {
+    assert.ok(v <= 0);
+    const top = lp.top_logprobs[i];
+    assert.equal(top[lp.tokens[i]], v);  // the chosen token is among them (greedy: the most likely)
+    assert.ok(Object.keys(top).length <= 3);
+    for (const x of Object.values(top)) assert.ok(x <= v);
+  });
+  const tokens = [], offsets = [];
+  for await (const chunk of await client.completions.create({ ...req, stream: true })) {
+    const l = chunk.choices[0]?.logprobs;
+    if (l) tokens.push(...l.tokens), offsets.push(...l.text_offset);
+  }
+  assert.deepEqual(tokens, lp.tokens);
+  assert.deepEqual(offsets, lp.text_offset);
+});
+
+await test("logprobs: chat (content shape), whole, streamed and the stream() helper", async () => {
+  const req = { model, messages: [{ role: "user", content: "Say hi" }], max_tokens: 6, logprobs: true, top_logprobs: 3, ...greedy };
+  const whole = await client.chat.completions.create(req);
+  const content = whole.choices[0].logprobs.content;
+  assert.equal(content.length, 6);
+  for (const e of content) {
+    assert.equal(typeof e.token, "string");
+    // null only for ids beyond the tokenizer's vocabulary (the random model has 300, the tokenizer 259)
+    assert.ok(e.bytes === null || e.bytes.every((b) => Number.isInteger(b) && b >= 0 && b < 256));
+    assert.equal(e.top_logprobs.length, 3);
+    assert.equal(e.top_logprobs[0].token, e.token);  // greedy
+    assert.equal(e.top_logprobs[0].logprob, e.logprob);
+    assert.ok(e.top_logprobs[0].logprob >= e.top_logprobs[1].logprob && e.top_logprobs[1].logprob >= e.top_logprobs[2].logprob);
+  }
+  const streamed = [];
+  for await (const chunk of await client.chat.completions.create({ ...req, stream: true })) {
+    streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+  }
+  assert.deepEqual(streamed.map((e) => e.token), content.map((e) => e.token));
+  assert.deepEqual(streamed.map((e) => e.logprob), content.map((e) => e.logprob));
+  const final = await client.chat.completions.stream(req).finalChatCompletion();
+  assert.deepEqual(final.choices[0].logprobs.content.map((e) => e.bytes), content.map((e) => e.bytes));
+});
+
 await test("errors raise the client's classes with our codes", async () => {
   const long = "x".repeat(600);
   await expectError(OpenAI.BadRequestError, 400, () => client.completions.create({ model, prompt: long }), (e) => {
@@ -119,8 +165,13 @@ await test("errors raise the client's classes with our codes", async () => {
     assert.equal(e.param, "prompt");
   });
   await expectError(OpenAI.BadRequestError, 400, () =>
-    client.chat.completions.create({ model, messages: [{ role: "user", content: "a" }], logprobs: true }), (e) => {
+    client.chat.completions.create({ model, messages: [{ role: "user", content: "a" }], top_logprobs: 2 }), (e) => {
+    assert.equal(e.param, "top_logprobs");
+  });
+  await expectError(OpenAI.BadRequestError, 400, () =>
+    client.completions.create({ model, prompt: "a", logprobs: 21 }), (e) => {
     assert.equal(e.param, "logprobs");
+    assert.equal(e.code, "invalid_value");
   });
   await expectError(OpenAI.BadRequestError, 400, () => client.completions.create({ model, prompt: "a", temperature: -1 }));
   await expectError(OpenAI.NotFoundError, 404, () => client.completions.create({ model: "nope", prompt: "a" }));

@@ -22,6 +22,8 @@ const std::vector<std::string> kSeeds = {
     R"({"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 3, "logprobs": false})",
     R"({"messages": [{"role": "system", "content": [{"type": "text", "text": "s"}]}, {"role": "user", "content": "q"}],
         "chat_template_kwargs": {"enable_thinking": false}, "response_format": {"type": "text"}})",
+    R"({"prompt": "hi", "logprobs": 3, "stream": true, "max_tokens": 2})",
+    R"({"messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": 5})",
 };
 const std::vector<std::string> kFields = {
     "model", "prompt", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p",
@@ -91,6 +93,11 @@ class ProtocolFuzz : public ::testing::Test {
       if (ok) {
         ++accepted;
         EXPECT_TRUE(validate(r.sampling).ok()) << "seed " << seed << ": " << body;
+        // Chat: logprobs only with "logprobs": true, top_logprobs only beside it.
+        if (ep == Endpoint::kChatCompletions) {
+          EXPECT_EQ(r.sampling.logprobs >= 0, r.chat_logprobs) << "seed " << seed << ": " << body;
+          EXPECT_TRUE(!r.top_logprobs || r.chat_logprobs) << "seed " << seed << ": " << body;
+        }
         EXPECT_GE(r.n, 1);
         EXPECT_LE(r.n, kMaxChoices);
         EXPECT_FALSE(ids.empty());

@@ -1,10 +1,13 @@
 // The server over raw HTTP, in process: response shapes (whole and SSE), sampling fields, every
 // error in OpenAI's shape with its status, queue full, per-request SWAA settings, API keys, and a
-// client that hangs up mid-stream (its request is aborted and its KV freed, seen in /metrics).
+// client that hangs up mid-stream (its request is aborted and its KV freed, seen in /metrics);
+// logprobs in both OpenAI shapes, whole and streamed, equal to the score API's.
 #include <atomic>
 #include <random>
 
+#include "server/openai_logprobs.h"
 #include "swaa/chat.h"
+#include "swaa/score.h"
 
 #include "server/server_test_util.h"
 
@@ -167,6 +170,214 @@ TEST_F(ServerHttp, StreamingCompletionAndChat) {
   EXPECT_EQ(finished, 2);
 }
 
+// The generated token ids of a chat logprobs object (byte tokenizer: a byte's token has that one
+// byte; special tokens are found by name; ids beyond the tokenizer are named "token_id:N").
+std::vector<int32_t> ids_of(const json& content, const Tokenizer& tok) {
+  std::vector<int32_t> ids;
+  for (const json& e : content) {
+    const std::string token = e["token"];
+    if (e["bytes"].is_null()) ids.push_back(std::stoi(token.substr(std::string("token_id:").size())));
+    else if (e["bytes"].size() == 1) ids.push_back(e["bytes"][0].get<int>());
+    else ids.push_back(tok.token_to_id(token).value_or(-1));
+  }
+  return ids;
+}
+
+// Concatenates the logprobs objects of a stream's chunks (choice 0) into one whole-response object.
+json join_stream_logprobs(const std::vector<json>& events, bool chat) {
+  json all = chat ? json{{"content", json::array()}}
+                  : json{{"tokens", json::array()}, {"token_logprobs", json::array()}, {"top_logprobs", json::array()},
+                         {"text_offset", json::array()}};
+  for (const json& e : events) {
+    if (e["choices"].empty() || e["choices"][0]["logprobs"].is_null()) continue;
+    const json& lp = e["choices"][0]["logprobs"];
+    for (auto it = all.begin(); it != all.end(); ++it) {
+      for (const json& x : lp[it.key()]) it.value().push_back(x);
+    }
+  }
+  return all;
+}
+
+TEST_F(ServerHttp, LogprobsCompletionsWholeAndStreamed) {
+  const json req = {{"prompt", json::array({5, 6, 7, 8, 9, 10})}, {"max_tokens", 9}, {"temperature", 0},
+                    {"ignore_eos", true}, {"logprobs", 3}};
+  HttpReply r = post(*server_, "/v1/completions", req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json choice = r.json()["choices"][0];
+  const json lp = choice["logprobs"];
+  ASSERT_TRUE(lp.is_object()) << r.body;
+  for (const char* k : {"tokens", "token_logprobs", "top_logprobs", "text_offset"}) {
+    ASSERT_EQ(lp[k].size(), 9u) << k << ": " << r.body;
+  }
+  for (size_t i = 0; i < 9; ++i) {
+    const double chosen = lp["token_logprobs"][i];
+    EXPECT_LE(chosen, 0.0);
+    const json& top = lp["top_logprobs"][i];
+    // The 3 most likely plus the chosen token (greedy: it is the most likely), keyed by token text.
+    EXPECT_GE(top.size(), 1u);
+    EXPECT_LE(top.size(), 4u);
+    ASSERT_TRUE(top.contains(lp["tokens"][i].get<std::string>())) << top;
+    EXPECT_EQ(top[lp["tokens"][i].get<std::string>()].get<double>(), chosen);
+    for (auto it = top.begin(); it != top.end(); ++it) EXPECT_LE(it.value().get<double>(), chosen) << top;
+    if (i > 0) {
+      EXPECT_GE(lp["text_offset"][i], lp["text_offset"][i - 1]);
+    }
+  }
+  EXPECT_EQ(lp["text_offset"][0], 0);
+  // Streamed: the chunks' logprobs, joined, are the whole response's.
+  json sreq = req;
+  sreq["stream"] = true;
+  std::vector<json> events;
+  post_stream(*server_, "/v1/completions", sreq.dump(), [&](const std::string& e) {
+    if (e != "[DONE]") events.push_back(json::parse(e));
+    return true;
+  });
+  const json joined = join_stream_logprobs(events, false);
+  EXPECT_EQ(joined["tokens"], lp["tokens"]);
+  EXPECT_EQ(joined["text_offset"], lp["text_offset"]);
+  ASSERT_EQ(joined["token_logprobs"].size(), 9u);
+  for (size_t i = 0; i < 9; ++i) EXPECT_NEAR(joined["token_logprobs"][i].get<double>(), lp["token_logprobs"][i].get<double>(), 1e-9);
+  for (const json& e : events) {
+    const json& c = e["choices"][0];
+    if (!c["logprobs"].is_null()) {
+      EXPECT_FALSE(c["logprobs"]["tokens"].empty());  // no empty logprobs objects
+    }
+  }
+  // Without logprobs the field stays null.
+  EXPECT_TRUE(post(*server_, "/v1/completions", R"({"prompt": "a", "max_tokens": 2})").json()["choices"][0]["logprobs"].is_null());
+}
+
+// Chat logprobs against the score API on the same tokens (prompt + generated), and streamed == whole.
+TEST_F(ServerHttp, LogprobsChatMatchScoreAndStream) {
+  const json req = {{"messages", json::array({{{"role", "user"}, {"content", "hi there"}}})}, {"max_tokens", 10},
+                    {"temperature", 0}, {"ignore_eos", true}, {"logprobs", true}, {"top_logprobs", 2}};
+  HttpReply r = post(*server_, "/v1/chat/completions", req.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json content = r.json()["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), 10u) << r.body;
+  auto tok = Tokenizer::from_dir(*model_);
+  ASSERT_TRUE(tok.ok());
+  const std::vector<int32_t> generated = ids_of(content, *tok);
+  auto rendered = render_chat(*tok, R"([{"role": "user", "content": "hi there"}])");
+  ASSERT_TRUE(rendered.ok());
+  std::vector<int32_t> all = tok->encode(*rendered).value();
+  const int prompt_len = static_cast<int>(all.size());
+  all.insert(all.end(), generated.begin(), generated.end());
+  ScoreOptions so;
+  so.model_dir = *model_;
+  so.swaa = test_options(*model_).worker.engine.swaa;
+  so.prompt_tokens = prompt_len;
+  so.num_threads = 1;
+  so.block_size = 4;
+  auto score = score_tokens(so, all);
+  ASSERT_TRUE(score.ok()) << score.status().message();
+  for (size_t i = 0; i < content.size(); ++i) {
+    const json& e = content[i];
+    EXPECT_NEAR(e["logprob"].get<double>(), score->logprobs[prompt_len - 1 + i], 1e-4) << "token " << i;
+    ASSERT_EQ(e["top_logprobs"].size(), 2u);
+    EXPECT_EQ(e["top_logprobs"][0]["token"], e["token"]);  // greedy: the chosen token ranks first
+    EXPECT_EQ(e["top_logprobs"][0]["bytes"], e["bytes"]);
+    EXPECT_EQ(e["top_logprobs"][0]["logprob"], e["logprob"]);
+    EXPECT_GE(e["top_logprobs"][0]["logprob"].get<double>(), e["top_logprobs"][1]["logprob"].get<double>());
+  }
+  json sreq = req;
+  sreq["stream"] = true;
+  std::vector<json> events;
+  post_stream(*server_, "/v1/chat/completions", sreq.dump(), [&](const std::string& e) {
+    if (e != "[DONE]") events.push_back(json::parse(e));
+    return true;
+  });
+  const json joined = join_stream_logprobs(events, true)["content"];
+  ASSERT_EQ(joined.size(), content.size());
+  for (size_t i = 0; i < content.size(); ++i) {
+    EXPECT_EQ(joined[i]["token"], content[i]["token"]);
+    EXPECT_EQ(joined[i]["bytes"], content[i]["bytes"]);
+    EXPECT_NEAR(joined[i]["logprob"].get<double>(), content[i]["logprob"].get<double>(), 1e-9);
+  }
+  // logprobs: true alone gives the chosen token with an empty top_logprobs list.
+  json only = req;
+  only.erase("top_logprobs");
+  const json c0 = post(*server_, "/v1/chat/completions", only.dump()).json()["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(c0.size(), 10u);
+  EXPECT_TRUE(c0[0]["top_logprobs"].is_array() && c0[0]["top_logprobs"].empty());
+  EXPECT_EQ(c0[0]["token"], content[0]["token"]);
+}
+
+// A stop string holds text back while tokens keep coming: every token's logprob still arrives,
+// with the chunk that carries its text, and the count equals usage.completion_tokens.
+TEST_F(ServerHttp, LogprobsStreamedWithStopStrings) {
+  const json base = {{"prompt", "xyz"}, {"max_tokens", 12}, {"temperature", 0}, {"ignore_eos", true}};
+  const std::string text = post(*server_, "/v1/completions", base.dump()).json()["choices"][0]["text"];
+  size_t i = 1;
+  while (i < text.size() && static_cast<unsigned char>(text[i]) >= 0x80) ++i;
+  ASSERT_LT(i, text.size()) << "no ASCII character in the greedy text to stop at";
+  for (const std::string& stop : {text.substr(i, 1) + "never", text.substr(i, 1)}) {
+    json req = base;
+    req["stop"] = stop;
+    req["logprobs"] = 1;
+    req["stream"] = true;
+    req["stream_options"] = {{"include_usage", true}};
+    std::vector<json> events;
+    post_stream(*server_, "/v1/completions", req.dump(), [&](const std::string& e) {
+      if (e != "[DONE]") events.push_back(json::parse(e));
+      return true;
+    });
+    ASSERT_FALSE(events.empty());
+    const json joined = join_stream_logprobs(events, false);
+    EXPECT_EQ(joined["tokens"].size(), events.back()["usage"]["completion_tokens"].get<size_t>()) << stop;
+    json whole_req = req;
+    whole_req.erase("stream");
+    whole_req.erase("stream_options");
+    const json whole = post(*server_, "/v1/completions", whole_req.dump()).json()["choices"][0];
+    EXPECT_EQ(joined["tokens"], whole["logprobs"]["tokens"]) << stop;
+    EXPECT_EQ(joined["text_offset"], whole["logprobs"]["text_offset"]) << stop;
+  }
+}
+
+// Token strings and bytes of tokens that hold part of a character, special and unknown tokens,
+// and text_offset in characters of the text.
+TEST(LogprobsFormatter, PartialCharactersSpecialAndUnknownTokens) {
+  const std::string dir = swaa::testing::make_temp_dir("logprobs_tok");
+  swaa::testing::write_byte_tokenizer(dir);
+  auto tok = Tokenizer::from_dir(dir);
+  ASSERT_TRUE(tok.ok());
+  const std::vector<int32_t> ids = {'a', 0xC3, 0xA9, 'b', 258, 'c', 280};
+  std::vector<SampleLogprobs> lps;
+  for (int32_t id : ids) lps.push_back({-1.0 * (id % 7), {{id, -1.0 * (id % 7)}, {0xA9, -9.0}}});
+  const std::string fffd = "\xEF\xBF\xBD";
+  LogprobsFormatter chat(Endpoint::kChatCompletions, &*tok, true);
+  const json c = json::parse(chat.format(ids, lps).dump())["content"];
+  ASSERT_EQ(c.size(), ids.size());
+  EXPECT_EQ(c[0]["token"], "a");
+  EXPECT_EQ(c[0]["bytes"], json::array({97}));
+  EXPECT_EQ(c[1]["token"], fffd);  // a lead byte alone: the string has U+FFFD, bytes the raw byte
+  EXPECT_EQ(c[1]["bytes"], json::array({0xC3}));
+  EXPECT_EQ(c[2]["bytes"], json::array({0xA9}));
+  EXPECT_EQ(c[4]["token"], "<|im_end|>");
+  EXPECT_EQ(c[4]["bytes"].size(), std::string("<|im_end|>").size());
+  EXPECT_EQ(c[6]["token"], "token_id:280");  // beyond the tokenizer's vocabulary
+  EXPECT_TRUE(c[6]["bytes"].is_null());
+  EXPECT_EQ(c[1]["top_logprobs"][1]["token"], fffd);
+  EXPECT_EQ(c[1]["top_logprobs"][1]["bytes"], json::array({0xA9}));
+  EXPECT_EQ(c[1]["top_logprobs"][1]["logprob"], -9.0);
+
+  // Completions, in two calls as a stream makes them: text_offset counts characters of the text
+  // ("a", "é", "b", then nothing for the skipped special token, "c") and continues across calls.
+  LogprobsFormatter legacy(Endpoint::kCompletions, &*tok, true);
+  const json first = json::parse(legacy.format(std::span(ids).first(2), std::span(lps).first(2)).dump());
+  const json rest = json::parse(legacy.format(std::span(ids).subspan(2), std::span(lps).subspan(2)).dump());
+  std::vector<int64_t> offsets;
+  for (const json* part : {&first, &rest}) {
+    for (const auto& o : (*part)["text_offset"]) offsets.push_back(o.get<int64_t>());
+  }
+  EXPECT_EQ(offsets, (std::vector<int64_t>{0, 1, 1, 2, 3, 3, 4}));
+  // 0xC3 and its alternative 0xA9 both read U+FFFD: one key, the more likely value.
+  const json top1 = first["top_logprobs"][1];
+  EXPECT_EQ(top1.size(), 1u) << top1;
+  EXPECT_EQ(top1[fffd], lps[1].logprob);
+  EXPECT_EQ(rest["tokens"][2], "<|im_end|>");
+}
+
 TEST_F(ServerHttp, MalformedAndInvalidRequests) {
   const std::string c = "/v1/completions", chat = "/v1/chat/completions";
   expect_error(post(*server_, c, "{\"prompt\": \"a\""), 400, "not valid JSON");
@@ -180,9 +391,22 @@ TEST_F(ServerHttp, MalformedAndInvalidRequests) {
   expect_error(post(*server_, c, R"({"prompt": "a", "n": 0})"), 400, "'n' must be in [1, 16]", "n");
   expect_error(post(*server_, c, R"({"prompt": "a", "stop": [1]})"), 400, "'stop' must be a string or an array", "stop");
   expect_error(post(*server_, c, R"({"prompt": "a", "max_token": 3})"), 400, "unknown field 'max_token'", "max_token");
-  expect_error(post(*server_, c, R"({"prompt": "a", "logprobs": 2})"), 400, "log-probabilities", "logprobs");
-  expect_error(post(*server_, chat, R"({"messages": [{"role": "user", "content": "a"}], "logprobs": true})"), 400,
-               "log-probabilities", "logprobs");
+  expect_error(post(*server_, c, R"({"prompt": "a", "logprobs": 21})"), 400, "'logprobs' must be in [0, 20], got 21", "logprobs");
+  expect_error(post(*server_, c, R"({"prompt": "a", "logprobs": -1})"), 400, "'logprobs' must be in [0, 20]", "logprobs");
+  expect_error(post(*server_, c, R"({"prompt": "a", "logprobs": true})"), 400, "'logprobs' must be an integer", "logprobs");
+  expect_error(post(*server_, c, R"({"prompt": "a", "logprobs": "3"})"), 400, "'logprobs' must be an integer", "logprobs");
+  expect_error(post(*server_, c, R"({"prompt": "a", "logprobs": 2.5})"), 400, "'logprobs' must be an integer", "logprobs");
+  expect_error(post(*server_, c, R"({"prompt": "a", "top_logprobs": 2})"), 400, "/v1/completions takes", "top_logprobs");
+  const std::string m = R"("messages": [{"role": "user", "content": "a"}])";
+  expect_error(post(*server_, chat, "{" + m + R"(, "logprobs": 1})"), 400, "'logprobs' must be a boolean", "logprobs");
+  expect_error(post(*server_, chat, "{" + m + R"(, "logprobs": true, "top_logprobs": 21})"), 400,
+               "'top_logprobs' must be in [0, 20], got 21", "top_logprobs");
+  expect_error(post(*server_, chat, "{" + m + R"(, "logprobs": true, "top_logprobs": "2"})"), 400,
+               "'top_logprobs' must be an integer", "top_logprobs");
+  expect_error(post(*server_, chat, "{" + m + R"(, "top_logprobs": 2})"), 400, "needs \"logprobs\": true", "top_logprobs");
+  expect_error(post(*server_, chat, "{" + m + R"(, "logprobs": false, "top_logprobs": 0})"), 400, "needs \"logprobs\": true",
+               "top_logprobs");
+  expect_error(post(*server_, c, R"({"prompt": "a", "best_of": 2})"), 400, "best_of", "best_of");
   expect_error(post(*server_, c, R"({"prompt": [1, 999]})"), 400, "outside the vocabulary", "prompt");
   expect_error(post(*server_, c, R"({"prompt": [1, -1]})"), 400, "'prompt[1]' must be in", "prompt[1]");
   expect_error(post(*server_, c, R"({"prompt": "", "max_tokens": 1})"), 400, "empty", "prompt");
