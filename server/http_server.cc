@@ -336,7 +336,17 @@ void Server::Impl::respond_stream(std::shared_ptr<Job> job, httplib::Response& r
           logprobs = formatters[ev.choice].format(p.ids, p.logprobs);
           p = {};
         }
-        if (!write(sse_chunk(job->ctx, ev.choice, ev.text, ev.finished ? ev.finish_reason : FinishReason::kNone, first,
+        // Chat with logprobs: the role goes in a chunk of its own, as OpenAI sends it. The openai
+        // npm client's stream() helper (6.x) counts the logprobs of a chunk that opens a choice twice.
+        bool role = first;
+        if (first && !logprobs.is_null() && job->ctx.endpoint == Endpoint::kChatCompletions) {
+          if (!write(sse_chunk(job->ctx, ev.choice, "", FinishReason::kNone, true))) {
+            job->worker->abort(job->handle);
+            return false;
+          }
+          role = false;
+        }
+        if (!write(sse_chunk(job->ctx, ev.choice, ev.text, ev.finished ? ev.finish_reason : FinishReason::kNone, role,
                              logprobs))) {
           job->worker->abort(job->handle);
           return false;

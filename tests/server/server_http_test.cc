@@ -289,6 +289,15 @@ TEST_F(ServerHttp, LogprobsChatMatchScoreAndStream) {
   });
   const json joined = join_stream_logprobs(events, true)["content"];
   ASSERT_EQ(joined.size(), content.size());
+  // The role opens the choice in a chunk of its own, without logprobs (as OpenAI sends it).
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events[0]["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_TRUE(events[0]["choices"][0]["logprobs"].is_null());
+  for (const json& e : events) {
+    if (!e["choices"].empty() && e["choices"][0]["delta"].contains("role")) {
+      EXPECT_TRUE(e["choices"][0]["logprobs"].is_null()) << e;
+    }
+  }
   for (size_t i = 0; i < content.size(); ++i) {
     EXPECT_EQ(joined[i]["token"], content[i]["token"]);
     EXPECT_EQ(joined[i]["bytes"], content[i]["bytes"]);
