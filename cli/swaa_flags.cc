@@ -72,7 +72,7 @@ std::string resolve_model_dir(const std::string& model) {
   std::string where;
   for (const auto& root : roots) where += " " + (root / model).string();
   throw CliError("-m " + model + ": not a directory, and no embedded model of that name (looked in" + where +
-                 "). The default model swaa-tiny ships in models/swaa-tiny/ once it is trained.");
+                 "). The default model swaa-tiny ships in models/swaa-tiny/ of the source tree; set SWAA_MODELS_DIR to the folder holding it if you moved it.");
 }
 
 }  // namespace swaa::cli

@@ -170,5 +170,27 @@ TEST_F(CliGenerate, MissingPrompt) {
   EXPECT_NE(r.out.find("give exactly one of -p TEXT, -f FILE or --messages FILE.json"), std::string::npos) << r.out;
 }
 
+// README's first command: no -m, so the embedded default model models/swaa-tiny, under SWAA.
+TEST(CliDefaultModel, ReadmeFirstCommandGenerates) {
+  testing::CommandResult r = testing::run_swaa(
+      "generate -p 'It is a truth universally acknowledged, that' -n 12 --threads 1 --sliding-window-size 256 "
+      "--keep-first 16 --force-fa-decode true");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("12 generated"), std::string::npos) << r.out;
+  // No -m and -m swaa-tiny are the same model: the same greedy text.
+  const std::string greedy = " -p 'It is a truth universally acknowledged, that' -n 12 --threads 1 -q --temperature 0 "
+                             "--sliding-window-size 256 --keep-first 16 --force-fa-decode true";
+  const testing::CommandResult a = testing::run_swaa("generate" + greedy), b = testing::run_swaa("generate -m swaa-tiny" + greedy);
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_GT(a.out.size(), 12u) << a.out;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(CliDefaultModel, UnknownEmbeddedNameNamesWhereItLooked) {
+  testing::CommandResult r = testing::run_swaa("generate -m swaa-huge -p x");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("-m swaa-huge: not a directory, and no embedded model of that name"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace swaa
