@@ -184,10 +184,11 @@ class Batcher:
         ids = self.corpus[start:start + length + 1]
         return ids.astype(np.int64), np.ones(length, dtype=np.float32)
 
-    def task_row(self, length: int, rng: random.Random):
-        family = T.pick_family(rng)
+    def task_row(self, length: int, rng: random.Random, family: str | None = None, thinking: bool | None = None):
+        family = family or T.pick_family(rng)
         task = T.make_task(rng, family, budget_words=length // 3)
-        thinking = rng.random() < THINKING_SHARE
+        draw = rng.random()
+        thinking = draw < THINKING_SHARE if thinking is None else thinking
         e = lambda s: np.asarray(self.enc.encode(s), dtype=np.int32)
         head = np.concatenate([np.asarray(self.user_open, np.int32), e(task.instruction + "\n")])
         tail = np.concatenate([e("\n" + task.question), np.asarray(self.turn_close, np.int32),
@@ -240,6 +241,19 @@ class Batcher:
         w = np.concatenate(w)
         w[-1] = 0.0  # the newline after <|im_end|>
         return np.concatenate(ids), w
+
+    def probe_rows(self, families: list[str], lengths: list[int], per_cell: int):
+        """Fixed task rows (thinking off) from a seed of their own, for progress probes: a row counts
+        as solved when the greedy choice equals the answer at every answer position, which is
+        exactly when greedy generation would write the answer."""
+        rows = []
+        for f in families:
+            for length in lengths:
+                for i in range(per_cell):
+                    ids, w = self.task_row(length, _seeded(self.seed, "probe", f, length, i), family=f, thinking=False)
+                    if (w == ANSWER_WEIGHT).any():
+                        rows.append((f, length, ids, w))
+        return rows
 
     def batch(self, index: int):
         rng = _seeded(self.seed, "batch", index)

@@ -42,6 +42,24 @@ class BatchStream(torch.utils.data.IterableDataset):
             i += nw
 
 
+def probe(model, rows, device, amp) -> dict:
+    """Share of probe rows solved per task family (data.Batcher.probe_rows), by length too."""
+    model.eval()
+    solved: dict[str, list[int]] = {}
+    with torch.no_grad(), amp:
+        for family, length, ids, w in rows:
+            x = torch.from_numpy(ids[None]).to(device)
+            pred = model(x[:, :-1])[0].argmax(-1)
+            mask = torch.from_numpy(w == D.ANSWER_WEIGHT).to(device)
+            ok = int(bool((pred[mask] == x[0, 1:][mask]).all()))
+            for key in (family, f"{length}"):
+                solved.setdefault(key, [0, 0])
+                solved[key][0] += ok
+                solved[key][1] += 1
+    model.train()
+    return {k: round(a / b, 3) for k, (a, b) in solved.items()}
+
+
 def lr_at(progress: float, a) -> float:
     """Linear warm-up over the first --warmup share of the run, then cosine down to 10%."""
     if progress < a.warmup:
@@ -73,6 +91,11 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--small", action="store_true", help="a tiny network for CPU smoke tests")
     ap.add_argument("--length-mix", default="", help="e.g. 512:1,1024:1 (default: data.LENGTH_MIX)")
+    ap.add_argument("--probe-every-s", type=float, default=120,
+                    help="every this many seconds (and at the end) log the share of fixed probe task rows "
+                         "whose answer greedy decoding reproduces exactly (0: never)")
+    ap.add_argument("--probe-lengths", default="1024,4096")
+    ap.add_argument("--probe-per-cell", type=int, default=4, help="probe rows per task family and length")
     a = ap.parse_args()
 
     torch.manual_seed(a.seed)
@@ -87,6 +110,8 @@ def main() -> None:
     mix = {int(k): float(v) for k, v in (x.split(":") for x in a.length_mix.split(","))} if a.length_mix else None
     batcher = D.Batcher(enc, corpus, a.seed, a.tokens_per_batch, a.task_share, mix)
 
+    probe_rows = (batcher.probe_rows(list(D.T.FAMILY_WEIGHTS), [int(x) for x in a.probe_lengths.split(",")],
+                                     a.probe_per_cell) if a.probe_every_s > 0 else [])
     cfg = TinyConfig(vocab_size=enc.vocab_size,
                      bos_token_id=enc.specials["<|endoftext|>"], eos_token_id=enc.specials["<|im_end|>"])
     if a.small:
@@ -115,13 +140,13 @@ def main() -> None:
                                          pin_memory=a.device == "cuda", **extra)
     log = open(os.path.join(a.work_dir, "train_log.jsonl"), "a")
     first_step = step
-    start = last_save = window_t = time.time()
+    start = last_save = window_t = last_probe = time.time()
     window_tokens = 0
     amp = torch.autocast("cuda", dtype=torch.bfloat16) if a.device == "cuda" else torch.autocast("cpu", enabled=False)
     for index, ids, w in loader:
         assert index == step, (index, step)
         if step == first_step:  # the clock starts with the first batch (workers take a while to start)
-            start = last_save = window_t = time.time()
+            start = last_save = window_t = last_probe = time.time()
         ids = ids.to(a.device, non_blocking=True)
         w = w.to(a.device, non_blocking=True)
         elapsed = train_s + time.time() - start
@@ -154,6 +179,12 @@ def main() -> None:
         over_time = (train_s + now - start if a.schedule == "time" else now - start) > a.time_budget_s
         done = (over_time or bool(a.max_steps and step >= a.max_steps)
                 or (a.schedule == "tokens" and tokens >= a.total_tokens))
+        if probe_rows and (done or now - last_probe > a.probe_every_s):
+            rec = {"step": step, "tokens": tokens, "probe": probe(model, probe_rows, a.device, amp)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            print(json.dumps(rec), flush=True)
+            last_probe = time.time()
         if done or now - last_save > 300:
             torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": step, "tokens": tokens,
                         "train_s": train_s + now - start, "args": vars(a)}, ckpt_path + ".tmp")
