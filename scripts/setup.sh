@@ -9,7 +9,7 @@ build_dir="${1:-build}"
 packages=(
   build-essential cmake ninja-build pkg-config
   nlohmann-json3-dev libpcre2-dev libicu-dev libcli11-dev libfmt-dev libcpp-httplib-dev
-  libopenblas-dev libomp-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libopenblas-dev libopenblas-openmp-dev libomp-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jinja2 python3-numpy
 )
 missing=()
