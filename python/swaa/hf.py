@@ -83,11 +83,11 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
     scale = scaling if scaling is not None else d ** -0.5
     backend = getattr(module, "swaa_backend", "sdpa")
     if backend == "flex":
-        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
+        from torch.nn.attention.flex_attention import create_block_mask
         # Positions shift per sequence with left padding; the mask_mod works in key indices.
         mask_mod = _shifted_mask_mod(policy, prompt, pad, tk - tq, key_valid)
         block = create_block_mask(mask_mod, b, None, tq, tk, device=device)
-        out = flex_attention(query, key, value, block_mask=block, scale=scale, enable_gqa=groups > 1)
+        out = _compiled_flex()(query, key, value, block_mask=block, scale=scale, enable_gqa=groups > 1)
     else:
         m = _dense_mask_padded(policy, tq, tk, prompt, pad, key_valid)
         out = F.scaled_dot_product_attention(query, _repeat_kv(key, groups), _repeat_kv(value, groups),
@@ -165,6 +165,18 @@ def apply(model, config: SWAAConfig | dict | str, backend: str = "auto"):
         model.config._attn_implementation = NAME
     model.swaa_config = config
     return model
+
+
+_FLEX = None
+
+
+def _compiled_flex():
+    """flex_attention compiled once (eager FlexAttention materialises the score matrix)."""
+    global _FLEX
+    if _FLEX is None:
+        from torch.nn.attention.flex_attention import flex_attention
+        _FLEX = torch.compile(flex_attention, dynamic=False)
+    return _FLEX
 
 
 def _flex_available() -> bool:
