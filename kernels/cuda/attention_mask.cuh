@@ -1,6 +1,6 @@
-// Device side of the SWAA mask (../../../shared/SWAA.md §2), the single copy used by the prefill and
-// decode kernels. Mirrors swaa::visible_ranges (src/attention/layer_policy.cc): the visible keys of a
-// query are [0, sink_end) ∪ [window_begin, pos + 1) with sink_end <= window_begin.
+// Device side of the SWAA mask (../../../shared/SWAA.md §2), the single copy used by the prefill,
+// decode and training kernels. Mirrors swaa::visible_ranges (src/attention/layer_policy.cc): the
+// visible keys of a query are [0, sink_end) ∪ [window_begin, pos + 1) with sink_end <= window_begin.
 // Tests: tests/kernels/attention_kernel_test.cc (against the fp64 reference of tests/reference/).
 #pragma once
 
@@ -14,8 +14,10 @@ struct RowRange {
   int end;           // pos + 1
 };
 
-// pos < 0 marks a padding row: nothing visible.
-__device__ __forceinline__ RowRange row_range(const AttentionParams& p, int pos, bool generated) {
+// pos < 0 marks a padding row: nothing visible. Params: AttentionParams or TrainAttentionParams
+// (any struct with the policy fields sliding, window, keep_first, fa_decode).
+template <class Params>
+__device__ __forceinline__ RowRange row_range(const Params& p, int pos, bool generated) {
   RowRange r;
   r.end = pos + 1;
   if (pos < 0) {
