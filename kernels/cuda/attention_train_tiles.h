@@ -1,0 +1,79 @@
+// Which tiles the SWAA training kernels visit, in closed form (SWAA.md §2 with the §4 prompt/answer
+// split): the keys some row of a query tile may see (forward), and the rows that see some key of a
+// key tile (backward). Both are exact unions, so a kernel that walks them never loads a tile outside
+// the mask and never misses one. Host and device; no CUDA headers, so CPU tests include it too.
+// Tests: tests/kernels/attention_train_tiles_test.cc (label cpu, against reference::visible).
+#pragma once
+
+#if defined(__CUDACC__)
+#define SWAA_HOST_DEVICE __host__ __device__ __forceinline__
+#else
+#define SWAA_HOST_DEVICE inline
+#endif
+
+namespace swaa::cuda {
+
+// Indices [lo, hi); empty when lo >= hi (stored as {0, 0}).
+struct Span {
+  int lo = 0;
+  int hi = 0;
+  SWAA_HOST_DEVICE int size() const { return hi > lo ? hi - lo : 0; }
+};
+
+SWAA_HOST_DEVICE Span make_span(int lo, int hi) { return hi > lo ? Span{lo, hi} : Span{0, 0}; }
+
+// At most two disjoint ascending spans: every index of `first` is below every index of `second`.
+struct SpanPair {
+  Span first;
+  Span second;
+  SWAA_HOST_DEVICE int size() const { return first.size() + second.size(); }
+  // i-th index of the walk, i in [0, size()).
+  SWAA_HOST_DEVICE int at(int i) const { return i < first.size() ? first.lo + i : second.lo + (i - first.size()); }
+};
+
+// The keys that at least one row of rows [r0, r1) sees (0 <= r0 < r1 <= seqlen), as
+// [0, sink_end) ∪ [window_begin, end); sink_end may exceed window_begin (then it is [0, end)).
+// Rows t < prompt_len are prompt rows. P: any struct with sliding, window, keep_first, fa_decode.
+struct KeyUnion {
+  int sink_end;
+  int window_begin;
+  int end;
+};
+template <class P>
+SWAA_HOST_DEVICE KeyUnion train_key_union(const P& p, int r0, int r1, int prompt_len) {
+  // Full causal rows: the last row r1 - 1 sees [0, r1), a superset of every other row's keys.
+  // Answer rows are a suffix, so with fa_decode any answer row in the tile makes the last row one.
+  if (!p.sliding || (p.fa_decode && r1 > prompt_len)) return KeyUnion{0, 0, r1};
+  // Every row windowed: row t sees [0, min(S, wb(t))) ∪ [wb(t), t + 1), wb(t) = max(0, t - W + 1),
+  // monotone in t, so the union takes wb of the first row and the sinks of the last.
+  const int wb_first = r0 - p.window + 1 > 0 ? r0 - p.window + 1 : 0;
+  const int wb_last = r1 - p.window > 0 ? r1 - p.window : 0;
+  return KeyUnion{p.keep_first < wb_last ? p.keep_first : wb_last, wb_first, r1};
+}
+
+// The rows of a sequence of `seqlen` rows that see at least one key of [k0, k1)
+// (0 <= k0 < k1 <= seqlen); `prompt_len` is clamped to [0, seqlen].
+template <class P>
+SWAA_HOST_DEVICE SpanPair train_row_spans(const P& p, int k0, int k1, int seqlen, int prompt_len) {
+  const int prompt = prompt_len < 0 ? 0 : (prompt_len > seqlen ? seqlen : prompt_len);
+  if (!p.sliding) return SpanPair{make_span(k0, seqlen), Span{}};
+  // A windowed row t >= k0 sees the tile iff its window reaches the tile's last key
+  // (t - W + 1 <= k1 - 1) or the tile starts with a sink: then key k0 is in t's window or, being
+  // below t's window start and below S, one of t's sinks. Written to avoid overflow for huge W.
+  const int windowed_hi = (p.keep_first > k0 || p.window >= seqlen - (k1 - 1)) ? seqlen : k1 - 1 + p.window;
+  if (!p.fa_decode) return SpanPair{make_span(k0, windowed_hi), Span{}};
+  // fa_decode: prompt rows [0, prompt) windowed, answer rows [prompt, seqlen) see every key <= t.
+  const int prompt_hi = windowed_hi < prompt ? windowed_hi : prompt;
+  return SpanPair{make_span(k0, prompt_hi), make_span(k0 > prompt ? k0 : prompt, seqlen)};
+}
+
+// The tiles of `tile` indices covering `spans`, each tile once (a tile both spans touch stays in
+// the first): tile i covers indices [i * tile, (i + 1) * tile).
+SWAA_HOST_DEVICE SpanPair tiles_of(const SpanPair& spans, int tile) {
+  const Span a = spans.first.size() ? make_span(spans.first.lo / tile, (spans.first.hi + tile - 1) / tile) : Span{};
+  Span b = spans.second.size() ? make_span(spans.second.lo / tile, (spans.second.hi + tile - 1) / tile) : Span{};
+  if (a.size() && b.size() && b.lo < a.hi) b = make_span(a.hi, b.hi);
+  return SpanPair{a, b};
+}
+
+}  // namespace swaa::cuda
