@@ -1,0 +1,125 @@
+// The training kernels' tile walks (kernels/cuda/attention_train_tiles.h, CUDA-free) against brute
+// force over reference::visible: the key union of a query tile and the rows (then query tiles) that
+// see a key tile must be exactly the sets the mask gives, every tile once. Exhaustive over small
+// shapes and tile sizes, so the 64-wide tiles of the kernels are covered by the same formulas.
+// Label cpu (runs in CI without a GPU).
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "attention_train_tiles.h"
+#include "reference/reference_model.h"
+
+namespace swaa {
+namespace {
+
+struct Policy {  // the fields the tile functions read, as in TrainAttentionParams
+  bool sliding = false;
+  int window = 0;
+  int keep_first = 0;
+  bool fa_decode = false;
+
+  SwaaConfig config() const {
+    SwaaConfig c;
+    if (sliding) c.sliding_window_size = window;
+    c.keep_first = keep_first;
+    c.force_fa_decode_all = fa_decode;
+    return c;
+  }
+  std::string describe() const {
+    return "sliding=" + std::to_string(sliding) + " W=" + std::to_string(window) + " S=" +
+           std::to_string(keep_first) + " fa_decode=" + std::to_string(fa_decode);
+  }
+};
+
+std::vector<Policy> policies() {
+  std::vector<Policy> out = {{false, 0, 0, false}, {false, 0, 0, true}};
+  for (int W : {1, 2, 3, 5, 8, 13, 40, 1 << 30}) {
+    for (int S : {0, 1, 2, 4, 9, 30}) {
+      for (bool fa : {false, true}) out.push_back({true, W, S, fa});
+    }
+  }
+  return out;
+}
+
+std::set<int> spans_set(const cuda::SpanPair& sp) {
+  std::set<int> s;
+  for (int i = 0; i < sp.size(); ++i) s.insert(sp.at(i));
+  return s;
+}
+
+void expect_disjoint_ascending(const cuda::SpanPair& sp, const std::string& what) {
+  if (sp.first.size() && sp.second.size()) {
+    EXPECT_LE(sp.first.hi, sp.second.lo) << what;
+  }
+  for (int i = 1; i < sp.size(); ++i) EXPECT_LT(sp.at(i - 1), sp.at(i)) << what;
+}
+
+TEST(AttentionTrainTiles, KeyUnionOfQueryTilesIsExact) {
+  for (const Policy& pol : policies()) {
+    const SwaaConfig cfg = pol.config();
+    for (int len = 1; len <= 24; ++len) {
+      for (int prompt = -1; prompt <= len + 1; ++prompt) {
+        for (int tile : {1, 3, 4, 8, 64}) {
+          for (int r0 = 0; r0 < len; r0 += tile) {
+            const int r1 = std::min(len, r0 + tile);
+            std::set<int> want;
+            for (int t = r0; t < r1; ++t) {
+              for (int j = 0; j < len; ++j) {
+                if (reference::visible(cfg, 0, t, j, prompt)) want.insert(j);
+              }
+            }
+            const cuda::KeyUnion u = cuda::train_key_union(pol, r0, r1, prompt);
+            std::set<int> got;
+            for (int j = 0; j < len; ++j) {
+              if (j < u.end && (j < u.sink_end || j >= u.window_begin)) got.insert(j);
+            }
+            ASSERT_EQ(got, want) << pol.describe() << " len=" << len << " prompt=" << prompt << " rows [" << r0
+                                 << ", " << r1 << ")";
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(AttentionTrainTiles, QueryTilesOfKeyTilesAreExact) {
+  for (const Policy& pol : policies()) {
+    const SwaaConfig cfg = pol.config();
+    for (int len = 1; len <= 24; ++len) {
+      for (int prompt = -1; prompt <= len + 1; ++prompt) {
+        for (int tile : {1, 3, 4, 8, 64}) {
+          for (int k0 = 0; k0 < len; k0 += tile) {
+            const int k1 = std::min(len, k0 + tile);
+            std::set<int> want_rows;
+            for (int t = 0; t < len; ++t) {
+              for (int j = k0; j < k1; ++j) {
+                if (reference::visible(cfg, 0, t, j, prompt)) want_rows.insert(t);
+              }
+            }
+            const std::string what = pol.describe() + " len=" + std::to_string(len) + " prompt=" +
+                                     std::to_string(prompt) + " tile=" + std::to_string(tile) + " keys [" +
+                                     std::to_string(k0) + ", " + std::to_string(k1) + ")";
+            const cuda::SpanPair rows = cuda::train_row_spans(pol, k0, k1, len, prompt);
+            ASSERT_EQ(spans_set(rows), want_rows) << what;
+            expect_disjoint_ascending(rows, what);
+            // Query tiles of another size over the same rows: each tile that holds a visible row, once.
+            for (int q_tile : {1, 2, 5, 64}) {
+              std::set<int> want_tiles;
+              for (int t : want_rows) want_tiles.insert(t / q_tile);
+              const cuda::SpanPair tiles = cuda::tiles_of(rows, q_tile);
+              ASSERT_EQ(spans_set(tiles), want_tiles) << what << " q_tile=" << q_tile;
+              ASSERT_EQ(tiles.size(), static_cast<int>(want_tiles.size())) << what << " q_tile=" << q_tile;
+              expect_disjoint_ascending(tiles, what);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace swaa
