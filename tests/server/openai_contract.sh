@@ -17,12 +17,15 @@ cleanup() {
 }
 trap cleanup EXIT
 "$build/tests/make_random_model" "$work/model" --vocab 300 --hidden 32 --layers 3 --byte-tokenizer true >/dev/null
+# The background job opens serve.log itself, maybe after the loop below first reads it (and a failed
+# read in `port=$(...)` would end this script under set -e): create it first.
+: >"$work/serve.log"
 "$build/swaa" serve -m "$work/model" --port 0 --served-model-name tiny --api-key test-key --threads 1 \
   --max-model-len 512 --sliding-window-size 16 --keep-first 2 --non-sliding-layers "[1]" 2>"$work/serve.log" &
 pid=$!
 port=""
 for _ in $(seq 300); do
-  port="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.log")"
+  port="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.log" || true)"
   [ -n "$port" ] && break
   kill -0 "$pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
   sleep 0.1
