@@ -10,9 +10,10 @@ The phase of every query token comes from its origin:
   needs no argument (the prompt lengths are remembered from the first forward).
 Positions are counted from each sequence's first non-padding token, so left padding is fine.
 
-Backends: "sdpa" (a dense boolean mask, any PyTorch >= 2.1; memory grows with T^2) and "flex"
-(FlexAttention block masks: tiles outside sinks ∪ window are skipped; CUDA, PyTorch >= 2.5).
-"auto" picks flex on CUDA when available.
+Backends: "sdpa" (a dense boolean mask, any PyTorch >= 2.1; memory grows with T^2), "flex"
+(FlexAttention block masks: tiles outside sinks ∪ window are skipped; CUDA, PyTorch >= 2.5) and
+"cuda" (swaa's own training kernels through swaa.train_attention, bf16, whole-sequence forwards;
+decode steps fall back to sdpa). "auto" picks flex on CUDA when available.
 """
 from __future__ import annotations
 
@@ -82,6 +83,16 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
     groups = h // key.shape[1]
     scale = scaling if scaling is not None else d ** -0.5
     backend = getattr(module, "swaa_backend", "sdpa")
+    if backend == "cuda" and tq == tk and query.is_cuda and query.dtype == torch.bfloat16:
+        # swaa's own training kernels (swaa.train_attention): whole sequences, varlen, no padding
+        # computed; later decode steps of `generate` (tq < tk) take the sdpa path below.
+        from .train_attention import padded_to_varlen, swaa_attention_varlen, varlen_to_padded
+        valid = key_valid if key_valid is not None else torch.ones(b, tk, dtype=torch.bool, device=device)
+        lens = valid.sum(1)
+        cu = F.pad(lens.cumsum(0), (1, 0))
+        out = swaa_attention_varlen(padded_to_varlen(query, valid), padded_to_varlen(key, valid),
+                                    padded_to_varlen(value, valid), cu, prompt, int(lens.max()), policy, scale)
+        return varlen_to_padded(out, valid), None
     if backend == "flex":
         from torch.nn.attention.flex_attention import create_block_mask
         # Positions shift per sequence with left padding; the mask_mod works in key indices.
@@ -148,8 +159,8 @@ def apply(model, config: SWAAConfig | dict | str, backend: str = "auto"):
         config = SWAAConfig.from_json(config)
     if backend == "auto":
         backend = "flex" if _flex_available() and next(model.parameters()).is_cuda else "sdpa"
-    if backend not in ("sdpa", "flex"):
-        raise ValueError(f"swaa.hf.apply: backend must be 'auto', 'sdpa' or 'flex', got {backend!r}")
+    if backend not in ("sdpa", "flex", "cuda"):
+        raise ValueError(f"swaa.hf.apply: backend must be 'auto', 'sdpa', 'flex' or 'cuda', got {backend!r}")
     modules = list(_attention_modules(model))
     if not modules:
         raise ValueError(f"swaa.hf.apply: no attention layers with q/k/v/o projections in {type(model).__name__}")

@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-len", type=int, default=8192)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--backend", default="auto", choices=["auto", "sdpa", "flex"])
+    ap.add_argument("--backend", default="auto", choices=["auto", "sdpa", "flex", "cuda"])
     ap.add_argument("--no-merge", action="store_true", help="save the adapter only")
     a = ap.parse_args()
 
