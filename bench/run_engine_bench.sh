@@ -9,11 +9,20 @@ out="${1:-bench-out}"
 lens="${2:-32768 131072}"
 mkdir -p "$out"
 build=${SWAA_BUILD_DIR:-/tmp/swaa-build}
-cmake -S . -B "$build" -G Ninja -DSWAA_CUDA=ON -DSWAA_CUDA_ARCHS=90a >"$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
-cmake --build "$build" -j "$(nproc)" --target e2e_cuda_test make_random_model >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+# SWAA_SKIP_BUILD=1: use the binaries already in $build (the GPU machine has no build dependencies:
+# scripts/device_bundle.sh here, then scripts/device_run.sh env SWAA_SKIP_BUILD=1
+# SWAA_BUILD_DIR=/tmp/swaa-src/build-device bench/run_engine_bench.sh there).
+build_targets() {
+  [ "${SWAA_SKIP_BUILD:-0}" = 1 ] && return 0
+  cmake --build "$build" -j "$(nproc)" --target "$@" >>"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+}
+if [ "${SWAA_SKIP_BUILD:-0}" != 1 ]; then
+  cmake -S . -B "$build" -G Ninja -DSWAA_CUDA=ON -DSWAA_CUDA_ARCHS=90a >"$out/configure.log" 2>&1 || { tail -20 "$out/configure.log"; exit 1; }
+fi
+build_targets e2e_cuda_test make_random_model
 "$build/tests/e2e/e2e_cuda_test" >"$out/cuda_e2e.log" 2>&1
 echo "e2e_cuda_test exit $?"; grep -E "^\[  (PASSED|FAILED)|Failure" "$out/cuda_e2e.log" | head -20
-cmake --build "$build" -j "$(nproc)" --target swaa >>"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+build_targets swaa
 model=/tmp/swaa-qwen3-4b-random
 [ -f "$model/config.json" ] || "$build/tests/make_random_model" "$model" --type qwen3 --vocab 151936 --hidden 2560 \
   --layers 36 --heads 32 --kv-heads 8 --head-dim 128 --intermediate 9728 --fast-init true >/dev/null

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds swaa for the GPU machine on this one and packs what a GPU session runs.
+#
+# The GPU machine has CUDA, PyTorch and CMake but not the Debian packages swaa links (PCRE2, ICU,
+# fmt, OpenBLAS, cpp-httplib) and no network, so the CUDA build is made here (-DSWAA_NATIVE=OFF,
+# sm_90a) and travels with the shared libraries it needs, as one tarball to name in the device
+# tool's `carry`. Binaries are built from a copy of the working tree at a fixed path,
+# /tmp/swaa-src, because they hold absolute paths (test data, models, ctest files);
+# scripts/device_run.sh points that path at the repository on the GPU machine.
+#
+#   scripts/device_bundle.sh [--targets "swaa attention_kernel_test ..."] [OUT.tar.xz]
+#   default targets: everything; default OUT: .cache/devbundle/bundle.tar.xz
+#
+# On the GPU machine (carry .cache/devbundle):
+#   scripts/device_run.sh build-device/swaa bench ... --device cuda
+#   scripts/device_run.sh ctest --test-dir /tmp/swaa-src/build-device -L cuda --output-on-failure
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+targets=""
+if [ "${1:-}" = "--targets" ]; then targets="$2"; shift 2; fi
+out="${1:-$repo/.cache/devbundle/bundle.tar.xz}"
+src=/tmp/swaa-src
+build="$src/build-device"
+
+[ -L "$src" ] && { echo "device_bundle: $src is a symlink (left by device_run.sh?); remove it" >&2; exit 1; }
+mkdir -p "$src"
+echo "device_bundle: copying the working tree to $src"
+# Tracked and untracked-but-not-ignored files: the same set the device tool sends.
+(cd "$repo" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$src"
+
+cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSWAA_CUDA=ON \
+  -DSWAA_CUDA_ARCHS=90a -DSWAA_NATIVE=OFF >/dev/null
+# shellcheck disable=SC2086
+cmake --build "$build" -j "$(nproc)" ${targets:+--target $targets}
+
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+mkdir -p "$stage/build-device/bundle-lib"
+cd "$build"
+# Executables and the ctest files (CTestTestfile.cmake and gtest's discovered-test lists).
+find . -path ./CMakeFiles -prune -o -path '*/CMakeFiles' -prune -o -type f \
+  \( -perm -u+x ! -name '*.so*' ! -name '*.sh' -o -name 'CTestTestfile.cmake' -o -name '*_tests.cmake' \
+     -o -name '*_include.cmake' \) -print |
+  while read -r f; do
+    mkdir -p "$stage/build-device/$(dirname "$f")"
+    cp -p "$f" "$stage/build-device/$f"
+  done
+# Shared libraries the executables load, except glibc's, the CUDA driver's and the CUDA toolkit's
+# (the GPU machine has CUDA 13 in /usr/local/cuda).
+skip='^(linux-vdso|libc\.so|libm\.so|libpthread|libdl\.so|librt\.so|ld-linux|libcuda\.so|libcudart|libcublas|libcublasLt|libnvrtc|libnvJitLink)'
+find "$stage/build-device" -type f -perm -u+x ! -name '*.cmake' -print0 |
+  xargs -0 -n1 ldd 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
+  while read -r name path; do
+    [[ "$name" =~ $skip ]] && continue
+    cp -L "$path" "$stage/build-device/bundle-lib/$name"
+  done
+mkdir -p "$(dirname "$out")"
+tar -cJf "$out" -C "$stage" build-device
+echo "device_bundle: $out ($(du -h "$out" | cut -f1)); libraries: $(ls "$stage/build-device/bundle-lib" | tr '\n' ' ')"
+# The device tool sends at most 64 MiB: the working tree (tracked and untracked-not-ignored files)
+# plus what `carry` names. Warn when this bundle leaves too little room.
+tree=$(cd "$repo" && git ls-files -z -co --exclude-standard | xargs -0 stat -c %s 2>/dev/null | awk '{s += $1} END {print s}')
+total=$((tree + $(stat -c %s "$out")))
+echo "device_bundle: working tree $((tree / 1048576)) MiB + bundle = $((total / 1048576)) MiB of the 64 MiB a device call may carry"
+[ "$total" -lt $((64 * 1048576)) ] || echo "device_bundle: WARNING: over 64 MiB; build fewer --targets or carry less" >&2
