@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import SWAAConfig
-from .mask import visible
+from .mask import dense_mask, flex_mask_mod
 
 NAME = "swaa"
 _local = threading.local()
@@ -96,50 +96,17 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
     if backend == "flex":
         from torch.nn.attention.flex_attention import create_block_mask
         # Positions shift per sequence with left padding; the mask_mod works in key indices.
-        mask_mod = _shifted_mask_mod(policy, prompt, pad, tk - tq, key_valid)
+        mask_mod = flex_mask_mod(policy, prompt, tk - tq, key_valid, pad)
         block = create_block_mask(mask_mod, b, None, tq, tk, device=device)
         out = _compiled_flex()(query, key, value, block_mask=block, scale=scale, enable_gqa=groups > 1)
     else:
-        m = _dense_mask_padded(policy, tq, tk, prompt, pad, key_valid)
+        m = dense_mask(policy, tq, tk, prompt, tk - tq, key_valid, pad)
         out = F.scaled_dot_product_attention(query, _repeat_kv(key, groups), _repeat_kv(value, groups),
                                              attn_mask=m, dropout_p=dropout if module.training else 0.0,
                                              scale=scale)
         # Rows with no visible key (padding queries) come out NaN from SDPA: zero them.
         out = torch.nan_to_num(out, nan=0.0)
     return out.transpose(1, 2).contiguous(), None
-
-
-def _dense_mask_padded(policy, tq, tk, prompt, pad, key_valid):
-    """[B, 1, tq, tk]: the SWAA rule with positions counted from each sequence's first real key."""
-    device = prompt.device
-    b = prompt.shape[0]
-    q_idx = torch.arange(tq, device=device).view(1, tq, 1) + (tk - tq)
-    k_idx = torch.arange(tk, device=device).view(1, 1, tk)
-    q_pos = q_idx - pad.view(b, 1, 1)
-    k_pos = k_idx - pad.view(b, 1, 1)
-    m = visible(q_pos, k_pos, q_pos >= prompt.view(b, 1, 1), policy)
-    if key_valid is not None:
-        m = m & key_valid.view(b, 1, tk)
-    return m.unsqueeze(1)
-
-
-def _shifted_mask_mod(policy, prompt, pad, q_start, key_valid):
-    w, s = policy.window, policy.keep_first
-
-    def mask_mod(bi, hi, q_idx, kv_idx):
-        p = q_idx + q_start - pad[bi]
-        j = kv_idx - pad[bi]
-        ok = (j <= p) & (j >= 0)
-        if key_valid is not None:
-            ok = ok & key_valid[bi, kv_idx]
-        if not policy.sliding:
-            return ok
-        windowed = ok & ((j > p - w) | (j < s))
-        if policy.fa_decode:
-            return windowed | (ok & (p >= prompt[bi]))
-        return windowed
-
-    return mask_mod
 
 
 def _attention_modules(model):

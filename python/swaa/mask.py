@@ -29,18 +29,19 @@ def visible(q_pos: torch.Tensor, k_pos: torch.Tensor, generated: torch.Tensor, p
 
 
 def dense_mask(policy: LayerPolicy, q_len: int, k_len: int, prompt_lens: torch.Tensor,
-               q_offset: int | torch.Tensor = 0, key_valid: torch.Tensor | None = None) -> torch.Tensor:
-    """Boolean [B, 1, q_len, k_len]: query i of sequence b sits at position q_offset + i (q_offset an
-    int or a [B] tensor: tokens already in the KV cache), key j at position j.
-    prompt_lens: [B] prompt length P of each sequence (positions >= P are generated tokens).
-    key_valid: optional [B, k_len] bool (False = padding key, never visible)."""
+               q_offset: int = 0, key_valid: torch.Tensor | None = None,
+               pad: torch.Tensor | None = None) -> torch.Tensor:
+    """Boolean [B, 1, q_len, k_len]. Query i sits at key index q_offset + i (keys already in the
+    cache come first). Positions count from each sequence's first real token: with `pad` ([B]
+    leading padding keys, left padding) key index j is position j - pad[b]; padding keys are never
+    visible. prompt_lens: [B] prompt length P (positions >= P are generated tokens).
+    key_valid: optional [B, k_len] bool (False = padding key)."""
     device = prompt_lens.device
     b = prompt_lens.shape[0]
-    offset = torch.as_tensor(q_offset, device=device).reshape(-1, 1, 1) if torch.is_tensor(q_offset) else q_offset
-    q_pos = torch.arange(q_len, device=device).view(1, q_len, 1) + offset      # [B|1, q, 1]
-    k_pos = torch.arange(k_len, device=device).view(1, 1, k_len)                # [1, 1, k]
-    generated = q_pos >= prompt_lens.view(b, 1, 1)                               # [B, q, 1]
-    m = visible(q_pos, k_pos, generated, policy)                                 # [B, q, k]
+    shift = pad.view(b, 1, 1) if pad is not None else torch.zeros(b, 1, 1, dtype=torch.long, device=device)
+    q_pos = torch.arange(q_len, device=device).view(1, q_len, 1) + q_offset - shift   # [B, q, 1]
+    k_pos = torch.arange(k_len, device=device).view(1, 1, k_len) - shift              # [B, 1, k]
+    m = visible(q_pos, k_pos, q_pos >= prompt_lens.view(b, 1, 1), policy) & (k_pos >= 0)
     m = m.expand(b, q_len, k_len)
     if key_valid is not None:
         m = m & key_valid.view(b, 1, k_len).bool()
@@ -48,18 +49,20 @@ def dense_mask(policy: LayerPolicy, q_len: int, k_len: int, prompt_lens: torch.T
 
 
 def flex_mask_mod(policy: LayerPolicy, prompt_lens: torch.Tensor, q_offset: int = 0,
-                  key_valid: torch.Tensor | None = None):
+                  key_valid: torch.Tensor | None = None, pad: torch.Tensor | None = None):
     """The same rule as a FlexAttention mask_mod(b, h, q_idx, kv_idx)."""
     w, s = policy.window, policy.keep_first
 
     def mask_mod(b, h, q_idx, kv_idx):
-        p = q_idx + q_offset
-        causal = kv_idx <= p
+        shift = pad[b] if pad is not None else 0
+        p = q_idx + q_offset - shift
+        j = kv_idx - shift
+        causal = (j <= p) & (j >= 0)
         if key_valid is not None:
             causal = causal & key_valid[b, kv_idx]
         if not policy.sliding:
             return causal
-        windowed = causal & ((kv_idx > p - w) | (kv_idx < s))
+        windowed = causal & ((j > p - w) | (j < s))
         if policy.fa_decode:
             return windowed | (causal & (p >= prompt_lens[b]))
         return windowed

@@ -84,22 +84,21 @@ class MaskTest(unittest.TestCase):
             self.assertTrue(torch.equal(mod(b, 0, q, k).expand(3, 9, 9), dense[:, 0]), f"{cfg} layer {layer}")
 
     def test_left_padding_shifts_positions(self):
-        # swaa.hf counts positions from each sequence's first real token: a left-padded sequence
+        # Positions count from each sequence's first real token: a left-padded sequence
         # sees the unpadded sequence's mask, shifted, and never a padding key.
-        from swaa.hf import _dense_mask_padded, _shifted_mask_mod
         policy = SWAAConfig(sliding_window_size=3, keep_first=2, force_fa_decode=True).policy(0)
         pad = torch.tensor([0, 3])
         valid = torch.tensor([[True] * 12, [False] * 3 + [True] * 9])
         prompt = torch.tensor([10, 7])
-        m = _dense_mask_padded(policy, 12, 12, prompt, pad, valid)[:, 0]
+        m = dense_mask(policy, 12, 12, prompt, 0, valid, pad)[:, 0]
         self.assertTrue(torch.equal(m[0], brute(policy, 12, 12, 10, 0)))
         self.assertTrue(torch.equal(m[1, 3:, 3:], brute(policy, 9, 9, 7, 0)))
         self.assertFalse(bool(m[1, :, :3].any()))
         # The FlexAttention mask_mod of swaa.hf gives the same mask; decode step (1 query) too.
-        mod = _shifted_mask_mod(policy, prompt, pad, 0, valid)
+        mod = flex_mask_mod(policy, prompt, 0, valid, pad)
         b, q, k = torch.arange(2).view(2, 1, 1), torch.arange(12).view(1, 12, 1), torch.arange(12).view(1, 1, 12)
         self.assertTrue(torch.equal(mod(b, 0, q, k).expand(2, 12, 12), m))
-        last = _dense_mask_padded(policy, 1, 12, prompt, pad, valid)[:, 0, 0]
+        last = dense_mask(policy, 1, 12, prompt, 11, valid, pad)[:, 0, 0]
         self.assertTrue(torch.equal(last, m[:, 11]))
 
     def test_config_errors_name_the_field(self):
