@@ -156,7 +156,9 @@ TEST_F(CliGenerate, BenchJson) {
 
 TEST_F(CliGenerate, CtrlCStopsCleanly) {
   // A long generation interrupted by SIGINT ends with a message and exit code 1, not a crash.
-  const std::string cmd = "timeout --preserve-status -s INT 2 " + std::string(SWAA_BINARY_DIR) + "/swaa generate -m " + dir_ +
+  // --foreground: without it timeout also signals its process group, so swaa can get SIGINT twice,
+  // which (like pressing Ctrl-C twice) exits at once with 130.
+  const std::string cmd = "timeout --foreground --preserve-status -s INT 2 " + std::string(SWAA_BINARY_DIR) + "/swaa generate -m " + dir_ +
                           " -p x -n 100000 --ignore-eos --max-model-len 200000 --kv-cache-gib 0.1 2>&1";
   const testing::CommandResult r = testing::run_command(cmd);
   const std::string& out = r.out;
