@@ -16,11 +16,14 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "kernels/kernel_test_util.h"
 #include "reference/reference_model.h"
 #include "swaa_attention.h"
 
 namespace swaa {
 namespace {
+
+using namespace kernel_test;
 
 #define CUDA_OK(expr)                                                                 \
   do {                                                                                \
@@ -29,33 +32,6 @@ namespace {
   } while (0)
 
 constexpr int kKeyTile = 64;  // both kernels' key tile
-const uint16_t kNaNBf16 = 0x7fc0;
-
-bool quick() {
-  const char* q = std::getenv("SWAA_KERNEL_TEST_QUICK");
-  return q != nullptr && q[0] == '1';
-}
-
-template <typename T>
-struct DeviceBuffer {
-  T* ptr = nullptr;
-  size_t n = 0;
-  explicit DeviceBuffer(const std::vector<T>& host) : n(host.size()) {
-    if (cudaMalloc(reinterpret_cast<void**>(&ptr), std::max<size_t>(1, n) * sizeof(T)) != cudaSuccess) ptr = nullptr;
-    if (ptr && n) cudaMemcpy(ptr, host.data(), n * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit DeviceBuffer(size_t count) : n(count) {
-    if (cudaMalloc(reinterpret_cast<void**>(&ptr), std::max<size_t>(1, n) * sizeof(T)) != cudaSuccess) ptr = nullptr;
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  std::vector<T> download() const {
-    std::vector<T> h(n);
-    if (n) cudaMemcpy(h.data(), ptr, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-  }
-};
 
 struct SeqSpec {
   int prompt_len;  // tokens [prompt_len, ...) are generated
@@ -90,11 +66,6 @@ struct Case {
   }
 };
 
-struct Errors {
-  double kernel = 0, naive = 0, max_ref = 0;
-  double tol() const { return 2.0 * naive + 1e-4 * max_ref; }
-};
-
 // The inputs of one case on the host (values exactly representable in bf16) and on the device.
 struct Problem {
   Case c;
@@ -113,8 +84,6 @@ struct Problem {
     return cfg;
   }
 };
-
-float bf16_round(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 
 Problem make_problem(const Case& c) {
   Problem pr;
@@ -344,11 +313,6 @@ void check(const Problem& pr, Kernel kernel, int num_splits, const std::vector<d
   summary.add(e);
   EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kPrefill ? "prefill" : "decode splits=" + std::to_string(num_splits))
                                << " err " << e.kernel << " naive bf16 err " << e.naive << " " << pr.c.describe();
-}
-
-bool have_gpu() {
-  int n = 0;
-  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
 }
 
 // A mixed batch around policy `pol`: a prompt chunk of `chunk` tokens at a random offset, a decode

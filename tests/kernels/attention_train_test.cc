@@ -24,46 +24,14 @@
 
 #include "core/dtype.h"
 #include "reference/attention_train_reference.h"
+#include "kernels/kernel_test_util.h"
 #include "reference/reference_model.h"
 #include "swaa_attention_train.h"
 
 namespace swaa {
 namespace {
 
-const uint16_t kNaNBf16 = 0x7fc0;
-
-bool quick() {
-  const char* q = std::getenv("SWAA_KERNEL_TEST_QUICK");
-  return q != nullptr && q[0] == '1';
-}
-
-bool have_gpu() {
-  int n = 0;
-  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
-}
-
-template <typename T>
-struct DeviceBuffer {
-  T* ptr = nullptr;
-  size_t n = 0;
-  explicit DeviceBuffer(const std::vector<T>& host) : n(host.size()) {
-    if (cudaMalloc(reinterpret_cast<void**>(&ptr), std::max<size_t>(1, n) * sizeof(T)) != cudaSuccess) ptr = nullptr;
-    if (ptr && n) cudaMemcpy(ptr, host.data(), n * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit DeviceBuffer(size_t count) : n(count) {
-    if (cudaMalloc(reinterpret_cast<void**>(&ptr), std::max<size_t>(1, n) * sizeof(T)) != cudaSuccess) ptr = nullptr;
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  std::vector<T> download() const {
-    std::vector<T> h(n);
-    if (n) cudaMemcpy(h.data(), ptr, n * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-  }
-};
-
-float bf16_round(float x) { return bf16_to_f32(f32_to_bf16(x)); }
+using namespace kernel_test;
 
 struct Policy {
   bool sliding = true;
@@ -217,11 +185,6 @@ Problem make_problem(const Case& c) {
   for (size_t i = 0; i < dk.size(); ++i) pr.naive_dk[i] = bf16_round(dk[i]), pr.naive_dv[i] = bf16_round(dv[i]);
   return pr;
 }
-
-struct Errors {
-  double kernel = 0, naive = 0, max_ref = 0;
-  double tol() const { return 2.0 * naive + 1e-4 * max_ref; }
-};
 
 // Compares one tensor; a non-finite (or unwritten, NaN-sentinel) kernel value fails with its index.
 Errors compare(const char* name, const std::vector<float>& got, const std::vector<float>& naive,
