@@ -159,9 +159,10 @@ class Batcher:
         head = np.asarray(self.enc.encode(self.enc.decode(toks[:cut]).lstrip()), dtype=np.int32)
         return np.concatenate([head, toks[cut:]])[:n]
 
-    def _with_insertions(self, hay: np.ndarray, ins: list[T.Insertion]):
+    def _with_insertions(self, hay: np.ndarray, ins: list[T.Insertion], spaced: dict[str, np.ndarray]):
         """Inserts each sentence at the sentence boundary nearest its depth; returns the segments
-        (token arrays) and whether each is haystack text."""
+        (token arrays) and whether each is haystack text. spaced[text]: the tokens of " " + text
+        (every insertion but one that opens the haystack)."""
         bounds = np.concatenate([[0], np.flatnonzero(self.ends[hay]) + 1])
         placed: dict[int, list[str]] = {}
         for x in sorted(ins, key=lambda x: x.depth):
@@ -172,8 +173,8 @@ class Batcher:
         for b in sorted(placed):
             segs.append((hay[prev:b], True))
             for text in placed[b]:
-                segs.append((np.asarray(self.enc.encode((" " if b > 0 or segs[-1][0].size else "") + text),
-                                        dtype=np.int32), False))
+                opens = b == 0 and segs[-1][0].size == 0
+                segs.append((np.asarray(self.enc.encode(text), dtype=np.int32) if opens else spaced[text], False))
             prev = b
         segs.append((hay[prev:], True))
         return segs
@@ -212,13 +213,14 @@ class Batcher:
             body = body[:max(0, room)]
             ids, w = self._assemble(head, [(body, False)], tail, answer, lm_weight)
         else:
-            n = room - sum(len(self.enc.encode(" " + x.text)) for x in task.insertions)
+            spaced = {x.text: e(" " + x.text) for x in task.insertions}
+            n = room - sum(len(spaced[x.text]) for x in task.insertions)
             if n < 0:  # the story alone is longer than the row: a language-model row instead
                 return self.lm_row(length, rng)
             hay_seed = rng.random()
             for _ in range(4):  # a merge at a boundary can shift the count by a token or two
                 segs = self._with_insertions(self._haystack(task.haystack, n, random.Random(hay_seed)),
-                                             task.insertions)
+                                             task.insertions, spaced)
                 ids, w = self._assemble(head, segs, tail, answer, lm_weight)
                 if len(ids) <= length + 1:
                     break

@@ -206,14 +206,15 @@ class TinyQwen3(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.lm_head(self.hidden(ids))
 
-    def loss(self, ids: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, chunk: int = 2048):
-        """Weighted next-token cross-entropy, logits computed in row chunks to bound memory.
+    def loss(self, ids: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor, rows: int = 16384):
+        """Weighted next-token cross-entropy, logits computed `rows` token positions at a time to
+        bound memory.
         Returns (weighted loss sum, weight sum)."""
         h = self.hidden(ids).flatten(0, 1)
         targets, weights = targets.flatten(), weights.flatten().float()
         total = h.new_zeros((), dtype=torch.float32)
-        for s in range(0, h.shape[0], chunk * 8):
-            logits = self.lm_head(h[s:s + chunk * 8]).float()
-            ce = F.cross_entropy(logits, targets[s:s + chunk * 8], reduction="none")
-            total = total + (ce * weights[s:s + chunk * 8]).sum()
+        for s in range(0, h.shape[0], rows):
+            logits = self.lm_head(h[s:s + rows]).float()
+            ce = F.cross_entropy(logits, targets[s:s + rows], reduction="none")
+            total = total + (ce * weights[s:s + rows]).sum()
         return total, weights.sum()
