@@ -96,17 +96,39 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
     if backend == "flex":
         from torch.nn.attention.flex_attention import create_block_mask
         # Positions shift per sequence with left padding; the mask_mod works in key indices.
-        mask_mod = flex_mask_mod(policy, prompt, tk - tq, key_valid, pad)
-        block = create_block_mask(mask_mod, b, None, tq, tk, device=device)
+        block = _cached_mask(backend, policy, tq, tk, (prompt, pad, key_valid), lambda: create_block_mask(
+            flex_mask_mod(policy, prompt, tk - tq, key_valid, pad), b, None, tq, tk, device=device))
         out = _compiled_flex()(query, key, value, block_mask=block, scale=scale, enable_gqa=groups > 1)
     else:
-        m = dense_mask(policy, tq, tk, prompt, tk - tq, key_valid, pad)
+        m = _cached_mask(backend, policy, tq, tk, (prompt, pad, key_valid),
+                         lambda: dense_mask(policy, tq, tk, prompt, tk - tq, key_valid, pad))
         out = F.scaled_dot_product_attention(query, _repeat_kv(key, groups), _repeat_kv(value, groups),
                                              attn_mask=m, dropout_p=dropout if module.training else 0.0,
                                              scale=scale)
         # Rows with no visible key (padding queries) come out NaN from SDPA: zero them.
         out = torch.nan_to_num(out, nan=0.0)
     return out.transpose(1, 2).contiguous(), None
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and a.device == b.device and bool(torch.equal(a, b))
+
+
+def _cached_mask(backend, policy, tq, tk, inputs, build):
+    """Every layer of one forward with the same policy needs the same mask: build it once. One
+    entry per (backend, policy) and thread, replaced when the shapes or the inputs (prompt lengths,
+    padding) change."""
+    cache = getattr(_local, "masks", None)
+    if cache is None:
+        cache = _local.masks = {}
+    hit = cache.get((backend, policy))
+    if hit is not None and hit[0] == (tq, tk) and all(_same(x, y) for x, y in zip(hit[1], inputs)):
+        return hit[2]
+    mask = build()
+    cache[(backend, policy)] = ((tq, tk), tuple(None if x is None else x.clone() for x in inputs), mask)
+    return mask
 
 
 def _attention_modules(model):

@@ -101,6 +101,24 @@ class MaskTest(unittest.TestCase):
         last = dense_mask(policy, 1, 12, prompt, 11, valid, pad)[:, 0, 0]
         self.assertTrue(torch.equal(last, m[:, 11]))
 
+    def test_hf_builds_one_mask_per_forward(self):
+        # swaa.hf's layers share one mask per policy; it is rebuilt when shapes or inputs change.
+        from swaa import hf
+        policy = SWAAConfig(sliding_window_size=3, keep_first=1).policy(0)
+        built = []
+
+        def build():
+            built.append(1)
+            return object()
+
+        prompt, pad = torch.tensor([5]), torch.tensor([0])
+        first = hf._cached_mask("sdpa", policy, 5, 5, (prompt, pad, None), build)
+        self.assertIs(hf._cached_mask("sdpa", policy, 5, 5, (prompt.clone(), pad, None), build), first)
+        hf._cached_mask("sdpa", policy, 5, 5, (torch.tensor([3]), pad, None), build)
+        hf._cached_mask("sdpa", policy, 1, 6, (torch.tensor([3]), pad, None), build)
+        hf._cached_mask("flex", policy, 1, 6, (torch.tensor([3]), pad, None), build)
+        self.assertEqual(len(built), 4)
+
     def test_config_errors_name_the_field(self):
         with self.assertRaisesRegex(ValueError, "sliding_window_size must be >= 1"):
             SWAAConfig(sliding_window_size=0)
