@@ -38,8 +38,16 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/build-device/bundle-lib"
 cd "$build"
 # Executables and the ctest files (CTestTestfile.cmake and gtest's discovered-test lists).
+# With --targets, only those executables travel (a build folder that holds more from an earlier
+# full build would not fit otherwise); ctest then reports the others as not built.
+exe_names=(-perm -u+x ! -name '*.so*' ! -name '*.sh')
+if [ -n "$targets" ]; then
+  exe_names=(-perm -u+x \( -false)
+  for t in $targets; do exe_names+=(-o -name "$t"); done
+  exe_names+=(\))
+fi
 find . -path ./CMakeFiles -prune -o -path '*/CMakeFiles' -prune -o -type f \
-  \( -perm -u+x ! -name '*.so*' ! -name '*.sh' -o -name 'CTestTestfile.cmake' -o -name '*_tests.cmake' \
+  \( "${exe_names[@]}" -o -name 'CTestTestfile.cmake' -o -name '*_tests.cmake' \
      -o -name '*_include.cmake' \) -print |
   while read -r f; do
     mkdir -p "$stage/build-device/$(dirname "$f")"
