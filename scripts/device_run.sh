@@ -9,9 +9,16 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 bundle="${SWAA_DEVICE_BUNDLE:-$repo/.cache/devbundle/bundle.tar.xz}"
 [ -f "$bundle" ] || { echo "device_run: no bundle at $bundle (scripts/device_bundle.sh, carry .cache/devbundle)" >&2; exit 1; }
-if [ ! -x "$repo/build-device/swaa" ] || [ "$bundle" -nt "$repo/build-device/swaa" ]; then
+# Unpack once per bundle (a stamp, since tar keeps the files' older times), under a lock: several
+# device_run.sh started at once must not rewrite binaries another one is already running.
+stamp="$repo/build-device/.bundle-unpacked"
+exec 9>"$repo/.device-run.lock"
+flock 9
+if [ ! -f "$stamp" ] || [ "$bundle" -nt "$stamp" ]; then
   tar -xJf "$bundle" -C "$repo"
+  touch "$stamp"
 fi
+flock -u 9
 if [ "$(readlink /tmp/swaa-src 2>/dev/null)" != "$repo" ]; then
   [ -e /tmp/swaa-src ] && [ ! -L /tmp/swaa-src ] && { echo "device_run: /tmp/swaa-src exists and is not a link" >&2; exit 1; }
   ln -sfn "$repo" /tmp/swaa-src
