@@ -18,7 +18,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 targets=""
 if [ "${1:-}" = "--targets" ]; then targets="$2"; shift 2; fi
-out="${1:-$repo/.cache/devbundle/bundle.tar.xz}"
+out="$(realpath -m "${1:-$repo/.cache/devbundle/bundle.tar.xz}")"  # absolute: the packing below runs in the build folder
 src=/tmp/swaa-src
 build="$src/build-device"
 
