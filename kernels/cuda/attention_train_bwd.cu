@@ -1,16 +1,18 @@
-// SWAA training attention, backward (FlashAttention-2 algorithm): D = rowsum(dO * O); one CTA per
-// (64-key tile, KV head, sequence) recomputes P = exp(S - lse) for every query tile that sees its keys
-// and every query head of the group, accumulates dK, dV in registers and adds dQ into an fp32
-// workspace with atomics; then dQ -> bf16. fp32 math on CUDA cores (correctness first).
-// Invariant: a CTA walks exactly the query tiles of train_row_spans (prompt rows within the window,
-// every row for sink key tiles, answer rows per fa_decode, causal), loading each explicitly.
-// Tests: tests/kernels/attention_train_test.cc.
+// SWAA training attention, backward (FlashAttention-2 algorithm) on tensor cores: D = rowsum(dO * O);
+// one CTA per (64-key tile, KV head, sequence), 4 warps x 16 keys, recomputes P = exp(S - lse) for
+// every query tile that sees its keys and every query head of the group (Q, dO tiles double-buffered
+// with cp.async, mma.sync bf16 -> fp32), accumulates dK, dV in registers and adds dQ into an fp32
+// workspace with atomics; then dQ -> bf16. P and dS enter the tensor cores as bf16 (as in
+// FlashAttention-2). Invariant: a CTA walks exactly the query tiles of train_row_spans (prompt rows
+// within the window, every row for sink key tiles, answer rows per fa_decode, causal), loading each
+// explicitly into the stage it computes from. Tests: tests/kernels/attention_train_test.cc.
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cstdint>
 
 #include "attention_mask.cuh"
+#include "attention_mma.cuh"
 #include "attention_train_common.cuh"
 #include "attention_train_tiles.h"
 #include "swaa_attention_train.h"
@@ -44,155 +46,240 @@ __global__ void __launch_bounds__(256) train_bwd_dot_kernel(const __grid_constan
   }
 }
 
+constexpr int kBwdN = 64;   // keys per CTA (4 warps x 16)
+constexpr int kBwdM = 64;   // query rows per tile of the walk (train_row_spans' tile)
+constexpr int kBwdThreads = 128;
+
 template <int kD>
-constexpr int bwd_smem_bytes() {  // K, V, Q, dO (padded), P and dS [key][row], lse and D of the rows
-  return (4 * kTile * kRowStride<kD> + 2 * kTile * kPStride + 2 * kTile) * 4;
+constexpr int bwd_smem_bytes() {  // K, V; 2 stages of Q, dO; dS^T; 2 stages of lse, D
+  return (2 + 4) * kBwdN * kD * 2 + kBwdN * kBwdM * 2 + 2 * 2 * kBwdM * 4;
 }
 
-// Thread (g, l): scores of keys 4g + i (i < 4) x rows l + 16c (c < 4); dK, dV of keys 4g + i and dQ
-// of rows 4g + i, columns l + 16dd (dd < kD / 16).
+__device__ __forceinline__ void atomic_add2(float* dst, float a, float b) {
+#if __CUDA_ARCH__ >= 900
+  atomicAdd(reinterpret_cast<float2*>(dst), make_float2(a, b));
+#else
+  atomicAdd(dst, a);
+  atomicAdd(dst + 1, b);
+#endif
+}
+
+// Warp w owns keys 16w..16w+15 of the CTA: it computes S^T = K Q^T and dP^T = V dO^T for them
+// (16 keys x 64 rows, m16n8k16 C fragments: key rows lane / 4 (+ 8), query columns
+// 8n + 2 (lane % 4) (+ 1)), P^T and dS^T in place, dV += P^T dO and dK += dS^T Q in registers; dS^T
+// goes through shared memory so that warp w then computes dQ of query rows 16w..16w+15 over all 64
+// keys and adds it into the fp32 workspace.
 template <int kD>
-__global__ void __launch_bounds__(kThreads) train_bwd_kernel(const __grid_constant__ TrainAttentionParams p,
-                                                             float* dq_accum, const float* dsum) {
-  constexpr int kS = kRowStride<kD>;
-  constexpr int kDD = kD / 16;
-  extern __shared__ float smem[];
-  float* k_s = smem;                 // [kTile][kS]  keys of this CTA
-  float* v_s = k_s + kTile * kS;     // [kTile][kS]  values of this CTA
-  float* q_s = v_s + kTile * kS;     // [kTile][kS]  queries of the current query tile
-  float* do_s = q_s + kTile * kS;    // [kTile][kS]  dO of the current query tile
-  float* p_s = do_s + kTile * kS;    // [kTile][kPStride] P, [key][row]
-  float* ds_s = p_s + kTile * kPStride;  // [kTile][kPStride] dS = P * (dP - D), [key][row]
-  float* lse_s = ds_s + kTile * kPStride;  // [kTile] lse of the rows, base 2
-  float* dsum_s = lse_s + kTile;           // [kTile] D of the rows
+__global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_constant__ TrainAttentionParams p,
+                                                                   float* dq_accum, const float* dsum) {
+  constexpr int kChunks = kD / 8;
+  constexpr int kDT = kD / 8;
+  constexpr int kRowBytes = kChunks * 16;
+  constexpr int kTileBytes = kBwdN * kD * 2;
+  extern __shared__ __align__(128) unsigned char smem[];
+  const uint32_t k_s = smem_u32(smem), v_s = k_s + kTileBytes;
+  const uint32_t stage0 = v_s + kTileBytes;                 // stage st: Q at + 2st tiles, dO at + (2st + 1)
+  const uint32_t ds_s = stage0 + 4 * kTileBytes;            // [64 keys][64 rows] bf16, 8 chunks per row
+  float* lse_s = reinterpret_cast<float*>(smem + 6 * kTileBytes + kBwdN * kBwdM * 2);  // [2][64], base 2
+  float* dsum_s = lse_s + 2 * kBwdM;                                                  // [2][64]
 
   const int seq = blockIdx.z, kv_head = blockIdx.y;
   const int begin = p.cu_seqlens[seq];
   const int len = p.cu_seqlens[seq + 1] - begin;
-  const int k0 = blockIdx.x * kTile;
+  const int k0 = blockIdx.x * kBwdN;
   if (k0 >= len) return;
-  const int tile_keys = min(kTile, len - k0);
+  const int tile_keys = min(kBwdN, len - k0);
   const int prompt = p.prompt_lens[seq];
   const int group = p.num_heads / p.num_kv_heads;
-  const int tid = threadIdx.x, g = tid / 16, l = tid % 16;
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const long long q_stride = static_cast<long long>(p.num_heads) * kD;
   const long long kv_stride = static_cast<long long>(p.num_kv_heads) * kD;
-  const long long kv_off = (begin + k0) * kv_stride + kv_head * kD;
-
-  load_tile<kD>(k_s, kS, static_cast<const __nv_bfloat16*>(p.k) + kv_off, kv_stride, tile_keys);
-  load_tile<kD>(v_s, kS, static_cast<const __nv_bfloat16*>(p.v) + kv_off, kv_stride, tile_keys);
-  const SpanPair q_tiles = tiles_of(train_row_spans(p, k0, k0 + tile_keys, len, prompt), kTile);
-
-  float dk[4][kDD], dv[4][kDD];
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-#pragma unroll
-    for (int dd = 0; dd < kDD; ++dd) dk[i][dd] = dv[i][dd] = 0.f;
+  const __nv_bfloat16* kg = static_cast<const __nv_bfloat16*>(p.k) + (begin + k0) * kv_stride + kv_head * kD;
+  const __nv_bfloat16* vg = static_cast<const __nv_bfloat16*>(p.v) + (begin + k0) * kv_stride + kv_head * kD;
+  for (int i = tid; i < kBwdN * kChunks; i += kBwdThreads) {
+    const int r = i / kChunks, c = i % kChunks;
+    const bool ok = r < tile_keys;
+    const long long off = ok ? r * kv_stride + c * 8 : 0;
+    cp_async16(k_s + swz<kChunks>(r, c), kg + off, ok ? 16 : 0);
+    cp_async16(v_s + swz<kChunks>(r, c), vg + off, ok ? 16 : 0);
   }
+  const SpanPair q_tiles = tiles_of(train_row_spans(p, k0, k0 + tile_keys, len, prompt), kBwdM);
+  const int nt = q_tiles.size();
+  const int n_iter = nt * group;
+
+  // Stage st <- query tile of iteration it (head kv_head * group + it / nt): Q, dO by cp.async
+  // (rows past len zero-filled), lse (base 2; +inf past len, so P = 0 there) and D by plain loads.
+  auto issue = [&](int it, int st) {
+    const int head = kv_head * group + it / nt;
+    const int m0 = q_tiles.at(it % nt) * kBwdM;
+    const long long q_off = (begin + m0) * q_stride + head * kD;
+    const __nv_bfloat16* qg = static_cast<const __nv_bfloat16*>(p.q) + q_off;
+    const __nv_bfloat16* dog = static_cast<const __nv_bfloat16*>(p.dout) + q_off;
+    const uint32_t qs = stage0 + st * 2 * kTileBytes, dos = qs + kTileBytes;
+    for (int i = tid; i < kBwdM * kChunks; i += kBwdThreads) {
+      const int r = i / kChunks, c = i % kChunks;
+      const bool ok = m0 + r < len;
+      const long long off = ok ? r * q_stride + c * 8 : 0;
+      cp_async16(qs + swz<kChunks>(r, c), qg + off, ok ? 16 : 0);
+      cp_async16(dos + swz<kChunks>(r, c), dog + off, ok ? 16 : 0);
+    }
+    if (tid < kBwdM) {
+      const bool ok = m0 + tid < len;
+      const long long idx = static_cast<long long>(head) * p.num_tokens + begin + m0 + tid;
+      lse_s[st * kBwdM + tid] = ok ? p.lse[idx] * kLog2e : INFINITY;
+      dsum_s[st * kBwdM + tid] = ok ? dsum[idx] : 0.f;
+    }
+  };
+  if (n_iter > 0) issue(0, 0);
+  cp_async_commit();
+
+  const int xy = (lane / 16) ^ (lane % 8);
+  const int ky = ((lane / 8) % 2) ^ (lane % 8);
+  const uint32_t a_lane = (warp * 16 + lane % 16) * kRowBytes;     // this warp's 16 key rows (A operand)
+  const uint32_t k_lane_off = ((lane / 16) * 8 + lane % 8) * kRowBytes;  // non-trans B operand
+  const uint32_t v_lane_off = (lane % 16) * kRowBytes;                  // trans B operand
+  float dk[kDT][4], dv[kDT][4];
+#pragma unroll
+  for (int i = 0; i < kDT; ++i) dk[i][0] = dk[i][1] = dk[i][2] = dk[i][3] = dv[i][0] = dv[i][1] = dv[i][2] = dv[i][3] = 0.f;
   const float scale_log2 = p.softmax_scale * kLog2e;
 
-  for (int hh = 0; hh < group; ++hh) {
-    const int head = kv_head * group + hh;
-    for (int it = 0; it < q_tiles.size(); ++it) {
-      const int m0 = q_tiles.at(it) * kTile;
-      const int rows = min(kTile, len - m0);
-      const long long q_off = (begin + m0) * q_stride + head * kD;
-      __syncthreads();  // every thread is done with the previous query tile (and K, V are complete)
-      load_tile<kD>(q_s, kS, static_cast<const __nv_bfloat16*>(p.q) + q_off, q_stride, rows);
-      load_tile<kD>(do_s, kS, static_cast<const __nv_bfloat16*>(p.dout) + q_off, q_stride, rows);
-      if (tid < kTile) {
-        const long long idx = static_cast<long long>(head) * p.num_tokens + begin + m0 + tid;
-        lse_s[tid] = tid < rows ? p.lse[idx] * kLog2e : 0.f;
-        dsum_s[tid] = tid < rows ? dsum[idx] : 0.f;
-      }
-      __syncthreads();
+  for (int it = 0; it < n_iter; ++it) {
+    const int st = it % 2;
+    cp_async_wait<0>();
+    __syncthreads();  // stage st landed for every thread; every warp is done with iteration it - 1
+    if (it + 1 < n_iter) issue(it + 1, st ^ 1);
+    cp_async_commit();
+    const int head = kv_head * group + it / nt;
+    const int m0 = q_tiles.at(it % nt) * kBwdM;
+    const uint32_t q_t = stage0 + st * 2 * kTileBytes, do_t = q_t + kTileBytes;
+    const float* lse_t = lse_s + st * kBwdM;
+    const float* dsum_t = dsum_s + st * kBwdM;
 
-      // S = Q K^T and dP = dO V^T for keys 4g + i, rows l + 16c; then P and dS to shared memory.
-      float s[4][4] = {}, dp[4][4] = {};
-      for (int d = 0; d < kD; ++d) {
-        float qf[4], of[4];
+    float s[kBwdM / 8][4], dp[kBwdM / 8][4];
 #pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          qf[c] = q_s[(l + 16 * c) * kS + d];
-          of[c] = do_s[(l + 16 * c) * kS + d];
-        }
+    for (int n = 0; n < kBwdM / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = dp[n][0] = dp[n][1] = dp[n][2] = dp[n][3] = 0.f;
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const float kf = k_s[(4 * g + i) * kS + d], vf = v_s[(4 * g + i) * kS + d];
+    for (int kk = 0; kk < kD / 16; ++kk) {
+      uint32_t ka[4], va[4];
+      ldmatrix_x4(k_s + a_lane + (((kk * 2) ^ xy) << 4), ka[0], ka[1], ka[2], ka[3]);
+      ldmatrix_x4(v_s + a_lane + (((kk * 2) ^ xy) << 4), va[0], va[1], va[2], va[3]);
 #pragma unroll
-          for (int c = 0; c < 4; ++c) {
-            s[i][c] = fmaf(qf[c], kf, s[i][c]);
-            dp[i][c] = fmaf(of[c], vf, dp[i][c]);
-          }
-        }
+      for (int np = 0; np < kBwdM / 16; ++np) {
+        uint32_t b0, b1, b2, b3;
+        ldmatrix_x4(q_t + k_lane_off + np * 16 * kRowBytes + (((kk * 2) ^ ky) << 4), b0, b1, b2, b3);
+        mma_bf16(s[2 * np], ka, b0, b1);
+        mma_bf16(s[2 * np + 1], ka, b2, b3);
+        ldmatrix_x4(do_t + k_lane_off + np * 16 * kRowBytes + (((kk * 2) ^ ky) << 4), b0, b1, b2, b3);
+        mma_bf16(dp[2 * np], va, b0, b1);
+        mma_bf16(dp[2 * np + 1], va, b2, b3);
       }
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const int row = l + 16 * c, t = m0 + row;
-        const RowRange range = row_range(p, t < len ? t : -1, t >= prompt);
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int key = 4 * g + i;
-          const float pr = key_visible(range, k0 + key) ? exp2f(fmaf(s[i][c], scale_log2, -lse_s[row])) : 0.f;
-          p_s[key * kPStride + row] = pr;
-          ds_s[key * kPStride + row] = pr * (dp[i][c] - dsum_s[row]);
-        }
-      }
-      __syncthreads();
+    }
 
-      // dV += P dO and dK += dS Q for keys 4g + i (dK scaled at the end).
-      for (int r = 0; r < rows; ++r) {
-        float of[kDD], qf[kDD];
+    // P^T = exp(S^T - lse) on visible (row, key) pairs, dS^T = P^T (dP^T - D), in place.
+    const AllVisible all = train_all_visible(p, m0, min(kBwdM, len - m0), prompt);
+    const bool tile_full = k0 + kBwdN <= all.end && (k0 >= all.window_begin || k0 + kBwdN <= all.sink_end);
 #pragma unroll
-        for (int dd = 0; dd < kDD; ++dd) {
-          of[dd] = do_s[r * kS + l + 16 * dd];
-          qf[dd] = q_s[r * kS + l + 16 * dd];
-        }
+    for (int n = 0; n < kBwdM / 8; ++n) {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const float pr = p_s[(4 * g + i) * kPStride + r], ds = ds_s[(4 * g + i) * kPStride + r];
+      for (int e = 0; e < 4; ++e) {
+        const int c = n * 8 + (lane % 4) * 2 + (e & 1);
+        const int key = k0 + warp * 16 + lane / 4 + (e >> 1) * 8;
+        const bool vis = tile_full || train_visible(p, m0 + c, key, prompt);
+        const float pr = vis ? exp2f(fmaf(s[n][e], scale_log2, -lse_t[c])) : 0.f;
+        s[n][e] = pr;
+        dp[n][e] = pr * (dp[n][e] - dsum_t[c]);
+      }
+    }
+    uint32_t pa[kBwdM / 16][4], da[kBwdM / 16][4];
 #pragma unroll
-          for (int dd = 0; dd < kDD; ++dd) {
-            dv[i][dd] = fmaf(pr, of[dd], dv[i][dd]);
-            dk[i][dd] = fmaf(ds, qf[dd], dk[i][dd]);
-          }
+    for (int ks = 0; ks < kBwdM / 16; ++ks) {
+      pa[ks][0] = pack_bf16(s[2 * ks][0], s[2 * ks][1]);
+      pa[ks][1] = pack_bf16(s[2 * ks][2], s[2 * ks][3]);
+      pa[ks][2] = pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
+      pa[ks][3] = pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
+      da[ks][0] = pack_bf16(dp[2 * ks][0], dp[2 * ks][1]);
+      da[ks][1] = pack_bf16(dp[2 * ks][2], dp[2 * ks][3]);
+      da[ks][2] = pack_bf16(dp[2 * ks + 1][0], dp[2 * ks + 1][1]);
+      da[ks][3] = pack_bf16(dp[2 * ks + 1][2], dp[2 * ks + 1][3]);
+    }
+    // dS^T to shared memory for dQ: key row warp * 16 + lane / 4 (+ 8), row pair 8n + 2 (lane % 4).
+    {
+      unsigned char* ds_base = smem + (ds_s - smem_u32(smem));
+#pragma unroll
+      for (int ks = 0; ks < kBwdM / 16; ++ks) {
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {  // da[ks][j]: key half j % 2, column chunk 2 ks + j / 2
+          const int kr = warp * 16 + lane / 4 + (j % 2) * 8;
+          *reinterpret_cast<uint32_t*>(ds_base + swz<kBwdM / 8>(kr, 2 * ks + j / 2) + (lane % 4) * 4) = da[ks][j];
         }
       }
-      // dQ += scale * dS^T K for rows 4g + i, into the fp32 workspace (other key tiles add theirs).
-      float dq[4][kDD] = {};
-      for (int j = 0; j < tile_keys; ++j) {
-        float kf[kDD];
+    }
+    // dV += P^T dO, dK += dS^T Q (B operands [rows x d] through ldmatrix.trans).
 #pragma unroll
-        for (int dd = 0; dd < kDD; ++dd) kf[dd] = k_s[j * kS + l + 16 * dd];
+    for (int ks = 0; ks < kBwdM / 16; ++ks) {
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const float ds = ds_s[j * kPStride + 4 * g + i];
+      for (int np = 0; np < kD / 16; ++np) {
+        uint32_t b0, b1, b2, b3;
+        ldmatrix_x4_trans(do_t + v_lane_off + ks * 16 * kRowBytes + (((np * 2) ^ xy) << 4), b0, b1, b2, b3);
+        mma_bf16(dv[2 * np], pa[ks], b0, b1);
+        mma_bf16(dv[2 * np + 1], pa[ks], b2, b3);
+        ldmatrix_x4_trans(q_t + v_lane_off + ks * 16 * kRowBytes + (((np * 2) ^ xy) << 4), b0, b1, b2, b3);
+        mma_bf16(dk[2 * np], da[ks], b0, b1);
+        mma_bf16(dk[2 * np + 1], da[ks], b2, b3);
+      }
+    }
+    __syncthreads();  // dS^T of every warp in shared memory
+
+    // dQ of rows 16 warp .. + 15 = dS K over the CTA's keys (A = dS from dS^T through ldmatrix.trans),
+    // half the head dimension at a time, added into the fp32 workspace (other key tiles add theirs).
+    float* dq_dst = dq_accum + (begin + m0) * q_stride + head * kD;
 #pragma unroll
-          for (int dd = 0; dd < kDD; ++dd) dq[i][dd] = fmaf(ds, kf[dd], dq[i][dd]);
+    for (int half = 0; half < 2; ++half) {
+      float acc[kDT / 2][4];
+#pragma unroll
+      for (int i = 0; i < kDT / 2; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+#pragma unroll
+      for (int ks = 0; ks < kBwdN / 16; ++ks) {
+        uint32_t a[4];
+        ldmatrix_x4_trans(ds_s + swz<kBwdM / 8>(ks * 16 + (lane / 16) * 8 + lane % 8, warp * 2 + (lane / 8) % 2),
+                          a[0], a[1], a[2], a[3]);
+#pragma unroll
+        for (int np = 0; np < kD / 32; ++np) {
+          const int npg = half * (kD / 32) + np;
+          uint32_t b0, b1, b2, b3;
+          ldmatrix_x4_trans(k_s + v_lane_off + ks * 16 * kRowBytes + (((npg * 2) ^ xy) << 4), b0, b1, b2, b3);
+          mma_bf16(acc[2 * np], a, b0, b1);
+          mma_bf16(acc[2 * np + 1], a, b2, b3);
         }
       }
 #pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        if (4 * g + i >= rows) continue;
-        float* dst = dq_accum + q_off + (4 * g + i) * q_stride + l;
+      for (int h = 0; h < 2; ++h) {
+        const int r = warp * 16 + lane / 4 + h * 8;
+        if (m0 + r >= len) continue;
 #pragma unroll
-        for (int dd = 0; dd < kDD; ++dd) atomicAdd(dst + 16 * dd, dq[i][dd] * p.softmax_scale);
+        for (int i = 0; i < kDT / 2; ++i) {
+          const int col = (half * (kDT / 2) + i) * 8 + (lane % 4) * 2;
+          atomic_add2(dq_dst + r * q_stride + col, acc[i][2 * h] * p.softmax_scale, acc[i][2 * h + 1] * p.softmax_scale);
+        }
       }
     }
   }
+  cp_async_wait<0>();
 
   // Every key sees at least its own row, so every key of the tile gets its gradient here.
   const long long out_off = (begin + k0) * kv_stride + kv_head * kD;
   __nv_bfloat16* dk_out = static_cast<__nv_bfloat16*>(p.dk) + out_off;
   __nv_bfloat16* dv_out = static_cast<__nv_bfloat16*>(p.dv) + out_off;
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int key = 4 * g + i;
+  for (int h = 0; h < 2; ++h) {
+    const int key = warp * 16 + lane / 4 + h * 8;
     if (key >= tile_keys) continue;
 #pragma unroll
-    for (int dd = 0; dd < kDD; ++dd) {
-      dk_out[key * kv_stride + l + 16 * dd] = __float2bfloat16_rn(dk[i][dd] * p.softmax_scale);
-      dv_out[key * kv_stride + l + 16 * dd] = __float2bfloat16_rn(dv[i][dd]);
+    for (int i = 0; i < kDT; ++i) {
+      const int col = i * 8 + (lane % 4) * 2;
+      *reinterpret_cast<__nv_bfloat162*>(dk_out + key * kv_stride + col) =
+          __floats2bfloat162_rn(dk[i][2 * h] * p.softmax_scale, dk[i][2 * h + 1] * p.softmax_scale);
+      *reinterpret_cast<__nv_bfloat162*>(dv_out + key * kv_stride + col) = __floats2bfloat162_rn(dv[i][2 * h], dv[i][2 * h + 1]);
     }
   }
 }
@@ -221,8 +308,8 @@ std::string launch_bwd(const TrainAttentionParams& p, float* dq_accum, float* ds
   constexpr int kSmem = bwd_smem_bytes<kD>();
   err = cudaFuncSetAttribute(train_bwd_kernel<kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return std::string("attention_train_backward: ") + cudaGetErrorString(err);
-  const dim3 grid((p.max_seqlen + kTile - 1) / kTile, p.num_kv_heads, p.num_seqs);
-  train_bwd_kernel<kD><<<grid, kThreads, kSmem, stream>>>(p, dq_accum, dsum);
+  const dim3 grid((p.max_seqlen + kBwdN - 1) / kBwdN, p.num_kv_heads, p.num_seqs);
+  train_bwd_kernel<kD><<<grid, kBwdThreads, kSmem, stream>>>(p, dq_accum, dsum);
   msg = cuda_error("main kernel");
   if (!msg.empty()) return msg;
 
