@@ -120,8 +120,11 @@ class HfTest(unittest.TestCase):
             swaa.hf.apply(model, cfg, backend="sdpa")
             prompt = self.ids[:, :24]
             with torch.no_grad():
-                out = model.generate(prompt, max_new_tokens=12, do_sample=False, output_scores=True,
-                                     return_dict_in_generate=True, pad_token_id=0)
+                # An explicit mask: without one, generate infers padding from pad_token_id, and
+                # these random prompts contain token 0.
+                out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=12,
+                                     do_sample=False, output_scores=True, return_dict_in_generate=True,
+                                     pad_token_id=0)
                 seq = out.sequences
                 step_lp = torch.stack([torch.log_softmax(s.double(), -1)[0, t] for s, t in zip(out.scores, seq[0, 24:])])
                 full = token_logprobs(model(seq, swaa_prompt_lens=torch.tensor([24], device=DEVICE)).logits, seq)[0, 23:]
