@@ -2,16 +2,17 @@
 # SWA-aware fine-tuning of swaa-tiny, before and after, in one command (GPU machine):
 #   1. self-distillation data: the full-attention model answers training-style long-context tasks
 #      (tools/sft/make_distill_data.py; training generators, a seed of their own, never eval's);
-#   2. LoRA fine-tuning (tools/sft/sft.py, the paper's recipe) under each SWAA configuration below
-#      and each learning rate in LRS, all at once (the model is small);
-#   3. `swaa eval` of the base model and of every merged checkpoint with
-#      eval/settings/swaa_tiny_sft.json (full attention and both configurations) at 2k/4k/8k;
-#      (an existing OUT/distill.jsonl is reused);
+#      an existing OUT/distill.jsonl is reused;
+#   2. LoRA fine-tuning (tools/sft/sft.py, the paper's recipe) under every SWAA configuration of
+#      the settings file (SETTINGS, default eval/settings/swaa_tiny_sft.json; every entry with a
+#      sliding window) and each learning rate in LRS, all at once (the model is small);
+#   3. `swaa eval` of the base model and of every merged checkpoint with the same settings file
+#      (full attention and each configuration) at 2k/4k/8k;
 #   4. one table of all of it: tools/sft/before_after_table.py -> OUT/before_after.md.
 #
 #   tools/sft/swaa_tiny_before_after.sh CORPUS_DIR OUT_DIR [SWAA_BIN]
 #
-# Environment knobs: SAMPLES (distill prompts, 1024), LENGTHS (1024,2048,4096,7168),
+# Environment knobs: SETTINGS, SAMPLES (distill prompts, 1024), LENGTHS (1024,2048,4096,7168),
 # LRS ("1e-4 1e-3"), EPOCHS (2), BATCH (8), BACKEND (cuda | flex | sdpa), EVAL_SAMPLES (20),
 # EVAL_LENGTHS (2k,4k,8k), MODEL (models/swaa-tiny).
 set -euo pipefail
@@ -23,14 +24,21 @@ model="${MODEL:-$repo/models/swaa-tiny}"
 samples="${SAMPLES:-1024}" lengths="${LENGTHS:-1024,2048,4096,7168}"
 lrs="${LRS:-1e-4 1e-3}" epochs="${EPOCHS:-2}" batch="${BATCH:-8}" backend="${BACKEND:-cuda}"
 eval_samples="${EVAL_SAMPLES:-20}" eval_lengths="${EVAL_LENGTHS:-2k,4k,8k}"
+settings="$(realpath "${SETTINGS:-$repo/eval/settings/swaa_tiny_sft.json}")"
 [ -d "$corpus" ] || { echo "swaa_tiny_before_after: no corpus folder $corpus" >&2; exit 1; }
 [ -x "$swaa_bin" ] || { echo "swaa_tiny_before_after: no swaa binary at $swaa_bin" >&2; exit 1; }
 mkdir -p "$out"
-# name -> SWAA config; the same two configurations as eval/settings/swaa_tiny_sft.json
-declare -A configs=(
-  [w1024_s16]='{"sliding_window_size": 1024, "keep_first": 16}'
-  [w1024_s16_odd]='{"sliding_window_size": 1024, "keep_first": 16, "non_sliding_layers": [1, 3, 5, 7]}'
+[ -f "$settings" ] || { echo "swaa_tiny_before_after: no settings file $settings" >&2; exit 1; }
+# name -> SWAA config: every entry of the settings file with a sliding window
+declare -A configs=()
+while IFS=$'\t' read -r name json; do configs[$name]="$json"; done < <(python3 - "$settings" <<'PY'
+import json, sys
+for e in json.load(open(sys.argv[1])):
+    if e.get("sliding_window_size"):
+        print(e["name"].removeprefix("swa_") + "\t" + json.dumps({k: v for k, v in e.items() if k != "name"}))
+PY
 )
+[ "${#configs[@]}" -gt 0 ] || { echo "swaa_tiny_before_after: $settings has no entry with a sliding window" >&2; exit 1; }
 
 if [ -s "$out/distill.jsonl" ]; then
   echo "== distillation data: reusing $out/distill.jsonl ($(wc -l <"$out/distill.jsonl") examples)"
@@ -60,7 +68,7 @@ tail -n 2 "$out"/sft_*.log
 echo "== swaa eval: base and fine-tuned checkpoints"
 eval_one() {  # model_dir name
   "$swaa_bin" eval -m "$1" --device cuda --max-model-len 8704 --max-num-seqs 32 --max-num-batched-tokens 2048 \
-    --settings "$repo/eval/settings/swaa_tiny_sft.json" --lengths "$eval_lengths" --samples "$eval_samples" \
+    --settings "$settings" --lengths "$eval_lengths" --samples "$eval_samples" \
     --no-think -q -o "$out/eval_$2" >"$out/eval_$2.log" 2>&1
 }
 pids=()
