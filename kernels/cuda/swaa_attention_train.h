@@ -53,7 +53,7 @@ struct TrainAttentionParams {
 // Device arrays (cu_seqlens, prompt_lens) are the caller's contract. The launchers call it.
 std::string validate_train_attention_params(const TrainAttentionParams& p, bool backward);
 
-// Forward: writes out and lse. One CTA per (64-row query tile, query head, sequence) walks only the
+// Forward: writes out and lse. One CTA per (128-row query tile, query head, sequence) walks only the
 // key tiles of the union of its rows' sinks and windows. Returns "" or an error message.
 std::string attention_train_forward(const TrainAttentionParams& p, void* stream);
 
