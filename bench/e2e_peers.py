@@ -6,7 +6,8 @@ today, on the same checkpoint and prompt lengths (GPU machine):
 - Transformers 5 with swaa.hf on FlexAttention (the same SWAA masks, block-sparse, compiled).
 
 Times to first token (one prefill of the prompt, logits of the last position only) and decode
-tokens/s at batch 1 (greedy, KV cache), one table of markdown and one JSON line per run.
+tokens/s at batch 1 (greedy, KV cache) for every prompt length and SWAA configuration, then decode
+tokens/s at batch 32 (--batch32-len prompts); one table of markdown and one JSON line per run.
 
     SWAA_BIN=build-device/swaa python3 bench/e2e_peers.py --model /tmp/swaa-qwen3-4b-random \\
         --lengths 32768,131072 --out bench-out/e2e_peers.jsonl
@@ -28,7 +29,16 @@ CONFIGS = {
     "full": None,
     "W2048": {"sliding_window_size": 2048},
     "W2048_S100_FA": {"sliding_window_size": 2048, "keep_first": 100, "force_fa_decode": True},
+    "W2048_S100_FA_odd": {"sliding_window_size": 2048, "keep_first": 100, "force_fa_decode": True,
+                          "non_sliding_layers": "odd"},
 }
+
+
+def resolve(cfg, num_layers):
+    """The config with "odd" non-sliding layers spelled out for this model."""
+    if cfg is None or cfg.get("non_sliding_layers") != "odd":
+        return cfg
+    return {**cfg, "non_sliding_layers": list(range(1, num_layers, 2))}
 
 
 def swaa_flags(cfg):
@@ -39,12 +49,14 @@ def swaa_flags(cfg):
         flags += ["--keep-first", str(cfg["keep_first"])]
     if cfg.get("force_fa_decode"):
         flags += ["--force-fa-decode", "true"]
+    if cfg.get("non_sliding_layers"):
+        flags += ["--non-sliding-layers", ",".join(map(str, cfg["non_sliding_layers"]))]
     return flags
 
 
-def run_swaa(binary, model, length, gen, cfg):
+def run_swaa(binary, model, length, gen, cfg, batch=1):
     cmd = [binary, "bench", "-m", model, "--device", "cuda", "--prompt-len", str(length), "--gen-len", str(gen),
-           "--batch", "1", "--kv-cache-gib", "60", "--max-num-batched-tokens", "16384", "--json"] + swaa_flags(cfg)
+           "--batch", str(batch), "--kv-cache-gib", "60", "--max-num-batched-tokens", "16384", "--json"] + swaa_flags(cfg)
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": r.stderr.strip()[-300:]}
@@ -53,14 +65,14 @@ def run_swaa(binary, model, length, gen, cfg):
             "peak_kv_gib": j["peak_kv_bytes"] / 2**30}
 
 
-def run_hf(model, length, gen, cfg, backend):
+def run_hf(model, length, gen, cfg, backend, batch=1):
     import swaa.hf
     if cfg is None:
         model.set_attn_implementation("sdpa")
     else:
         swaa.hf.apply(model, cfg, backend=backend)
     torch.manual_seed(0)
-    ids = torch.randint(0, model.config.vocab_size, (1, length), device="cuda")
+    ids = torch.randint(0, model.config.vocab_size, (batch, length), device="cuda")
     torch.cuda.reset_peak_memory_stats()
     times = []
     with torch.no_grad():
@@ -80,7 +92,8 @@ def run_hf(model, length, gen, cfg, backend):
             nxt = out.logits[:, -1:].argmax(-1)
         torch.cuda.synchronize()
         dec = time.perf_counter() - t
-    return {"ttft_s": times[-1], "decode_tok_s": gen / dec, "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
+    return {"ttft_s": times[-1], "decode_tok_s": batch * gen / dec,
+            "peak_mem_gib": torch.cuda.max_memory_allocated() / 2**30}
 
 
 def main() -> None:
@@ -90,37 +103,47 @@ def main() -> None:
     ap.add_argument("--gen", type=int, default=32)
     ap.add_argument("--out", default="e2e_peers.jsonl")
     ap.add_argument("--skip-hf-full-above", type=int, default=200000, help="skip Transformers full attention above this length")
+    ap.add_argument("--no-transformers", action="store_true", help="swaa rows only")
+    ap.add_argument("--batch32-len", type=int, default=8192, help="prompt length of the batch-32 decode runs (0: none)")
     a = ap.parse_args()
     binary = os.environ.get("SWAA_BIN")
     import transformers
-    model = transformers.AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16).cuda().eval()
+    layers = transformers.AutoConfig.from_pretrained(a.model).num_hidden_layers
+    jobs = []  # (length, batch, config name, config); batch 32 after the first length, before the long ones
+    for i, length in enumerate(map(int, a.lengths.split(","))):
+        jobs += [(length, 1, name, resolve(cfg, layers)) for name, cfg in CONFIGS.items()]
+        if i == 0 and a.batch32_len:
+            jobs += [(a.batch32_len, 32, name, resolve(cfg, layers)) for name, cfg in CONFIGS.items()]
     rows = []
-    with open(a.out, "a") as f:
-        for length in map(int, a.lengths.split(",")):
-            for name, cfg in CONFIGS.items():
-                runs = []
-                if binary:
-                    runs.append(("swaa", lambda: run_swaa(binary, a.model, length, a.gen, cfg)))
-                if cfg is None:
-                    if length <= a.skip_hf_full_above:
-                        runs.append(("transformers-sdpa", lambda: run_hf(model, length, a.gen, None, "sdpa")))
-                else:
-                    runs.append(("transformers-flex+swaa.hf", lambda: run_hf(model, length, a.gen, cfg, "flex")))
-                for system, fn in runs:
-                    try:
-                        r = fn()
-                    except Exception as e:  # keep the other rows (OOM at 128k, say)
-                        r = {"error": repr(e)[:300]}
-                        torch.cuda.empty_cache()
-                    rec = {"system": system, "config": name, "prompt": length, **r}
-                    rows.append(rec)
-                    f.write(json.dumps(rec) + "\n")
-                    f.flush()
-                    print(json.dumps(rec), flush=True)
-    print("\n| prompt | config | system | TTFT s | decode tok/s | memory GiB |\n|---|---|---|---:|---:|---:|")
+    f = open(a.out, "a")
+
+    def record(system, name, length, batch, fn):
+        try:
+            r = fn()
+        except Exception as e:  # keep the other rows (OOM at 128k, say)
+            r = {"error": repr(e)[:300]}
+            torch.cuda.empty_cache()
+        rec = {"system": system, "config": name, "prompt": length, "batch": batch, **r}
+        rows.append(rec)
+        f.write(json.dumps(rec) + "\n")
+        f.flush()
+        print(json.dumps(rec), flush=True)
+
+    # swaa first, in its own processes, while this one holds no GPU memory; then Transformers.
+    if binary:
+        for length, batch, name, cfg in jobs:
+            record("swaa", name, length, batch, lambda: run_swaa(binary, a.model, length, a.gen, cfg, batch))
+    if not a.no_transformers:
+        model = transformers.AutoModelForCausalLM.from_pretrained(a.model, dtype=torch.bfloat16).cuda().eval()
+        for length, batch, name, cfg in jobs:
+            if cfg is None and length <= a.skip_hf_full_above:
+                record("transformers-sdpa", name, length, batch, lambda: run_hf(model, length, a.gen, None, "sdpa", batch))
+            elif cfg is not None and batch == 1:
+                record("transformers-flex+swaa.hf", name, length, batch, lambda: run_hf(model, length, a.gen, cfg, "flex"))
+    print("\n| prompt | batch | config | system | TTFT s | decode tok/s | memory GiB |\n|---|---|---|---|---:|---:|---:|")
     for r in rows:
         mem = r.get("peak_kv_gib", r.get("peak_mem_gib"))
-        print(f"| {r['prompt']} | {r['config']} | {r['system']} | "
+        print(f"| {r['prompt']} | {r['batch']} | {r['config']} | {r['system']} | "
               + (f"{r['ttft_s']:.3f} | {r['decode_tok_s']:.1f} | {mem:.2f} |" if "error" not in r else f"error: {r['error'][:80]} | | |"))
 
 

@@ -96,8 +96,10 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
     if backend == "flex":
         from torch.nn.attention.flex_attention import create_block_mask
         # Positions shift per sequence with left padding; the mask_mod works in key indices.
+        # _compile=True: evaluated block by block; the eager path materialises [tq, tk] index
+        # tensors (it asked for 128 GiB at 32k tokens on the H200).
         block = _cached_mask(backend, policy, tq, tk, (prompt, pad, key_valid), lambda: create_block_mask(
-            flex_mask_mod(policy, prompt, tk - tq, key_valid, pad), b, None, tq, tk, device=device))
+            flex_mask_mod(policy, prompt, tk - tq, key_valid, pad), b, None, tq, tk, device=device, _compile=True))
         out = _compiled_flex()(query, key, value, block_mask=block, scale=scale, enable_gqa=groups > 1)
     else:
         m = _cached_mask(backend, policy, tq, tk, (prompt, pad, key_valid),
