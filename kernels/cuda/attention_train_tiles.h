@@ -1,6 +1,7 @@
 // Which tiles the SWAA training kernels visit, in closed form (SWAA.md §2 with the §4 prompt/answer
 // split): the keys some row of a query tile may see (forward), and the rows that see some key of a
-// key tile (backward). Both are exact unions, so a kernel that walks them never loads a tile outside
+// key tile (backward); also the element rule and the keys every row of a tile sees (tiles that
+// need no per-element mask). Both are exact unions, so a kernel that walks them never loads a tile outside
 // the mask and never misses one. Host and device; no CUDA headers, so CPU tests include it too.
 // Tests: tests/kernels/attention_train_tiles_test.cc (label cpu, against reference::visible).
 #pragma once
@@ -74,6 +75,37 @@ SWAA_HOST_DEVICE SpanPair tiles_of(const SpanPair& spans, int tile) {
   Span b = spans.second.size() ? make_span(spans.second.lo / tile, (spans.second.hi + tile - 1) / tile) : Span{};
   if (a.size() && b.size() && b.lo < a.hi) b = make_span(a.hi, b.hi);
   return SpanPair{a, b};
+}
+
+// Does row t (local position; a prompt row iff t < prompt_len) see key j? SWAA.md §2 with §4's split.
+template <class P>
+SWAA_HOST_DEVICE bool train_visible(const P& p, int t, int j, int prompt_len) {
+  return j <= t && (!p.sliding || (p.fa_decode && t >= prompt_len) || j > t - p.window || j < p.keep_first);
+}
+
+// Keys that every row of [m0, m0 + rows) sees: [0, end) is causal for all of them (the first row's
+// end), and a key of a sliding layer is also inside every windowed row's window when >= window_begin,
+// or among every windowed row's sinks when < sink_end. A key tile [k0, k0 + n) needs no per-element
+// mask iff k0 + n <= end && (k0 >= window_begin || k0 + n <= sink_end).
+struct AllVisible {
+  int end;
+  int window_begin;
+  int sink_end;
+};
+template <class P>
+SWAA_HOST_DEVICE AllVisible train_all_visible(const P& p, int m0, int rows, int prompt_len) {
+  AllVisible a{m0 + 1, 0, 0x7fffffff};
+  if (!p.sliding) return a;
+  const int prompt = prompt_len > 0 ? prompt_len : 0;
+  const int windowed_end = p.fa_decode ? (m0 + rows < prompt ? m0 + rows : prompt) : m0 + rows;
+  const int last_windowed = windowed_end - 1;  // windowed rows are [m0, windowed_end)
+  if (last_windowed >= m0) {
+    const int wb_last = last_windowed - p.window + 1, wb_first = m0 - p.window + 1;
+    a.window_begin = wb_last > 0 ? wb_last : 0;
+    const int first_sinks = wb_first > 0 ? wb_first : 0;  // the first windowed row's sinks are the fewest
+    a.sink_end = p.keep_first < first_sinks ? p.keep_first : first_sinks;
+  }
+  return a;
 }
 
 }  // namespace swaa::cuda

@@ -1,6 +1,7 @@
 // The training kernels' tile walks (kernels/cuda/attention_train_tiles.h, CUDA-free) against brute
 // force over reference::visible: the key union of a query tile and the rows (then query tiles) that
-// see a key tile must be exactly the sets the mask gives, every tile once. Exhaustive over small
+// see a key tile must be exactly the sets the mask gives, every tile once; the element rule must be
+// the reference's, and the tiles the kernels leave unmasked must be seen by every row. Exhaustive over small
 // shapes and tile sizes, so the 64-wide tiles of the kernels are covered by the same formulas.
 // Label cpu (runs in CI without a GPU).
 #include <gtest/gtest.h>
@@ -113,6 +114,56 @@ TEST(AttentionTrainTiles, QueryTilesOfKeyTilesAreExact) {
               ASSERT_EQ(spans_set(tiles), want_tiles) << what << " q_tile=" << q_tile;
               ASSERT_EQ(tiles.size(), static_cast<int>(want_tiles.size())) << what << " q_tile=" << q_tile;
               expect_disjoint_ascending(tiles, what);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(AttentionTrainTiles, ElementRuleIsTheReference) {
+  for (const Policy& pol : policies()) {
+    const SwaaConfig cfg = pol.config();
+    for (int len = 1; len <= 20; ++len) {
+      for (int prompt = -1; prompt <= len + 1; ++prompt) {
+        for (int t = 0; t < len; ++t) {
+          for (int j = 0; j < len; ++j) {
+            ASSERT_EQ(cuda::train_visible(pol, t, j, prompt), reference::visible(cfg, 0, t, j, prompt))
+                << pol.describe() << " len=" << len << " prompt=" << prompt << " t=" << t << " j=" << j;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The kernels skip the per-element mask in a key tile [k0, k0 + n) when
+// k0 + n <= end && (k0 >= window_begin || k0 + n <= sink_end): then every row of the query tile must
+// see every key of it. Also exact for the causal bound: the first row sees [0, end).
+TEST(AttentionTrainTiles, AllVisibleKeysAreSeenByEveryRow) {
+  for (const Policy& pol : policies()) {
+    const SwaaConfig cfg = pol.config();
+    for (int len = 1; len <= 24; ++len) {
+      for (int prompt = -1; prompt <= len + 1; ++prompt) {
+        for (int tile : {1, 3, 4, 8, 64}) {
+          for (int r0 = 0; r0 < len; r0 += tile) {
+            const int rows = std::min(tile, len - r0);
+            const cuda::AllVisible a = cuda::train_all_visible(pol, r0, rows, prompt);
+            const std::string what = pol.describe() + " len=" + std::to_string(len) + " prompt=" +
+                                     std::to_string(prompt) + " rows [" + std::to_string(r0) + ", " +
+                                     std::to_string(r0 + rows) + ")";
+            ASSERT_EQ(a.end, r0 + 1) << what;
+            for (int k0 = 0; k0 < len; ++k0) {
+              for (int n = 1; k0 + n <= len; ++n) {
+                if (!(k0 + n <= a.end && (k0 >= a.window_begin || k0 + n <= a.sink_end))) continue;
+                for (int t = r0; t < r0 + rows; ++t) {
+                  for (int j = k0; j < k0 + n; ++j) {
+                    ASSERT_TRUE(reference::visible(cfg, 0, t, j, prompt))
+                        << what << " key tile [" << k0 << ", " << k0 + n << ") row " << t << " key " << j;
+                  }
+                }
+              }
             }
           }
         }

@@ -10,6 +10,11 @@ Data: JSONL, one conversation per line: {"messages": [{"role": ..., "content": .
 last message is the assistant's answer (or {"prompt": ..., "answer": ...}); optional
 "enable_thinking" per line. Defaults: LoRA r 16, alpha 32, rsLoRA, q/k/v projections, lr 1e-4,
 linear schedule with 5% warm-up, 1 epoch, batch 8. Every knob is a flag.
+
+More GPUs: launch with torchrun (data parallel over NCCL; --batch-size is per GPU, the global
+batch is batch size x GPUs; rank 0 logs and saves):
+
+    torchrun --nproc-per-node 8 tools/sft/sft.py --model ... --data ... --out ... --swaa-config ...
 """
 from __future__ import annotations
 
@@ -69,11 +74,17 @@ def load_examples(path: str, tok, max_len: int):
     return out
 
 
-def batches(examples, batch_size: int, pad_id: int, rng: random.Random, device):
+def batches(examples, batch_size: int, pad_id: int, rng: random.Random, device, rank: int = 0, world: int = 1):
+    """One epoch of padded batches for this rank. Every rank draws the same order (same seed) and
+    takes its slice of each global batch of batch_size x world examples; with several ranks the last
+    global batch is filled up from the start of the order, so that no rank runs out first."""
     order = list(range(len(examples)))
     rng.shuffle(order)
-    for i in range(0, len(order), batch_size):
-        chunk = [examples[j] for j in order[i:i + batch_size]]
+    step = batch_size * world
+    if world > 1 and len(order) % step:
+        order += order[:step - len(order) % step]
+    for i in range(0, len(order), step):
+        chunk = [examples[j] for j in order[i:i + step][rank * batch_size:(rank + 1) * batch_size]]
         t = max(len(ids) for ids, _ in chunk)
         ids = torch.full((len(chunk), t), pad_id, dtype=torch.long)
         labels = torch.full((len(chunk), t), -100, dtype=torch.long)
@@ -85,6 +96,19 @@ def batches(examples, batch_size: int, pad_id: int, rng: random.Random, device):
             mask[r, :len(x)] = 1
             prompt[r] = p
         yield ids.to(device), labels.to(device), mask.to(device), prompt.to(device)
+
+
+def setup_distributed():
+    """(rank, world size, device) from torchrun's environment; a single process without it."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        raise SystemExit(f"sft: WORLD_SIZE={world} needs CUDA devices (NCCL)")
+    rank, local = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", os.environ["RANK"]))
+    torch.cuda.set_device(local)
+    torch.distributed.init_process_group("nccl")
+    return rank, world, f"cuda:{local}"
 
 
 def main() -> None:
@@ -101,7 +125,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--warmup", type=float, default=0.05, help="share of steps warming up (then linear decay)")
     ap.add_argument("--epochs", type=float, default=1.0)
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=8, help="examples per step (per GPU under torchrun)")
     ap.add_argument("--max-len", type=int, default=8192)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--backend", default="auto", choices=["auto", "sdpa", "flex", "cuda"])
@@ -111,9 +135,9 @@ def main() -> None:
     import peft
     import transformers
 
+    rank, world, device = setup_distributed()
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
     cfg = SWAAConfig.from_json(a.swaa_config)
     tok = transformers.AutoTokenizer.from_pretrained(a.model)
     examples = load_examples(a.data, tok, a.max_len)
@@ -124,18 +148,24 @@ def main() -> None:
                            lora_dropout=a.lora_dropout, target_modules=a.target_modules.split(","),
                            task_type="CAUSAL_LM")
     model = peft.get_peft_model(model, lora)
-    model.print_trainable_parameters()
-    steps = max(1, math.ceil(len(examples) / a.batch_size * a.epochs))
+    if rank == 0:
+        model.print_trainable_parameters()
+    peft_model = model
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[torch.cuda.current_device()])
+    steps = max(1, math.ceil(len(examples) / (a.batch_size * world) * a.epochs))
     warm = max(1, int(steps * a.warmup))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=a.lr, weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (steps - s) / max(1, steps - warm)))
-    os.makedirs(a.out, exist_ok=True)
-    log = open(os.path.join(a.out, "sft_log.jsonl"), "w")
+    log = None
+    if rank == 0:
+        os.makedirs(a.out, exist_ok=True)
+        log = open(os.path.join(a.out, "sft_log.jsonl"), "w")
     model.train()
     step, start = 0, time.time()
     while step < steps:
-        for ids, labels, mask, prompt in batches(examples, a.batch_size, pad_id, rng, device):
+        for ids, labels, mask, prompt in batches(examples, a.batch_size, pad_id, rng, device, rank, world):
             out = model(input_ids=ids, attention_mask=mask, labels=labels, swaa_prompt_lens=prompt)
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -143,23 +173,35 @@ def main() -> None:
             sched.step()
             opt.zero_grad(set_to_none=True)
             step += 1
-            rec = {"step": step, "of": steps, "loss": round(out.loss.item(), 4), "lr": sched.get_last_lr()[0],
+            loss = out.loss.detach()
+            if world > 1:
+                torch.distributed.all_reduce(loss)
+                loss /= world
+            rec = {"step": step, "of": steps, "loss": round(loss.item(), 4), "lr": sched.get_last_lr()[0],
                    "elapsed_s": round(time.time() - start, 1)}
-            log.write(json.dumps(rec) + "\n")
-            if step % 10 == 0 or step == steps:
-                print(json.dumps(rec), flush=True)
+            if log is not None:
+                log.write(json.dumps(rec) + "\n")
+                if step % 10 == 0 or step == steps:
+                    print(json.dumps(rec), flush=True)
             if step >= steps:
                 break
-    model.save_pretrained(os.path.join(a.out, "adapter"))
-    if not a.no_merge:
-        merged = model.merge_and_unload()
-        merged.set_attn_implementation("sdpa") if hasattr(merged, "set_attn_implementation") else None
-        merged.save_pretrained(a.out, safe_serialization=True)
-        for name in TOKENIZER_FILES:
-            src = os.path.join(a.model, name)
-            if os.path.exists(src):
-                shutil.copy(src, os.path.join(a.out, name))
-    print(f"sft: {step} steps, {len(examples)} examples, {time.time() - start:.0f} s; wrote {a.out}", flush=True)
+    if rank == 0:
+        peft_model.save_pretrained(os.path.join(a.out, "adapter"))
+        if not a.no_merge:
+            merged = peft_model.merge_and_unload()
+            merged.set_attn_implementation("sdpa") if hasattr(merged, "set_attn_implementation") else None
+            merged.save_pretrained(a.out, safe_serialization=True)
+            for name in TOKENIZER_FILES:
+                src = os.path.join(a.model, name)
+                if os.path.exists(src):
+                    shutil.copy(src, os.path.join(a.out, name))
+    if world > 1:
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+    if rank != 0:
+        return
+    print(f"sft: {step} steps, {len(examples)} examples, {world} GPU(s), {time.time() - start:.0f} s; wrote {a.out}",
+          flush=True)
 
 
 if __name__ == "__main__":
