@@ -7,7 +7,8 @@
 - left padding changes nothing for the real tokens;
 - greedy `generate` under swaa.hf gives the same token log-probabilities as one training-style
   forward with swaa_prompt_lens = the prompt length (SWAA.md §4: training = inference semantics);
-- gradients of the sdpa and flex backends agree.
+- gradients of the sdpa and flex backends agree;
+- Qwen2, Llama and Qwen3-MoE models too (engine match and generate = training forward).
 
     SWAA_BIN=build-device/swaa python3 -m unittest discover -s python/tests -p 'test_hf.py'
 """
@@ -50,6 +51,34 @@ def tiny_qwen3(seed=0):
             if p.dim() == 2:
                 p.mul_(4.0)
     return model.to(DEVICE)
+
+
+def tiny_model(kind: str, seed=0):
+    """A small random model of each family swaa.hf supports, sharpened like tiny_qwen3."""
+    if kind == "qwen3":
+        return tiny_qwen3(seed)
+    torch.manual_seed(seed)
+    common = dict(vocab_size=96, hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
+                  num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=False)
+    if kind == "qwen2":  # q/k/v biases
+        model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(**common))
+    elif kind == "llama":
+        model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**common, head_dim=16))
+    elif kind == "qwen3_moe":
+        model = transformers.Qwen3MoeForCausalLM(transformers.Qwen3MoeConfig(
+            **common, head_dim=16, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32,
+            decoder_sparse_step=1, mlp_only_layers=[]))
+    else:
+        raise ValueError(kind)
+    model = model.float().eval()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if p.dim() >= 2 and "embed" not in n:
+                p.mul_(4.0)
+    return model.to(DEVICE)
+
+
+FAMILIES = ("qwen2", "llama", "qwen3_moe")
 
 
 def token_logprobs(logits, ids):
@@ -129,6 +158,45 @@ class HfTest(unittest.TestCase):
                 step_lp = torch.stack([torch.log_softmax(s.double(), -1)[0, t] for s, t in zip(out.scores, seq[0, 24:])])
                 full = token_logprobs(model(seq, swaa_prompt_lens=torch.tensor([24], device=DEVICE)).logits, seq)[0, 23:]
             self.assertLess((step_lp - full).abs().max().item(), 1e-4, cfg.describe())
+
+    def test_other_families_match_the_cpp_engine_and_generate(self):
+        """Qwen2 (biases), Llama and Qwen3-MoE through swaa.hf: the training forward equals `swaa
+        score` (when SWAA_BIN is set) and greedy generate equals the training forward."""
+        import swaa.hf
+        binary = os.environ.get("SWAA_BIN")
+        for kind in FAMILIES:
+            model = tiny_model(kind)
+            for cfg in (CONFIGS[1], CONFIGS[2]):
+                with self.subTest(family=kind, config=cfg.describe()):
+                    swaa.hf.apply(model, cfg, backend="sdpa")
+                    with torch.no_grad():
+                        ours = token_logprobs(self.run_swaa(model, cfg, 25), self.ids)[0]
+                    if binary:
+                        with tempfile.TemporaryDirectory() as d:
+                            model.save_pretrained(d, safe_serialization=True)
+                            with open(os.path.join(d, "tokens.json"), "w") as f:
+                                json.dump(self.ids[0].tolist(), f)
+                            with open(os.path.join(d, "swaa.json"), "w") as f:
+                                json.dump(dict(cfg.__dict__), f)
+                            r = subprocess.run([binary, "score", "-m", d, "--tokens-file", os.path.join(d, "tokens.json"),
+                                                "--prompt-tokens", "25", "--swaa-config", os.path.join(d, "swaa.json"),
+                                                "--json"], capture_output=True, text=True)
+                            self.assertEqual(r.returncode, 0, f"{kind}: swaa score failed: {r.stderr[-500:]}")
+                            theirs = torch.tensor(json.loads(r.stdout[r.stdout.index("{"):])["logprobs"],
+                                                  dtype=torch.float64)
+                            diff = (ours.cpu() - theirs).abs().max().item()
+                            self.assertLess(diff, 2e-4, f"{kind} {cfg.describe()}: max |Δ logprob| {diff:.2e}")
+                    prompt = self.ids[:, :24]
+                    with torch.no_grad():
+                        out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=8,
+                                             do_sample=False, output_scores=True, return_dict_in_generate=True,
+                                             pad_token_id=0)
+                        seq = out.sequences
+                        step_lp = torch.stack([torch.log_softmax(sc.double(), -1)[0, t]
+                                               for sc, t in zip(out.scores, seq[0, 24:])])
+                        full = token_logprobs(model(seq, swaa_prompt_lens=torch.tensor([24], device=DEVICE)).logits,
+                                              seq)[0, 23:]
+                    self.assertLess((step_lp - full).abs().max().item(), 1e-4, f"{kind} {cfg.describe()}")
 
     @unittest.skipUnless(torch.cuda.is_available(), "flex attention backend needs CUDA")
     def test_flex_and_sdpa_gradients_agree(self):
