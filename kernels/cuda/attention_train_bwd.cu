@@ -3,7 +3,8 @@
 // every query tile that sees its keys and every query head of the group (Q, dO tiles double-buffered
 // with cp.async, mma.sync bf16 -> fp32), accumulates dK, dV in registers and adds dQ into an fp32
 // workspace with atomics; then dQ -> bf16. P and dS enter the tensor cores as bf16 (as in
-// FlashAttention-2). Invariant: a CTA walks exactly the query tiles of train_row_spans (prompt rows
+// FlashAttention-2). With sink splits (TrainAttentionParams::sink_splits), several CTAs share the
+// long walk of each key tile holding sinks and add dK, dV into fp32 accumulators, converted last. Invariant: a CTA walks exactly the query tiles of train_row_spans (prompt rows
 // within the window, every row for sink key tiles, answer rows per fa_decode, causal), loading each
 // explicitly into the stage it computes from. Tests: tests/kernels/attention_train_test.cc.
 #include <cuda_runtime.h>
@@ -71,7 +72,8 @@ __device__ __forceinline__ void atomic_add2(float* dst, float a, float b) {
 // keys and adds it into the fp32 workspace.
 template <int kD>
 __global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_constant__ TrainAttentionParams p,
-                                                                   float* dq_accum, const float* dsum) {
+                                                                   float* dq_accum, const float* dsum,
+                                                                   const SinkSplit split, float* dkv_accum) {
   constexpr int kChunks = kD / 8;
   constexpr int kDT = kD / 8;
   constexpr int kRowBytes = kChunks * 16;
@@ -86,7 +88,16 @@ __global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_
   const int seq = blockIdx.z, kv_head = blockIdx.y;
   const int begin = p.cu_seqlens[seq];
   const int len = p.cu_seqlens[seq + 1] - begin;
-  const int k0 = blockIdx.x * kBwdN;
+  // blockIdx.x < key_tiles: key tile blockIdx.x (part 0 of its walk when split); beyond: the other
+  // parts of the split sink tiles.
+  int tile = blockIdx.x, part = 0;
+  if (tile >= split.key_tiles) {
+    const int e = tile - split.key_tiles;
+    tile = e / (split.splits - 1);
+    part = 1 + e % (split.splits - 1);
+  }
+  const bool split_tile = tile < split.sink_tiles;
+  const int k0 = tile * kBwdN;
   if (k0 >= len) return;
   const int tile_keys = min(kBwdN, len - k0);
   const int prompt = p.prompt_lens[seq];
@@ -105,7 +116,7 @@ __global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_
   }
   const SpanPair q_tiles = tiles_of(train_row_spans(p, k0, k0 + tile_keys, len, prompt), kBwdM);
   const int nt = q_tiles.size();
-  const int n_iter = nt * group;
+  const Span iters = split_tile ? split_span(nt * group, split.splits, part) : make_span(0, nt * group);
 
   // Stage st <- query tile of iteration it (head kv_head * group + it / nt): Q, dO by cp.async
   // (rows past len zero-filled), lse (base 2; +inf past len, so P = 0 there) and D by plain loads.
@@ -130,7 +141,7 @@ __global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_
       dsum_s[st * kBwdM + tid] = ok ? dsum[idx] : 0.f;
     }
   };
-  if (n_iter > 0) issue(0, 0);
+  if (iters.size() > 0) issue(iters.lo, 0);
   cp_async_commit();
 
   const int xy = (lane / 16) ^ (lane % 8);
@@ -143,11 +154,11 @@ __global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_
   for (int i = 0; i < kDT; ++i) dk[i][0] = dk[i][1] = dk[i][2] = dk[i][3] = dv[i][0] = dv[i][1] = dv[i][2] = dv[i][3] = 0.f;
   const float scale_log2 = p.softmax_scale * kLog2e;
 
-  for (int it = 0; it < n_iter; ++it) {
-    const int st = it % 2;
+  for (int it = iters.lo; it < iters.hi; ++it) {
+    const int st = (it - iters.lo) % 2;
     cp_async_wait<0>();
     __syncthreads();  // stage st landed for every thread; every warp is done with iteration it - 1
-    if (it + 1 < n_iter) issue(it + 1, st ^ 1);
+    if (it + 1 < iters.hi) issue(it + 1, st ^ 1);
     cp_async_commit();
     const int head = kv_head * group + it / nt;
     const int m0 = q_tiles.at(it % nt) * kBwdM;
@@ -266,6 +277,24 @@ __global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_
   }
   cp_async_wait<0>();
 
+  if (split_tile) {  // one part of the walk: add into the fp32 accumulators (converted afterwards)
+    const int sink_rows = split.sink_tiles * kBwdN;
+    float* dk_acc = dkv_accum + ((static_cast<long long>(seq) * sink_rows + k0) * p.num_kv_heads + kv_head) * kD;
+    float* dv_acc = dk_acc + static_cast<long long>(p.num_seqs) * sink_rows * p.num_kv_heads * kD;
+    const long long row_stride = static_cast<long long>(p.num_kv_heads) * kD;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int key = warp * 16 + lane / 4 + h * 8;
+      if (key >= tile_keys || iters.size() == 0) continue;
+#pragma unroll
+      for (int i = 0; i < kDT; ++i) {
+        const int col = i * 8 + (lane % 4) * 2;
+        atomic_add2(dk_acc + key * row_stride + col, dk[i][2 * h] * p.softmax_scale, dk[i][2 * h + 1] * p.softmax_scale);
+        atomic_add2(dv_acc + key * row_stride + col, dv[i][2 * h], dv[i][2 * h + 1]);
+      }
+    }
+    return;
+  }
   // Every key sees at least its own row, so every key of the tile gets its gradient here.
   const long long out_off = (begin + k0) * kv_stride + kv_head * kD;
   __nv_bfloat16* dk_out = static_cast<__nv_bfloat16*>(p.dk) + out_off;
@@ -291,16 +320,50 @@ __global__ void __launch_bounds__(256) f32_to_bf16_kernel(const float* in, __nv_
   }
 }
 
+// dK, dV of the split sink tiles: fp32 accumulators [seq][sink row][kv head][d] -> bf16 rows of each
+// sequence (rows past the sequence's length are skipped).
+__global__ void __launch_bounds__(256) sink_dkv_to_bf16_kernel(const __grid_constant__ TrainAttentionParams p,
+                                                              const float* dkv_accum, int sink_rows) {
+  const long long per_seq = static_cast<long long>(sink_rows) * p.num_kv_heads * p.head_dim;
+  const long long n = per_seq * p.num_seqs;
+  const long long dv_off = n;
+  for (long long i = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const int seq = static_cast<int>(i / per_seq);
+    const long long in_seq = i % per_seq;
+    const int row = static_cast<int>(in_seq / (static_cast<long long>(p.num_kv_heads) * p.head_dim));
+    const int begin = p.cu_seqlens[seq];
+    if (row >= p.cu_seqlens[seq + 1] - begin) continue;
+    const long long dst = static_cast<long long>(begin) * p.num_kv_heads * p.head_dim + in_seq;
+    static_cast<__nv_bfloat16*>(p.dk)[dst] = __float2bfloat16_rn(dkv_accum[i]);
+    static_cast<__nv_bfloat16*>(p.dv)[dst] = __float2bfloat16_rn(dkv_accum[dv_off + i]);
+  }
+}
+
 std::string cuda_error(const char* what) {
   const cudaError_t err = cudaGetLastError();
   return err == cudaSuccess ? "" : std::string("attention_train_backward: ") + what + ": " + cudaGetErrorString(err);
 }
 
+// fp32 dK + dV accumulators of the split sink tiles, in elements (0 without a split).
+long long sink_accum_elems(const TrainAttentionParams& p) {
+  const SinkSplit split = train_sink_split(p, kBwdN);
+  if (split.splits <= 1 || p.num_tokens <= 0) return 0;
+  return 2LL * p.num_seqs * split.sink_tiles * kBwdN * p.num_kv_heads * p.head_dim;
+}
+
 template <int kD>
-std::string launch_bwd(const TrainAttentionParams& p, float* dq_accum, float* dsum, cudaStream_t stream) {
+std::string launch_bwd(const TrainAttentionParams& p, float* dq_accum, float* dsum, float* dkv_accum,
+                       cudaStream_t stream) {
   const long long rows = static_cast<long long>(p.num_tokens) * p.num_heads;
   cudaError_t err = cudaMemsetAsync(dq_accum, 0, rows * kD * sizeof(float), stream);
   if (err != cudaSuccess) return std::string("attention_train_backward: memset: ") + cudaGetErrorString(err);
+  const SinkSplit split = train_sink_split(p, kBwdN);
+  const long long accum = sink_accum_elems(p);
+  if (accum > 0) {
+    err = cudaMemsetAsync(dkv_accum, 0, accum * sizeof(float), stream);
+    if (err != cudaSuccess) return std::string("attention_train_backward: memset: ") + cudaGetErrorString(err);
+  }
   train_bwd_dot_kernel<kD><<<static_cast<unsigned>((rows * 32 + 255) / 256), 256, 0, stream>>>(p, dsum);
   std::string msg = cuda_error("dO.O kernel");
   if (!msg.empty()) return msg;
@@ -308,10 +371,16 @@ std::string launch_bwd(const TrainAttentionParams& p, float* dq_accum, float* ds
   constexpr int kSmem = bwd_smem_bytes<kD>();
   err = cudaFuncSetAttribute(train_bwd_kernel<kD>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (err != cudaSuccess) return std::string("attention_train_backward: ") + cudaGetErrorString(err);
-  const dim3 grid((p.max_seqlen + kBwdN - 1) / kBwdN, p.num_kv_heads, p.num_seqs);
-  train_bwd_kernel<kD><<<grid, kBwdThreads, kSmem, stream>>>(p, dq_accum, dsum);
+  const dim3 grid(split.key_tiles + split.sink_tiles * (split.splits - 1), p.num_kv_heads, p.num_seqs);
+  train_bwd_kernel<kD><<<grid, kBwdThreads, kSmem, stream>>>(p, dq_accum, dsum, split, dkv_accum);
   msg = cuda_error("main kernel");
   if (!msg.empty()) return msg;
+  if (accum > 0) {
+    const unsigned blocks = static_cast<unsigned>(std::min<long long>((accum / 2 + 255) / 256, 65536));
+    sink_dkv_to_bf16_kernel<<<blocks, 256, 0, stream>>>(p, dkv_accum, split.sink_tiles * kBwdN);
+    msg = cuda_error("sink dK/dV conversion");
+    if (!msg.empty()) return msg;
+  }
 
   // Grid-stride conversion, at most 65536 CTAs x 256 threads (16M threads is far beyond what
   // saturates memory bandwidth on a 132-SM GPU).
@@ -325,7 +394,8 @@ std::string launch_bwd(const TrainAttentionParams& p, float* dq_accum, float* ds
 
 size_t train_backward_workspace_bytes(const TrainAttentionParams& p) {
   const size_t rows = static_cast<size_t>(p.num_tokens < 0 ? 0 : p.num_tokens) * (p.num_heads < 0 ? 0 : p.num_heads);
-  return align_up(rows * (p.head_dim < 0 ? 0 : p.head_dim) * sizeof(float)) + align_up(rows * sizeof(float));
+  return align_up(rows * (p.head_dim < 0 ? 0 : p.head_dim) * sizeof(float)) + align_up(rows * sizeof(float)) +
+         align_up(static_cast<size_t>(sink_accum_elems(p)) * sizeof(float));
 }
 
 std::string attention_train_backward(const TrainAttentionParams& p, void* workspace, void* stream) {
@@ -336,11 +406,13 @@ std::string attention_train_backward(const TrainAttentionParams& p, void* worksp
   if (reinterpret_cast<uintptr_t>(workspace) % kAlign != 0) {
     return "attention_train_backward: workspace must be 256-byte aligned";
   }
+  const size_t rows = static_cast<size_t>(p.num_tokens) * p.num_heads;
   auto* dq_accum = static_cast<float*>(workspace);
-  auto* dsum = reinterpret_cast<float*>(static_cast<char*>(workspace) +
-                                        align_up(static_cast<size_t>(p.num_tokens) * p.num_heads * p.head_dim * 4));
+  auto* dsum = reinterpret_cast<float*>(static_cast<char*>(workspace) + align_up(rows * p.head_dim * 4));
+  auto* dkv_accum = reinterpret_cast<float*>(reinterpret_cast<char*>(dsum) + align_up(rows * 4));
   const auto s = static_cast<cudaStream_t>(stream);
-  return p.head_dim == 64 ? launch_bwd<64>(p, dq_accum, dsum, s) : launch_bwd<128>(p, dq_accum, dsum, s);
+  return p.head_dim == 64 ? launch_bwd<64>(p, dq_accum, dsum, dkv_accum, s)
+                          : launch_bwd<128>(p, dq_accum, dsum, dkv_accum, s);
 }
 
 }  // namespace swaa::cuda

@@ -26,6 +26,7 @@ std::string validate_train_attention_params(const TrainAttentionParams& p, bool 
   if (p.num_kv_heads > 65535) return bad("num_kv_heads", p.num_kv_heads, "<= 65535");
   if (p.sliding && p.window < 1) return bad("window", p.window, ">= 1 on a sliding layer");
   if (p.keep_first < 0) return bad("keep_first", p.keep_first, ">= 0");
+  if (p.sink_splits < 0 || p.sink_splits > 32) return bad("sink_splits", p.sink_splits, "in [0, 32] (1 = no split, 0 = automatic)");
   if (!(p.softmax_scale > 0.f) || !std::isfinite(p.softmax_scale)) {
     return "softmax_scale must be a finite positive number, got " + std::to_string(p.softmax_scale);
   }

@@ -108,4 +108,41 @@ SWAA_HOST_DEVICE AllVisible train_all_visible(const P& p, int m0, int rows, int 
   return a;
 }
 
+
+// The backward's split of the walks of key tiles that hold sinks. A sink key j < S is seen by every
+// later row (SWAA.md §2), so the CTA of such a tile walks ~T / tile query tiles while a window tile
+// walks ~(W + tile) / tile: with one CTA each, the sink CTAs are the grid's long pole. With
+// `splits` > 1, each of the first `sink_tiles` key tiles is walked by `splits` CTAs (iteration
+// ranges split_span), which add their dK/dV into fp32 accumulators. P: TrainAttentionParams (reads
+// sliding, window, keep_first, max_seqlen, sink_splits: 1 = no split, 0 = automatic, n = n CTAs).
+struct SinkSplit {
+  int key_tiles;   // key tiles of the longest sequence: ceil(max_seqlen / tile)
+  int sink_tiles;  // the first sink_tiles key tiles are split (0 when splits == 1)
+  int splits;      // CTAs per split tile, in [1, 32]
+};
+template <class P>
+SWAA_HOST_DEVICE SinkSplit train_sink_split(const P& p, int tile) {
+  const int key_tiles = p.max_seqlen > 0 ? (p.max_seqlen + tile - 1) / tile : 0;
+  SinkSplit s{key_tiles, 0, 1};
+  if (!p.sliding || p.keep_first <= 0 || p.sink_splits == 1 || key_tiles <= 1) return s;
+  int splits = p.sink_splits;
+  if (splits <= 0) {  // automatic: about one window tile's walk per CTA
+    const int w = p.window < p.max_seqlen ? p.window : p.max_seqlen;
+    const int window_walk = (w + tile - 1) / tile + 1;
+    splits = (key_tiles + window_walk - 1) / window_walk;
+  }
+  splits = splits > 32 ? 32 : splits;
+  if (splits <= 1) return s;
+  const int sink_tiles = (p.keep_first + tile - 1) / tile;
+  return SinkSplit{key_tiles, sink_tiles < key_tiles ? sink_tiles : key_tiles, splits};
+}
+
+// Iterations [lo, hi) of split `split` (of `splits`) of a walk of n iterations: consecutive,
+// disjoint, covering [0, n); empty for the trailing splits of a short walk.
+SWAA_HOST_DEVICE Span split_span(int n, int splits, int split) {
+  const int per = (n + splits - 1) / splits;
+  const int lo = split * per;
+  return make_span(lo, lo + per < n ? lo + per : n);
+}
+
 }  // namespace swaa::cuda

@@ -46,6 +46,12 @@ struct TrainAttentionParams {
   bool fa_decode = false;
 
   float softmax_scale = 0.f;  // usually 1/sqrt(head_dim)
+
+  // Backward only: CTAs sharing the walk of each key tile that holds sinks (train_sink_split in
+  // attention_train_tiles.h). 1 = none (default: the path measured on the H200 on 2026-12-02);
+  // 0 = automatic (about one window walk per CTA); n > 1 = n. Split tiles accumulate dK/dV in fp32
+  // in the workspace (train_backward_workspace_bytes grows accordingly).
+  int sink_splits = 1;
 };
 
 // Checks the host-side fields (sizes, supported head dims, null or misaligned pointers; backward
@@ -64,7 +70,9 @@ std::string attention_train_forward(const TrainAttentionParams& p, void* stream)
 // train_backward_workspace_bytes(p) bytes of device memory, not shared with a concurrent launch.
 std::string attention_train_backward(const TrainAttentionParams& p, void* workspace, void* stream);
 
-// fp32 dQ accumulator [num_tokens, num_heads, head_dim] + D [num_heads, num_tokens], each 256-byte aligned.
+// fp32 dQ accumulator [num_tokens, num_heads, head_dim] + D [num_heads, num_tokens] + (with sink
+// splits) fp32 dK and dV of the split tiles [num_seqs, sink_tiles * 64, num_kv_heads, head_dim],
+// each 256-byte aligned.
 size_t train_backward_workspace_bytes(const TrainAttentionParams& p);
 
 }  // namespace swaa::cuda

@@ -43,29 +43,34 @@ def extension():
 
 class _SwaaAttention(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, q, k, v, cu_seqlens, prompt_lens, max_seqlen, policy, scale):
+    def forward(ctx, q, k, v, cu_seqlens, prompt_lens, max_seqlen, policy, scale, sink_splits):
         args = (cu_seqlens, prompt_lens, max_seqlen, policy.sliding, policy.window, policy.keep_first,
                 policy.fa_decode, scale)
         out, lse = extension().forward(q, k, v, *args)
         ctx.save_for_backward(q, k, v, out, lse, cu_seqlens, prompt_lens)
-        ctx.rest = args[2:]
+        ctx.rest = args[2:] + (sink_splits,)
         return out
 
     @staticmethod
     def backward(ctx, dout):
         q, k, v, out, lse, cu_seqlens, prompt_lens = ctx.saved_tensors
         dq, dk, dv = extension().backward(dout.contiguous(), q, k, v, out, lse, cu_seqlens, prompt_lens, *ctx.rest)
-        return dq, dk, dv, None, None, None, None, None
+        return dq, dk, dv, None, None, None, None, None, None
 
 
 def swaa_attention_varlen(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_seqlens: torch.Tensor,
                           prompt_lens: torch.Tensor, max_seqlen: int, policy: LayerPolicy,
-                          scale: float | None = None) -> torch.Tensor:
+                          scale: float | None = None, sink_splits: int | None = None) -> torch.Tensor:
+    """sink_splits: CTAs sharing the backward walk of each key tile that holds sinks (1 = none,
+    0 = automatic; TrainAttentionParams::sink_splits). Default: $SWAA_TRAIN_SINK_SPLITS or 1."""
     if q.dtype != torch.bfloat16:
         raise TypeError(f"swaa_attention_varlen: q, k, v must be bfloat16, got {q.dtype}")
     scale = scale if scale is not None else q.shape[-1] ** -0.5
+    if sink_splits is None:
+        sink_splits = int(os.environ.get("SWAA_TRAIN_SINK_SPLITS", "1"))
     return _SwaaAttention.apply(q.contiguous(), k.contiguous(), v.contiguous(), cu_seqlens.int().contiguous(),
-                                prompt_lens.int().contiguous(), int(max_seqlen), policy, float(scale))
+                                prompt_lens.int().contiguous(), int(max_seqlen), policy, float(scale),
+                                int(sink_splits))
 
 
 def padded_to_varlen(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

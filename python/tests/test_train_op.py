@@ -65,17 +65,18 @@ class TrainOpTest(unittest.TestCase):
             v = torch.randn(n, hkv, d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
             cu = torch.tensor([0] + torch.tensor(lens).cumsum(0).tolist(), device="cuda")
             pl = torch.tensor(prompts, device="cuda")
-            out = swaa_attention_varlen(q, k, v, cu, pl, max(lens), policy)
-            dout = torch.randn_like(out)
-            dq, dk, dv = torch.autograd.grad(out, (q, k, v), dout)
             qf, kf, vf = (x.detach().float().requires_grad_() for x in (q, k, v))
             ref = reference(qf, kf, vf, lens, prompts, policy, d ** -0.5)
+            dout = torch.randn_like(q)
             rq, rk, rv = torch.autograd.grad(ref, (qf, kf, vf), dout.float())
-            name = f"{cfg.describe()} lens {lens} prompts {prompts} heads {h}/{hkv} d {d}"
-            for got, want, what in ((out, ref, "out"), (dq, rq, "dq"), (dk, rk, "dk"), (dv, rv, "dv")):
-                err = (got.float() - want).abs().max().item()
-                scale = want.abs().max().item() + 1e-6
-                self.assertLess(err / scale, 2e-2, f"{name}: {what} max error {err:.3e} (scale {scale:.3e})")
+            for splits in (1, 0, 3):  # the sink tiles' backward walks: one CTA, automatic, 3 CTAs
+                out = swaa_attention_varlen(q, k, v, cu, pl, max(lens), policy, sink_splits=splits)
+                dq, dk, dv = torch.autograd.grad(out, (q, k, v), dout)
+                name = f"{cfg.describe()} lens {lens} prompts {prompts} heads {h}/{hkv} d {d} sink_splits {splits}"
+                for got, want, what in ((out, ref, "out"), (dq, rq, "dq"), (dk, rk, "dk"), (dv, rv, "dv")):
+                    err = (got.float() - want).abs().max().item()
+                    scale = want.abs().max().item() + 1e-6
+                    self.assertLess(err / scale, 2e-2, f"{name}: {what} max error {err:.3e} (scale {scale:.3e})")
 
 
 if __name__ == "__main__":

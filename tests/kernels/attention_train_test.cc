@@ -236,7 +236,7 @@ struct Summary {
 };
 
 // Runs forward then backward (on the kernel's own out and lse, as in training) and checks all five.
-void run_and_check(const Problem& pr, Summary& sum) {
+void run_and_check(const Problem& pr, Summary& sum, int sink_splits = 1) {
   const Case& c = pr.c;
   const reference::TrainBatch& b = pr.batch;
   const int N = b.num_tokens(), H = b.num_heads;
@@ -269,14 +269,15 @@ void run_and_check(const Problem& pr, Summary& sum) {
   p.keep_first = c.policy.S;
   p.fa_decode = c.policy.fa_decode;
   p.softmax_scale = static_cast<float>(b.softmax_scale);
+  p.sink_splits = sink_splits;
 
   std::string msg = cuda::attention_train_forward(p, nullptr);
   if (msg.empty()) msg = sync_error();
-  ASSERT_EQ(msg, "") << "forward: " << c.describe();
+  ASSERT_EQ(msg, "") << "forward: " << c.describe() << " sink_splits " << sink_splits;
   DeviceBuffer<unsigned char> ws(cuda::train_backward_workspace_bytes(p));
   msg = cuda::attention_train_backward(p, ws.ptr, nullptr);
   if (msg.empty()) msg = sync_error();
-  ASSERT_EQ(msg, "") << "backward: " << c.describe();
+  ASSERT_EQ(msg, "") << "backward: " << c.describe() << " sink_splits " << sink_splits;
 
   ++sum.cases;
   sum.add(0, compare("out", bf16_to_floats(d_out.download()), pr.naive_out, pr.ref_fwd.out, c));
@@ -327,6 +328,9 @@ TEST(AttentionTrainKernels, ParamsValidation) {
   p.sliding = true;
   EXPECT_NE(cuda::attention_train_forward(p, nullptr).find("window"), std::string::npos);
   p.window = 16;
+  p.sink_splits = 33;
+  EXPECT_NE(cuda::attention_train_forward(p, nullptr).find("sink_splits"), std::string::npos);
+  p.sink_splits = 1;
   EXPECT_NE(cuda::attention_train_forward(p, nullptr).find("q is null"), std::string::npos);
   alignas(16) static unsigned char dummy[64];
   p.q = p.k = p.v = p.out = dummy;
@@ -343,7 +347,7 @@ TEST(AttentionTrainKernels, SweepAgainstReference) {
   // W: 1, 2, tile - 1, tile, tile + 1, >= every length. S: 0, 1, < W, > W, > tile, >= every length.
   const int kW[] = {1, 2, 63, 64, 65, 2000};
   std::mt19937_64 rng(20261201);
-  Summary sum;
+  Summary sum, split_sum;
   int variant = 0;
   for (int W : kW) {
     const int kS[] = {0, 1, std::max(0, W / 2), W + 13, 80, 2000};
@@ -352,7 +356,9 @@ TEST(AttentionTrainKernels, SweepAgainstReference) {
         const int v = variant++;
         const Case c = sweep_case({true, W, S, fa == 1}, v, rng);
         if (quick() && v % 5 != 0) continue;
-        run_and_check(make_problem(c), sum);
+        const Problem pr = make_problem(c);
+        run_and_check(pr, sum);
+        if (S > 0 && v % 3 == 0) run_and_check(pr, split_sum, 3);  // sink tiles' walks split over 3 CTAs
       }
     }
   }
@@ -362,6 +368,7 @@ TEST(AttentionTrainKernels, SweepAgainstReference) {
     run_and_check(make_problem(c), sum);
   }
   sum.print("training sweep");
+  split_sum.print("sweep, sink splits 3");
 }
 
 // The paper kernel's bug shape: a window <= one tile, sinks far from it (V of sinks offset by 64),
@@ -369,7 +376,7 @@ TEST(AttentionTrainKernels, SweepAgainstReference) {
 TEST(AttentionTrainKernels, ShortWindowSinksFarAway) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   std::mt19937_64 rng(11);
-  Summary sum;
+  Summary sum, split_auto, split_7;
   for (int W : {1, 2, 5, 63, 64, 65}) {
     for (int S : {1, 10, 64, 70}) {
       Case c;
@@ -381,10 +388,15 @@ TEST(AttentionTrainKernels, ShortWindowSinksFarAway) {
       c.seed = rng();
       c.seqs = {{1000, 600}, {300, 300}, {130, 0}};
       if (quick() && (W + S) % 3 != 0) continue;
-      run_and_check(make_problem(c), sum);
+      const Problem pr = make_problem(c);
+      run_and_check(pr, sum);
+      run_and_check(pr, split_auto, 0);  // automatic split of the sink tiles' walks
+      run_and_check(pr, split_7, 7);
     }
   }
   sum.print("short windows");
+  split_auto.print("short windows, splits auto");
+  split_7.print("short windows, splits 7");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "attention_train_tiles.h"
+#include "swaa_attention_train.h"
 #include "reference/reference_model.h"
 
 namespace swaa {
@@ -170,6 +171,55 @@ TEST(AttentionTrainTiles, AllVisibleKeysAreSeenByEveryRow) {
       }
     }
   }
+}
+
+TEST(AttentionTrainTiles, SplitSpansCoverEachIterationOnce) {
+  for (int n = 0; n <= 40; ++n) {
+    for (int splits = 1; splits <= 33; ++splits) {
+      std::vector<int> seen(n, 0);
+      int prev_hi = 0;
+      for (int part = 0; part < splits; ++part) {
+        const cuda::Span s = cuda::split_span(n, splits, part);
+        if (s.size() == 0) continue;
+        ASSERT_EQ(s.lo, prev_hi) << "n=" << n << " splits=" << splits << " part=" << part;
+        prev_hi = s.hi;
+        for (int i = s.lo; i < s.hi; ++i) ++seen[i];
+      }
+      for (int i = 0; i < n; ++i) ASSERT_EQ(seen[i], 1) << "n=" << n << " splits=" << splits << " i=" << i;
+    }
+  }
+}
+
+TEST(AttentionTrainTiles, SinkSplitOnlyForSlidingLayersWithSinks) {
+  cuda::TrainAttentionParams p;
+  p.max_seqlen = 32768;
+  p.sliding = true;
+  p.window = 2048;
+  p.keep_first = 100;
+  p.sink_splits = 1;  // default: no split
+  EXPECT_EQ(cuda::train_sink_split(p, 64).splits, 1);
+  EXPECT_EQ(cuda::train_sink_split(p, 64).sink_tiles, 0);
+  p.sink_splits = 0;  // automatic: 512 key tiles, a window walk of 33 tiles -> 16 CTAs per sink tile
+  cuda::SinkSplit s = cuda::train_sink_split(p, 64);
+  EXPECT_EQ(s.key_tiles, 512);
+  EXPECT_EQ(s.sink_tiles, 2);
+  EXPECT_EQ(s.splits, 16);
+  p.sink_splits = 7;
+  EXPECT_EQ(cuda::train_sink_split(p, 64).splits, 7);
+  p.keep_first = 0;  // no sinks: nothing to split
+  EXPECT_EQ(cuda::train_sink_split(p, 64).splits, 1);
+  p.keep_first = 100;
+  p.sliding = false;  // full causal: every tile's walk is long, no sinks
+  EXPECT_EQ(cuda::train_sink_split(p, 64).splits, 1);
+  p.sliding = true;
+  p.sink_splits = 0;
+  p.window = 1 << 30;  // the window covers everything: no sink tile is special
+  EXPECT_EQ(cuda::train_sink_split(p, 64).splits, 1);
+  p.window = 1;
+  p.keep_first = 1 << 20;  // more sinks than keys: every key tile is a sink tile, at most 32 CTAs each
+  s = cuda::train_sink_split(p, 64);
+  EXPECT_EQ(s.sink_tiles, 512);
+  EXPECT_EQ(s.splits, 32);
 }
 
 }  // namespace

@@ -65,8 +65,10 @@ std::vector<at::Tensor> forward(at::Tensor q, at::Tensor k, at::Tensor v, at::Te
 
 std::vector<at::Tensor> backward(at::Tensor dout, at::Tensor q, at::Tensor k, at::Tensor v, at::Tensor out,
                                  at::Tensor lse, at::Tensor cu_seqlens, at::Tensor prompt_lens, int64_t max_seqlen,
-                                 bool sliding, int64_t window, int64_t keep_first, bool fa_decode, double scale) {
+                                 bool sliding, int64_t window, int64_t keep_first, bool fa_decode, double scale,
+                                 int64_t sink_splits) {
   auto p = params(q, k, v, cu_seqlens, prompt_lens, max_seqlen, sliding, window, keep_first, fa_decode, scale);
+  p.sink_splits = static_cast<int>(sink_splits);
   check(dout, "dout", at::kBFloat16);
   check(out, "out", at::kBFloat16);
   check(lse, "lse", at::kFloat);
