@@ -20,7 +20,6 @@ constexpr int kBN = 64;  // keys per tile; warp w computes keys [16w, 16w + 16) 
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kStages = 3;  // 2 tiles in flight while one is computed
-constexpr float kLog2e = 1.4426950408889634f;
 
 template <int kD>
 constexpr int decode_smem_bytes() {

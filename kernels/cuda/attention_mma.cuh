@@ -9,6 +9,9 @@
 
 namespace swaa::cuda {
 
+constexpr float kLog2e = 1.4426950408889634f;  // exp(x) = exp2(x * kLog2e): softmax in base 2
+constexpr float kLn2 = 0.6931471805599453f;    // log(x) = log2(x) * kLn2
+
 // Byte offset of 16-byte chunk `chunk` of row `row` in a swizzled tile with kChunks chunks per row.
 template <int kChunks>
 __device__ __forceinline__ int swz(int row, int chunk) {
@@ -62,6 +65,55 @@ __device__ __forceinline__ float warp_max4(float x) {  // over the 4 lanes shari
 __device__ __forceinline__ float warp_sum4(float x) {
   x += __shfl_xor_sync(0xffffffffu, x, 1);
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+// One step of the online softmax (base 2) for row half h of a warp's m16 tile: the row's C-fragment
+// scores s[n][2h], s[n][2h + 1] (raw, -inf where masked) become exp2(s * scale_log2 - max); row_max
+// (raw units) and row_sum are updated and the row's output accumulators o rescaled. Tree reductions:
+// a serial chain of 16 dependent fmax/fadd was the top stall (ncu: "fixed latency execution
+// dependency", half of all stall cycles).
+template <int kN, int kDT>
+__device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
+                                                   float (&o)[kDT][4], float scale_log2) {
+  static_assert(kN == 64, "the tree reductions are written for 64-key tiles");
+  float part[kN / 16];
+#pragma unroll
+  for (int q = 0; q < kN / 16; ++q) {
+    part[q] = fmaxf(fmaxf(s[2 * q][2 * h], s[2 * q][2 * h + 1]), fmaxf(s[2 * q + 1][2 * h], s[2 * q + 1][2 * h + 1]));
+  }
+  float mx = fmaxf(row_max, fmaxf(fmaxf(part[0], part[1]), fmaxf(part[2], part[3])));
+  mx = warp_max4(mx);
+  const float m_scaled = mx == -INFINITY ? 0.f : mx * scale_log2;
+  const float alpha = exp2f(row_max * scale_log2 - m_scaled);
+  row_max = mx;
+#pragma unroll
+  for (int n = 0; n < kN / 8; ++n) {
+    s[n][2 * h] = exp2f(fmaf(s[n][2 * h], scale_log2, -m_scaled));
+    s[n][2 * h + 1] = exp2f(fmaf(s[n][2 * h + 1], scale_log2, -m_scaled));
+  }
+#pragma unroll
+  for (int q = 0; q < kN / 16; ++q) {
+    part[q] = (s[2 * q][2 * h] + s[2 * q][2 * h + 1]) + (s[2 * q + 1][2 * h] + s[2 * q + 1][2 * h + 1]);
+  }
+  row_sum = fmaf(row_sum, alpha, (part[0] + part[1]) + (part[2] + part[3]));
+#pragma unroll
+  for (int d = 0; d < kDT; ++d) {
+    o[d][2 * h] *= alpha;
+    o[d][2 * h + 1] *= alpha;
+  }
+}
+
+// The C fragments of a 16 x kN fp32 tile (kN / 8 m16n8 accumulators) as bf16 A fragments of the same
+// tile (kN / 16 m16k16 operands), for an mma that contracts over its kN columns.
+template <int kN>
+__device__ __forceinline__ void pack_c_to_a(const float (&c)[kN / 8][4], uint32_t (&a)[kN / 16][4]) {
+#pragma unroll
+  for (int ks = 0; ks < kN / 16; ++ks) {
+    a[ks][0] = pack_bf16(c[2 * ks][0], c[2 * ks][1]);
+    a[ks][1] = pack_bf16(c[2 * ks][2], c[2 * ks][3]);
+    a[ks][2] = pack_bf16(c[2 * ks + 1][0], c[2 * ks + 1][1]);
+    a[ks][3] = pack_bf16(c[2 * ks + 1][2], c[2 * ks + 1][3]);
+  }
 }
 
 // Physical cache row of key `key` of a sequence, or -1 when the key is past seqlen_k or in a

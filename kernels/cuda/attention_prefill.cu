@@ -16,7 +16,6 @@ namespace {
 
 constexpr int kBM = 128;  // query rows per CTA
 constexpr int kBN = 64;   // keys per tile (the softmax tree reductions assume 64)
-constexpr float kLog2e = 1.4426950408889634f;
 
 // kMT m16 row tiles per warp. kMT = 2 (FlashAttention-2's split): 4 warps of 32 rows, Q re-read
 // from smem per k-step; each K/V smem byte feeds twice the math of 8 warps x 16 rows (38% fewer smem
@@ -228,50 +227,13 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
       }
       // Online softmax (base 2) for the thread's two rows of this m tile.
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        // Tree reductions: a serial chain of 16 dependent fmax/fadd was the top stall (ncu: "fixed
-        // latency execution dependency", half of all stall cycles).
-        float part[kBN / 16];
-#pragma unroll
-        for (int q = 0; q < kBN / 16; ++q) {
-          part[q] = fmaxf(fmaxf(s[mt][2 * q][2 * h], s[mt][2 * q][2 * h + 1]),
-                          fmaxf(s[mt][2 * q + 1][2 * h], s[mt][2 * q + 1][2 * h + 1]));
-        }
-        float mx = fmaxf(row_max[mt][h], fmaxf(fmaxf(part[0], part[1]), fmaxf(part[2], part[3])));
-        mx = warp_max4(mx);
-        const float m_scaled = mx == -INFINITY ? 0.f : mx * scale_log2;
-        const float alpha = exp2f(row_max[mt][h] * scale_log2 - m_scaled);
-        row_max[mt][h] = mx;
-#pragma unroll
-        for (int n = 0; n < kBN / 8; ++n) {
-          s[mt][n][2 * h] = exp2f(fmaf(s[mt][n][2 * h], scale_log2, -m_scaled));
-          s[mt][n][2 * h + 1] = exp2f(fmaf(s[mt][n][2 * h + 1], scale_log2, -m_scaled));
-        }
-#pragma unroll
-        for (int q = 0; q < kBN / 16; ++q) {
-          part[q] = (s[mt][2 * q][2 * h] + s[mt][2 * q][2 * h + 1]) + (s[mt][2 * q + 1][2 * h] + s[mt][2 * q + 1][2 * h + 1]);
-        }
-        row_sum[mt][h] = fmaf(row_sum[mt][h], alpha, (part[0] + part[1]) + (part[2] + part[3]));
-#pragma unroll
-        for (int d = 0; d < kDT; ++d) {
-          o[mt][d][2 * h] *= alpha;
-          o[mt][d][2 * h + 1] *= alpha;
-        }
-      }
+      for (int h = 0; h < 2; ++h) online_softmax_row<kBN, kDT>(s[mt], h, row_max[mt][h], row_sum[mt][h], o[mt], scale_log2);
     }
 
     // O += P V, P from the S accumulators packed to bf16 (halves their registers), V via ldmatrix.trans.
     uint32_t pk[kMT][kBN / 16][4];
 #pragma unroll
-    for (int mt = 0; mt < kMT; ++mt) {
-#pragma unroll
-      for (int ks = 0; ks < kBN / 16; ++ks) {
-        pk[mt][ks][0] = pack_bf16(s[mt][2 * ks][0], s[mt][2 * ks][1]);
-        pk[mt][ks][1] = pack_bf16(s[mt][2 * ks][2], s[mt][2 * ks][3]);
-        pk[mt][ks][2] = pack_bf16(s[mt][2 * ks + 1][0], s[mt][2 * ks + 1][1]);
-        pk[mt][ks][3] = pack_bf16(s[mt][2 * ks + 1][2], s[mt][2 * ks + 1][3]);
-      }
-    }
+    for (int mt = 0; mt < kMT; ++mt) pack_c_to_a<kBN>(s[mt], pk[mt]);
 #pragma unroll
     for (int ks = 0; ks < kBN / 16; ++ks) {
 #pragma unroll

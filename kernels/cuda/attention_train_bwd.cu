@@ -14,14 +14,11 @@
 
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
-#include "attention_train_common.cuh"
 #include "attention_train_tiles.h"
 #include "swaa_attention_train.h"
 
 namespace swaa::cuda {
 namespace {
-
-using namespace train;
 
 constexpr size_t kAlign = 256;
 size_t align_up(size_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
@@ -202,17 +199,8 @@ __global__ void __launch_bounds__(kBwdThreads, 2) train_bwd_kernel(const __grid_
       }
     }
     uint32_t pa[kBwdM / 16][4], da[kBwdM / 16][4];
-#pragma unroll
-    for (int ks = 0; ks < kBwdM / 16; ++ks) {
-      pa[ks][0] = pack_bf16(s[2 * ks][0], s[2 * ks][1]);
-      pa[ks][1] = pack_bf16(s[2 * ks][2], s[2 * ks][3]);
-      pa[ks][2] = pack_bf16(s[2 * ks + 1][0], s[2 * ks + 1][1]);
-      pa[ks][3] = pack_bf16(s[2 * ks + 1][2], s[2 * ks + 1][3]);
-      da[ks][0] = pack_bf16(dp[2 * ks][0], dp[2 * ks][1]);
-      da[ks][1] = pack_bf16(dp[2 * ks][2], dp[2 * ks][3]);
-      da[ks][2] = pack_bf16(dp[2 * ks + 1][0], dp[2 * ks + 1][1]);
-      da[ks][3] = pack_bf16(dp[2 * ks + 1][2], dp[2 * ks + 1][3]);
-    }
+    pack_c_to_a<kBwdM>(s, pa);
+    pack_c_to_a<kBwdM>(dp, da);
     // dS^T to shared memory for dQ: key row warp * 16 + lane / 4 (+ 8), row pair 8n + 2 (lane % 4).
     {
       unsigned char* ds_base = smem + (ds_s - smem_u32(smem));

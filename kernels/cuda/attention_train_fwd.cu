@@ -10,14 +10,11 @@
 
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
-#include "attention_train_common.cuh"
 #include "attention_train_tiles.h"
 #include "swaa_attention_train.h"
 
 namespace swaa::cuda {
 namespace {
-
-using namespace train;
 
 constexpr int kBM = 128;  // query rows per CTA
 constexpr int kBN = 64;   // keys per tile
@@ -161,47 +158,12 @@ __global__ void __launch_bounds__(kFwdThreads, 2) train_fwd_kernel(const __grid_
         }
       }
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        float part[kBN / 16];
-#pragma unroll
-        for (int qq = 0; qq < kBN / 16; ++qq) {
-          part[qq] = fmaxf(fmaxf(s[mt][2 * qq][2 * h], s[mt][2 * qq][2 * h + 1]),
-                           fmaxf(s[mt][2 * qq + 1][2 * h], s[mt][2 * qq + 1][2 * h + 1]));
-        }
-        float mx = fmaxf(row_max[mt][h], fmaxf(fmaxf(part[0], part[1]), fmaxf(part[2], part[3])));
-        mx = warp_max4(mx);
-        const float m_scaled = mx == -INFINITY ? 0.f : mx * scale_log2;
-        const float alpha = exp2f(row_max[mt][h] * scale_log2 - m_scaled);
-        row_max[mt][h] = mx;
-#pragma unroll
-        for (int n = 0; n < kBN / 8; ++n) {
-          s[mt][n][2 * h] = exp2f(fmaf(s[mt][n][2 * h], scale_log2, -m_scaled));
-          s[mt][n][2 * h + 1] = exp2f(fmaf(s[mt][n][2 * h + 1], scale_log2, -m_scaled));
-        }
-#pragma unroll
-        for (int qq = 0; qq < kBN / 16; ++qq) {
-          part[qq] = (s[mt][2 * qq][2 * h] + s[mt][2 * qq][2 * h + 1]) + (s[mt][2 * qq + 1][2 * h] + s[mt][2 * qq + 1][2 * h + 1]);
-        }
-        row_sum[mt][h] = fmaf(row_sum[mt][h], alpha, (part[0] + part[1]) + (part[2] + part[3]));
-#pragma unroll
-        for (int d = 0; d < kDT; ++d) {
-          o[mt][d][2 * h] *= alpha;
-          o[mt][d][2 * h + 1] *= alpha;
-        }
-      }
+      for (int h = 0; h < 2; ++h) online_softmax_row<kBN, kDT>(s[mt], h, row_max[mt][h], row_sum[mt][h], o[mt], scale_log2);
     }
 
     uint32_t pk[kMT][kBN / 16][4];
 #pragma unroll
-    for (int mt = 0; mt < kMT; ++mt) {
-#pragma unroll
-      for (int ks = 0; ks < kBN / 16; ++ks) {
-        pk[mt][ks][0] = pack_bf16(s[mt][2 * ks][0], s[mt][2 * ks][1]);
-        pk[mt][ks][1] = pack_bf16(s[mt][2 * ks][2], s[mt][2 * ks][3]);
-        pk[mt][ks][2] = pack_bf16(s[mt][2 * ks + 1][0], s[mt][2 * ks + 1][1]);
-        pk[mt][ks][3] = pack_bf16(s[mt][2 * ks + 1][2], s[mt][2 * ks + 1][3]);
-      }
-    }
+    for (int mt = 0; mt < kMT; ++mt) pack_c_to_a<kBN>(s[mt], pk[mt]);
 #pragma unroll
     for (int ks = 0; ks < kBN / 16; ++ks) {
 #pragma unroll
