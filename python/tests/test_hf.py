@@ -105,27 +105,48 @@ class HfTest(unittest.TestCase):
             out = self.run_swaa(model, SWAAConfig(), 20)
         self.assertLess((ref - out).abs().max().item(), 1e-5)
 
-    def test_matches_the_cpp_engine(self):
-        binary = os.environ.get("SWAA_BIN")
-        if not binary:
-            self.skipTest("SWAA_BIN not set")
-        model = tiny_qwen3()
+    def check_engine(self, binary, model, configs, prompts, label=""):
+        """The training forward under swaa.hf equals `swaa score` (the C++ engine) for every config
+        and prompt length."""
         with tempfile.TemporaryDirectory() as d:
             model.save_pretrained(d, safe_serialization=True)
             with open(os.path.join(d, "tokens.json"), "w") as f:
                 json.dump(self.ids[0].tolist(), f)
-            for cfg in CONFIGS:
+            for cfg in configs:
                 with open(os.path.join(d, "swaa.json"), "w") as f:
-                    json.dump({k: v for k, v in cfg.__dict__.items()}, f)
-                for prompt in (40, 25, 1):
+                    json.dump(dict(cfg.__dict__), f)
+                for prompt in prompts:
                     with torch.no_grad():
                         ours = token_logprobs(self.run_swaa(model, cfg, prompt), self.ids)[0]
                     r = subprocess.run([binary, "score", "-m", d, "--tokens-file", os.path.join(d, "tokens.json"),
                                         "--prompt-tokens", str(prompt), "--swaa-config", os.path.join(d, "swaa.json"),
-                                        "--json"], capture_output=True, text=True, check=True)
+                                        "--json"], capture_output=True, text=True)
+                    self.assertEqual(r.returncode, 0, f"{label}swaa score failed: {r.stderr[-500:]}")
                     theirs = torch.tensor(json.loads(r.stdout[r.stdout.index("{"):])["logprobs"], dtype=torch.float64)
                     diff = (ours.cpu() - theirs).abs().max().item()
-                    self.assertLess(diff, 2e-4, f"{cfg.describe()} prompt {prompt}: max |Δ logprob| {diff:.2e}")
+                    self.assertLess(diff, 2e-4, f"{label}{cfg.describe()} prompt {prompt}: max |Δ logprob| {diff:.2e}")
+
+    def check_generate(self, model, cfg, new_tokens, label=""):
+        """Greedy generate under swaa.hf gives the token log-probabilities of one training-style
+        forward with swaa_prompt_lens = the prompt length."""
+        import swaa.hf
+        swaa.hf.apply(model, cfg, backend="sdpa")
+        prompt = self.ids[:, :24]
+        with torch.no_grad():
+            # An explicit mask: without one, generate infers padding from pad_token_id, and these
+            # random prompts contain token 0.
+            out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=new_tokens,
+                                 do_sample=False, output_scores=True, return_dict_in_generate=True, pad_token_id=0)
+            seq = out.sequences
+            step_lp = torch.stack([torch.log_softmax(s.double(), -1)[0, t] for s, t in zip(out.scores, seq[0, 24:])])
+            full = token_logprobs(model(seq, swaa_prompt_lens=torch.tensor([24], device=DEVICE)).logits, seq)[0, 23:]
+        self.assertLess((step_lp - full).abs().max().item(), 1e-4, label + cfg.describe())
+
+    def test_matches_the_cpp_engine(self):
+        binary = os.environ.get("SWAA_BIN")
+        if not binary:
+            self.skipTest("SWAA_BIN not set")
+        self.check_engine(binary, tiny_qwen3(), CONFIGS, (40, 25, 1))
 
     def test_left_padding_changes_nothing(self):
         model = tiny_qwen3()
@@ -144,59 +165,20 @@ class HfTest(unittest.TestCase):
 
     def test_generate_equals_training_forward(self):
         model = tiny_qwen3()
-        import swaa.hf
         for cfg in CONFIGS:
-            swaa.hf.apply(model, cfg, backend="sdpa")
-            prompt = self.ids[:, :24]
-            with torch.no_grad():
-                # An explicit mask: without one, generate infers padding from pad_token_id, and
-                # these random prompts contain token 0.
-                out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=12,
-                                     do_sample=False, output_scores=True, return_dict_in_generate=True,
-                                     pad_token_id=0)
-                seq = out.sequences
-                step_lp = torch.stack([torch.log_softmax(s.double(), -1)[0, t] for s, t in zip(out.scores, seq[0, 24:])])
-                full = token_logprobs(model(seq, swaa_prompt_lens=torch.tensor([24], device=DEVICE)).logits, seq)[0, 23:]
-            self.assertLess((step_lp - full).abs().max().item(), 1e-4, cfg.describe())
+            self.check_generate(model, cfg, 12)
 
     def test_other_families_match_the_cpp_engine_and_generate(self):
         """Qwen2 (biases), Llama and Qwen3-MoE through swaa.hf: the training forward equals `swaa
         score` (when SWAA_BIN is set) and greedy generate equals the training forward."""
-        import swaa.hf
         binary = os.environ.get("SWAA_BIN")
         for kind in FAMILIES:
             model = tiny_model(kind)
-            for cfg in (CONFIGS[1], CONFIGS[2]):
-                with self.subTest(family=kind, config=cfg.describe()):
-                    swaa.hf.apply(model, cfg, backend="sdpa")
-                    with torch.no_grad():
-                        ours = token_logprobs(self.run_swaa(model, cfg, 25), self.ids)[0]
-                    if binary:
-                        with tempfile.TemporaryDirectory() as d:
-                            model.save_pretrained(d, safe_serialization=True)
-                            with open(os.path.join(d, "tokens.json"), "w") as f:
-                                json.dump(self.ids[0].tolist(), f)
-                            with open(os.path.join(d, "swaa.json"), "w") as f:
-                                json.dump(dict(cfg.__dict__), f)
-                            r = subprocess.run([binary, "score", "-m", d, "--tokens-file", os.path.join(d, "tokens.json"),
-                                                "--prompt-tokens", "25", "--swaa-config", os.path.join(d, "swaa.json"),
-                                                "--json"], capture_output=True, text=True)
-                            self.assertEqual(r.returncode, 0, f"{kind}: swaa score failed: {r.stderr[-500:]}")
-                            theirs = torch.tensor(json.loads(r.stdout[r.stdout.index("{"):])["logprobs"],
-                                                  dtype=torch.float64)
-                            diff = (ours.cpu() - theirs).abs().max().item()
-                            self.assertLess(diff, 2e-4, f"{kind} {cfg.describe()}: max |Δ logprob| {diff:.2e}")
-                    prompt = self.ids[:, :24]
-                    with torch.no_grad():
-                        out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=8,
-                                             do_sample=False, output_scores=True, return_dict_in_generate=True,
-                                             pad_token_id=0)
-                        seq = out.sequences
-                        step_lp = torch.stack([torch.log_softmax(sc.double(), -1)[0, t]
-                                               for sc, t in zip(out.scores, seq[0, 24:])])
-                        full = token_logprobs(model(seq, swaa_prompt_lens=torch.tensor([24], device=DEVICE)).logits,
-                                              seq)[0, 23:]
-                    self.assertLess((step_lp - full).abs().max().item(), 1e-4, f"{kind} {cfg.describe()}")
+            with self.subTest(family=kind):
+                if binary:
+                    self.check_engine(binary, model, (CONFIGS[1], CONFIGS[2]), (25,), f"{kind} ")
+                for cfg in (CONFIGS[1], CONFIGS[2]):
+                    self.check_generate(model, cfg, 8, f"{kind} ")
 
     @unittest.skipUnless(torch.cuda.is_available(), "flex attention backend needs CUDA")
     def test_flex_and_sdpa_gradients_agree(self):

@@ -59,27 +59,19 @@ void expect_disjoint_ascending(const cuda::SpanPair& sp, const std::string& what
   for (int i = 1; i < sp.size(); ++i) EXPECT_LT(sp.at(i - 1), sp.at(i)) << what;
 }
 
-TEST(AttentionTrainTiles, KeyUnionOfQueryTilesIsExact) {
+// Calls fn(pol, cfg, len, prompt, lo, hi) for every policy, sequence length 1..24, prompt length
+// -1..len+1 and tile [lo, hi) of sizes 1, 3, 4, 8 and 64 (query tiles or key tiles alike); stops at
+// the first fatal failure.
+template <class Fn>
+void for_each_tile(Fn fn) {
   for (const Policy& pol : policies()) {
     const SwaaConfig cfg = pol.config();
     for (int len = 1; len <= 24; ++len) {
       for (int prompt = -1; prompt <= len + 1; ++prompt) {
         for (int tile : {1, 3, 4, 8, 64}) {
-          for (int r0 = 0; r0 < len; r0 += tile) {
-            const int r1 = std::min(len, r0 + tile);
-            std::set<int> want;
-            for (int t = r0; t < r1; ++t) {
-              for (int j = 0; j < len; ++j) {
-                if (reference::visible(cfg, 0, t, j, prompt)) want.insert(j);
-              }
-            }
-            const cuda::KeyUnion u = cuda::train_key_union(pol, r0, r1, prompt);
-            std::set<int> got;
-            for (int j = 0; j < len; ++j) {
-              if (j < u.end && (j < u.sink_end || j >= u.window_begin)) got.insert(j);
-            }
-            ASSERT_EQ(got, want) << pol.describe() << " len=" << len << " prompt=" << prompt << " rows [" << r0
-                                 << ", " << r1 << ")";
+          for (int lo = 0; lo < len; lo += tile) {
+            fn(pol, cfg, len, prompt, lo, std::min(len, lo + tile));
+            if (::testing::Test::HasFatalFailure()) return;
           }
         }
       }
@@ -87,40 +79,47 @@ TEST(AttentionTrainTiles, KeyUnionOfQueryTilesIsExact) {
   }
 }
 
-TEST(AttentionTrainTiles, QueryTilesOfKeyTilesAreExact) {
-  for (const Policy& pol : policies()) {
-    const SwaaConfig cfg = pol.config();
-    for (int len = 1; len <= 24; ++len) {
-      for (int prompt = -1; prompt <= len + 1; ++prompt) {
-        for (int tile : {1, 3, 4, 8, 64}) {
-          for (int k0 = 0; k0 < len; k0 += tile) {
-            const int k1 = std::min(len, k0 + tile);
-            std::set<int> want_rows;
-            for (int t = 0; t < len; ++t) {
-              for (int j = k0; j < k1; ++j) {
-                if (reference::visible(cfg, 0, t, j, prompt)) want_rows.insert(t);
-              }
-            }
-            const std::string what = pol.describe() + " len=" + std::to_string(len) + " prompt=" +
-                                     std::to_string(prompt) + " tile=" + std::to_string(tile) + " keys [" +
-                                     std::to_string(k0) + ", " + std::to_string(k1) + ")";
-            const cuda::SpanPair rows = cuda::train_row_spans(pol, k0, k1, len, prompt);
-            ASSERT_EQ(spans_set(rows), want_rows) << what;
-            expect_disjoint_ascending(rows, what);
-            // Query tiles of another size over the same rows: each tile that holds a visible row, once.
-            for (int q_tile : {1, 2, 5, 64}) {
-              std::set<int> want_tiles;
-              for (int t : want_rows) want_tiles.insert(t / q_tile);
-              const cuda::SpanPair tiles = cuda::tiles_of(rows, q_tile);
-              ASSERT_EQ(spans_set(tiles), want_tiles) << what << " q_tile=" << q_tile;
-              ASSERT_EQ(tiles.size(), static_cast<int>(want_tiles.size())) << what << " q_tile=" << q_tile;
-              expect_disjoint_ascending(tiles, what);
-            }
-          }
-        }
+TEST(AttentionTrainTiles, KeyUnionOfQueryTilesIsExact) {
+  for_each_tile([](const Policy& pol, const SwaaConfig& cfg, int len, int prompt, int r0, int r1) {
+    std::set<int> want;
+    for (int t = r0; t < r1; ++t) {
+      for (int j = 0; j < len; ++j) {
+        if (reference::visible(cfg, 0, t, j, prompt)) want.insert(j);
       }
     }
-  }
+    const cuda::KeyUnion u = cuda::train_key_union(pol, r0, r1, prompt);
+    std::set<int> got;
+    for (int j = 0; j < len; ++j) {
+      if (j < u.end && (j < u.sink_end || j >= u.window_begin)) got.insert(j);
+    }
+    ASSERT_EQ(got, want) << pol.describe() << " len=" << len << " prompt=" << prompt << " rows [" << r0 << ", "
+                         << r1 << ")";
+  });
+}
+
+TEST(AttentionTrainTiles, QueryTilesOfKeyTilesAreExact) {
+  for_each_tile([](const Policy& pol, const SwaaConfig& cfg, int len, int prompt, int k0, int k1) {
+    std::set<int> want_rows;
+    for (int t = 0; t < len; ++t) {
+      for (int j = k0; j < k1; ++j) {
+        if (reference::visible(cfg, 0, t, j, prompt)) want_rows.insert(t);
+      }
+    }
+    const std::string what = pol.describe() + " len=" + std::to_string(len) + " prompt=" + std::to_string(prompt) +
+                             " keys [" + std::to_string(k0) + ", " + std::to_string(k1) + ")";
+    const cuda::SpanPair rows = cuda::train_row_spans(pol, k0, k1, len, prompt);
+    ASSERT_EQ(spans_set(rows), want_rows) << what;
+    expect_disjoint_ascending(rows, what);
+    // Query tiles of another size over the same rows: each tile that holds a visible row, once.
+    for (int q_tile : {1, 2, 5, 64}) {
+      std::set<int> want_tiles;
+      for (int t : want_rows) want_tiles.insert(t / q_tile);
+      const cuda::SpanPair tiles = cuda::tiles_of(rows, q_tile);
+      ASSERT_EQ(spans_set(tiles), want_tiles) << what << " q_tile=" << q_tile;
+      ASSERT_EQ(tiles.size(), static_cast<int>(want_tiles.size())) << what << " q_tile=" << q_tile;
+      expect_disjoint_ascending(tiles, what);
+    }
+  });
 }
 
 TEST(AttentionTrainTiles, ElementRuleIsTheReference) {
@@ -143,34 +142,23 @@ TEST(AttentionTrainTiles, ElementRuleIsTheReference) {
 // k0 + n <= end && (k0 >= window_begin || k0 + n <= sink_end): then every row of the query tile must
 // see every key of it. Also exact for the causal bound: the first row sees [0, end).
 TEST(AttentionTrainTiles, AllVisibleKeysAreSeenByEveryRow) {
-  for (const Policy& pol : policies()) {
-    const SwaaConfig cfg = pol.config();
-    for (int len = 1; len <= 24; ++len) {
-      for (int prompt = -1; prompt <= len + 1; ++prompt) {
-        for (int tile : {1, 3, 4, 8, 64}) {
-          for (int r0 = 0; r0 < len; r0 += tile) {
-            const int rows = std::min(tile, len - r0);
-            const cuda::AllVisible a = cuda::train_all_visible(pol, r0, rows, prompt);
-            const std::string what = pol.describe() + " len=" + std::to_string(len) + " prompt=" +
-                                     std::to_string(prompt) + " rows [" + std::to_string(r0) + ", " +
-                                     std::to_string(r0 + rows) + ")";
-            ASSERT_EQ(a.end, r0 + 1) << what;
-            for (int k0 = 0; k0 < len; ++k0) {
-              for (int n = 1; k0 + n <= len; ++n) {
-                if (!(k0 + n <= a.end && (k0 >= a.window_begin || k0 + n <= a.sink_end))) continue;
-                for (int t = r0; t < r0 + rows; ++t) {
-                  for (int j = k0; j < k0 + n; ++j) {
-                    ASSERT_TRUE(reference::visible(cfg, 0, t, j, prompt))
-                        << what << " key tile [" << k0 << ", " << k0 + n << ") row " << t << " key " << j;
-                  }
-                }
-              }
-            }
+  for_each_tile([](const Policy& pol, const SwaaConfig& cfg, int len, int prompt, int r0, int r1) {
+    const cuda::AllVisible a = cuda::train_all_visible(pol, r0, r1 - r0, prompt);
+    const std::string what = pol.describe() + " len=" + std::to_string(len) + " prompt=" + std::to_string(prompt) +
+                             " rows [" + std::to_string(r0) + ", " + std::to_string(r1) + ")";
+    ASSERT_EQ(a.end, r0 + 1) << what;
+    for (int k0 = 0; k0 < len; ++k0) {
+      for (int n = 1; k0 + n <= len; ++n) {
+        if (!(k0 + n <= a.end && (k0 >= a.window_begin || k0 + n <= a.sink_end))) continue;
+        for (int t = r0; t < r1; ++t) {
+          for (int j = k0; j < k0 + n; ++j) {
+            ASSERT_TRUE(reference::visible(cfg, 0, t, j, prompt))
+                << what << " key tile [" << k0 << ", " << k0 + n << ") row " << t << " key " << j;
           }
         }
       }
     }
-  }
+  });
 }
 
 TEST(AttentionTrainTiles, SplitSpansCoverEachIterationOnce) {
