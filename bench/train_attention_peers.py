@@ -108,11 +108,11 @@ def case(B: int, L: int) -> None:
     for name, cfg in MASKS:
         pol = cfg.policy(0)
         pairs = B * visible_pairs(cfg, L, prompt)
-        measure("swaa", name, B, L, pairs, lambda: swaa_attention_varlen(q, k, v, cu, prompts, L, pol, sink_splits=1),
+        measure("swaa", name, B, L, pairs, lambda: swaa_attention_varlen(q, k, v, cu, prompts, L, pol, sink_splits=0),
                 lambda out: torch.autograd.grad(out, (q, k, v), dout))
-        if pol.sliding and pol.keep_first > 0:  # the sink tiles' backward walks split over CTAs (automatic)
-            measure("swaa_split", name, B, L, pairs,
-                    lambda: swaa_attention_varlen(q, k, v, cu, prompts, L, pol, sink_splits=0),
+        if pol.sliding and pol.keep_first > 0:  # without the split of the sink tiles' backward walks
+            measure("swaa_nosplit", name, B, L, pairs,
+                    lambda: swaa_attention_varlen(q, k, v, cu, prompts, L, pol, sink_splits=1),
                     lambda out: torch.autograd.grad(out, (q, k, v), dout))
         try:
             bm = create_block_mask(flex_mask_mod(pol, prompts.long()), B, None, L, L, device="cuda")
@@ -141,7 +141,7 @@ def case(B: int, L: int) -> None:
 
 
 def table(rows) -> None:
-    impls = ["swaa", "swaa_split", "flex", "cudnn_sdpa", "flash2_sdpa"]
+    impls = ["swaa", "swaa_nosplit", "flex", "cudnn_sdpa", "flash2_sdpa"]
     print(f"\nTraining attention on {torch.cuda.get_device_name()}: {H} query heads, {KH} KV heads, D={D}, bf16;"
           f" last {ANSWER} rows of each sequence are answer rows. fwd+bwd useful TFLOP/s (ms):")
     print("| batch x len | mask | " + " | ".join(impls) + " | swaa fwd | flex fwd |")

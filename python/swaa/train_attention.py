@@ -62,12 +62,12 @@ def swaa_attention_varlen(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, cu_
                           prompt_lens: torch.Tensor, max_seqlen: int, policy: LayerPolicy,
                           scale: float | None = None, sink_splits: int | None = None) -> torch.Tensor:
     """sink_splits: CTAs sharing the backward walk of each key tile that holds sinks (1 = none,
-    0 = automatic; TrainAttentionParams::sink_splits). Default: $SWAA_TRAIN_SINK_SPLITS or 1."""
+    0 = automatic; TrainAttentionParams::sink_splits). Default: $SWAA_TRAIN_SINK_SPLITS or 0."""
     if q.dtype != torch.bfloat16:
         raise TypeError(f"swaa_attention_varlen: q, k, v must be bfloat16, got {q.dtype}")
     scale = scale if scale is not None else q.shape[-1] ** -0.5
     if sink_splits is None:
-        sink_splits = int(os.environ.get("SWAA_TRAIN_SINK_SPLITS", "1"))
+        sink_splits = int(os.environ.get("SWAA_TRAIN_SINK_SPLITS", "0"))
     return _SwaaAttention.apply(q.contiguous(), k.contiguous(), v.contiguous(), cu_seqlens.int().contiguous(),
                                 prompt_lens.int().contiguous(), int(max_seqlen), policy, float(scale),
                                 int(sink_splits))
