@@ -52,6 +52,9 @@ find . -path ./CMakeFiles -prune -o -path '*/CMakeFiles' -prune -o -type f \
   while read -r f; do
     mkdir -p "$stage/build-device/$(dirname "$f")"
     cp -p "$f" "$stage/build-device/$f"
+    # Host symbols are not needed there (kernel names and line info live in the device code):
+    # stripping keeps the bundle within the device tool's 64 MiB.
+    case "$f" in *.cmake) ;; *) strip --strip-unneeded "$stage/build-device/$f" 2>/dev/null || true ;; esac
   done
 # Shared libraries the executables load, except glibc's, the CUDA driver's and the CUDA toolkit's
 # (the GPU machine has CUDA 13 in /usr/local/cuda).
@@ -63,7 +66,7 @@ find "$stage/build-device" -type f -perm -u+x ! -name '*.cmake' -print0 |
     cp -L "$path" "$stage/build-device/bundle-lib/$name"
   done
 mkdir -p "$(dirname "$out")"
-tar -cJf "$out" -C "$stage" build-device
+XZ_OPT=-9e tar -cJf "$out" -C "$stage" build-device  # -9e: a few MiB under -6
 echo "device_bundle: $out ($(du -h "$out" | cut -f1)); libraries: $(ls "$stage/build-device/bundle-lib" | tr '\n' ' ')"
 # The device tool sends at most 64 MiB: the working tree (tracked and untracked-not-ignored files)
 # plus what `carry` names. Warn when this bundle leaves too little room.
