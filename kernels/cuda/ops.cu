@@ -74,9 +74,10 @@ __global__ void rope_kernel(bf16* x, const int* positions, const float* inv_freq
   const double pos = positions[t];
   for (int idx = threadIdx.x; idx < heads * half; idx += blockDim.x) {
     const int h = idx / half, i = idx % half;
+    // fp32 angle as Transformers; reduced to [-pi, pi] in fp64 so the fast sincos stays accurate.
     const float angle = static_cast<float>(pos * static_cast<double>(inv_freq[i]));
     float s, c;
-    sincosf(angle, &s, &c);
+    __sincosf(static_cast<float>(remainder(static_cast<double>(angle), 6.283185307179586)), &s, &c);
     c *= scaling;
     s *= scaling;
     bf16* v = x + (static_cast<int64_t>(t) * heads + h) * d;

@@ -16,6 +16,12 @@ namespace swaa::cuda {
 std::string embedding(const void* table, const int32_t* ids, int n, int hidden, void* out, void* stream);
 // RMSNorm over rows of width d: out = w * x / sqrt(mean(x^2) + eps)   x, out [rows, d], w [d] bf16
 std::string rms_norm(const void* x, const void* w, int rows, int d, float eps, void* out, void* stream);
+// out[j, :] = x[j, :] @ w^T for j < n (gemv.cu): x [n, k] bf16, w [m, k] bf16, out [n, m] bf16 or
+// fp32 (out_f32), fp32 accumulation. For decode steps (n <= kGemvMaxRows): reads w once at HBM
+// speed. gemv_supported says whether the shape and alignment qualify (k % 8 == 0, 16-byte rows).
+inline constexpr int kGemvMaxRows = 8;
+bool gemv_supported(const void* x, const void* w, int n, int k);
+std::string gemv(const void* x, const void* w, int n, int k, int m, void* out, bool out_f32, void* stream);
 // x[r, c] += bias[c]                                        x [rows, cols] bf16 or fp32 (x_f32)
 std::string add_bias(void* x, bool x_f32, const void* bias, int rows, int cols, void* stream);
 // x += y (bf16, n elements)
@@ -24,6 +30,19 @@ std::string add_inplace(void* x, const void* y, int64_t n, void* stream);
 // device, d/2 values), cos/sin multiplied by `scaling`.
 std::string rope(void* x, const int* positions, const float* inv_freq, int n, int heads, int d, float scaling,
                  void* stream);
+// x += y, then out = RMSNorm(x) * w over rows of width d (x, y, out [rows, d], w [d] bf16): the
+// residual add fused with the next norm, same roundings as add_inplace then rms_norm (ops_fused.cu).
+std::string add_rms_norm(void* x, const void* y, const void* w, int rows, int d, float eps, void* out, void* stream);
+// A layer's attention inputs in one pass (ops_fused.cu), per token t: RMSNorm of each q and k head
+// (weights [d] bf16; null = no norm), rotate-half RoPE at positions[t] as rope(), q rewritten in
+// place, the normed and rotated k and the unchanged v written to the caches at slots[t].
+// q [n, heads, d], k and v [n, kv_heads, d] bf16; d one of 64, 128, 192, 256 (other head dims take
+// the unfused ops).
+inline bool qk_norm_rope_kv_write_supported(int d) { return d % 64 == 0 && d <= 256; }
+std::string qk_norm_rope_kv_write(void* q, const void* k, const void* v, const void* q_norm, const void* k_norm,
+                                  float eps, const int* positions, const float* inv_freq, float scaling,
+                                  const int* slots, int n, int heads, int kv_heads, int d, void* k_cache,
+                                  void* v_cache, void* stream);
 // out = silu(gate) * up (bf16, n elements; out may alias gate)
 std::string silu_mul(const void* gate, const void* up, void* out, int64_t n, void* stream);
 // cache[slots[t], :] = x[t, :] for K and V; rows of `row` bf16 elements.

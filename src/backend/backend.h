@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,8 @@ class Backend {
   // on a bf16 backend); the CPU backend computes everything in fp32.
   virtual Result<Tensor> alloc(const std::vector<int64_t>& shape) = 0;
   virtual Result<Tensor> alloc(const std::vector<int64_t>& shape, DType dtype) = 0;
+  // An uninitialised tensor, for activations the next op overwrites entirely (no zeroing pass).
+  virtual Result<Tensor> scratch(const std::vector<int64_t>& shape, DType dtype) { return alloc(shape, dtype); }
   // Copies a checkpoint tensor into backend memory in the compute dtype.
   virtual Result<Tensor> upload(const TensorView& weight) = 0;
   // Copies `t` to host as fp32 (rows [row_begin, row_end) of a 2-D tensor).
@@ -43,6 +46,20 @@ class Backend {
 
   // Per-step metadata for attention and KV writes.
   virtual void begin_step(const AttentionLayout& layout) = 0;
+
+  // Step recording (CUDA graphs for decode steps). Model::forward brackets each step:
+  //   begin_step(layout); replay_step(ids, logit_rows); <ops>; end_step(); to_host_f32(logits)
+  // replay_step returns the step's logits ([rows, vocab] fp32) when the backend replayed a recorded
+  // step of the same shape: the caller then runs nothing else for this step. Otherwise the backend
+  // may record the ops that follow; end_step returns false when that recording failed, in which case
+  // the ops did not run, recording is switched off, and the caller runs the step again.
+  virtual std::optional<std::vector<float>> replay_step(const std::vector<int32_t>& /*ids*/,
+                                                        const std::vector<int>& /*logit_rows*/) {
+    return std::nullopt;
+  }
+  virtual bool end_step() { return true; }
+  // Allows or forbids step recording (models with MoE layers route on the host: never recorded).
+  virtual void enable_step_graphs(bool /*on*/) {}
 
   // out[i] = table[ids[i]]                        table [V, H], out [n, H]
   virtual void embedding(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out) = 0;
@@ -57,6 +74,24 @@ class Backend {
   // Rotary embedding (rotate-half convention) at the step's token positions, in place.
   // x [n, heads, head_dim]; inv_freq [head_dim/2] fp32; cos/sin multiplied by `scaling`.
   virtual void rope(Tensor& x, const std::vector<float>& inv_freq, double scaling) = 0;
+  // Fused forms with the same result as the sequence they replace (backends with fused kernels
+  // override them): x += y, then out = RMSNorm(x) * w.
+  virtual void add_rms_norm(Tensor& x, const Tensor& y, const Tensor& w, float eps, Tensor& out) {
+    add_inplace(x, y);
+    rms_norm(x, w, eps, out);
+  }
+  // A layer's attention inputs: per-head RMSNorm of q and k (q_norm/k_norm [head_dim], null = none),
+  // RoPE of both, then k and v written to the cache of `group`. q and k are updated in place
+  // (k's contents afterwards are unspecified: the cache holds the rotated keys).
+  virtual void attention_inputs(Tensor& q, Tensor& k, const Tensor& v, const Tensor* q_norm, const Tensor* k_norm,
+                                float eps, const std::vector<float>& inv_freq, double scaling, KvGroup group,
+                                Tensor& k_cache, Tensor& v_cache) {
+    if (q_norm != nullptr) rms_norm(q, *q_norm, eps, q);
+    if (k_norm != nullptr) rms_norm(k, *k_norm, eps, k);
+    rope(q, inv_freq, scaling);
+    rope(k, inv_freq, scaling);
+    kv_write(k, v, group, k_cache, v_cache);
+  }
   // out = silu(gate) * up                          gate, up, out [n, I]
   virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
   // Writes this step's keys/values into the cache at the layout's slots of `group`.

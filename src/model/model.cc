@@ -3,6 +3,7 @@
 #include "model/model.h"
 
 #include <cmath>
+#include <optional>
 
 namespace swaa {
 
@@ -13,6 +14,9 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, Backend& back
   SWAA_ASSIGN_OR_RETURN(m->policies_, resolve_layer_policies(swaa, m->config_.num_layers));
   SWAA_ASSIGN_OR_RETURN(m->weights_, load_model_weights(m->config_, m->checkpoint_, backend));
   m->rope_ = compute_rope_table(m->config_);
+  bool moe = false;
+  for (const LayerWeights& w : m->weights_.layers) moe = moe || w.is_moe;
+  if (moe) backend.enable_step_graphs(false);  // MoE routing reads the router's logits on the host
   return m;
 }
 
@@ -49,21 +53,17 @@ Status Model::attention_block(int layer, const Tensor& x, Tensor& out) {
   const LayerWeights& w = weights_.layers[layer];
   const int64_t n = x.dim(0), D = c.head_dim;
   auto opt = [](const Tensor& t) { return t.defined() ? &t : nullptr; };
-  SWAA_ASSIGN_OR_RETURN(Tensor q, backend_.alloc({n, c.num_heads, D}));     // [n, heads, D]
-  SWAA_ASSIGN_OR_RETURN(Tensor k, backend_.alloc({n, c.num_kv_heads, D}));  // [n, kv_heads, D]
-  SWAA_ASSIGN_OR_RETURN(Tensor v, backend_.alloc({n, c.num_kv_heads, D}));  // [n, kv_heads, D]
+  SWAA_ASSIGN_OR_RETURN(Tensor q, scratch({n, c.num_heads, D}));     // [n, heads, D]
+  SWAA_ASSIGN_OR_RETURN(Tensor k, scratch({n, c.num_kv_heads, D}));  // [n, kv_heads, D]
+  SWAA_ASSIGN_OR_RETURN(Tensor v, scratch({n, c.num_kv_heads, D}));  // [n, kv_heads, D]
   backend_.linear(x, w.q_proj, opt(w.q_bias), q);
   backend_.linear(x, w.k_proj, opt(w.k_bias), k);
   backend_.linear(x, w.v_proj, opt(w.v_bias), v);
-  if (c.qk_norm) {
-    backend_.rms_norm(q, w.q_norm, static_cast<float>(c.rms_norm_eps), q);
-    backend_.rms_norm(k, w.k_norm, static_cast<float>(c.rms_norm_eps), k);
-  }
-  backend_.rope(q, rope_.inv_freq, rope_.attention_scaling);
-  backend_.rope(k, rope_.inv_freq, rope_.attention_scaling);
   const KvGroup group = layer_group(layer);
-  backend_.kv_write(k, v, group, k_cache_[layer], v_cache_[layer]);
-  SWAA_ASSIGN_OR_RETURN(Tensor attn, backend_.alloc({n, c.num_heads, D}));  // [n, heads, D]
+  backend_.attention_inputs(q, k, v, c.qk_norm ? &w.q_norm : nullptr, c.qk_norm ? &w.k_norm : nullptr,
+                            static_cast<float>(c.rms_norm_eps), rope_.inv_freq, rope_.attention_scaling, group,
+                            k_cache_[layer], v_cache_[layer]);
+  SWAA_ASSIGN_OR_RETURN(Tensor attn, scratch({n, c.num_heads, D}));  // [n, heads, D]
   backend_.attention(q, k_cache_[layer], v_cache_[layer], group, policies_[layer],
                      static_cast<float>(1.0 / std::sqrt(static_cast<double>(D))), attn);
   backend_.linear(attn.reshaped({n, c.num_heads * D}), w.o_proj, opt(w.o_bias), out);  // [n, H]
@@ -78,8 +78,8 @@ Status Model::mlp_block(int layer, const Tensor& x, Tensor& out) {
   }
   auto opt = [](const Tensor& t) { return t.defined() ? &t : nullptr; };
   const int64_t n = x.dim(0), I = config_.intermediate_size;
-  SWAA_ASSIGN_OR_RETURN(Tensor gate, backend_.alloc({n, I}));  // [n, I]
-  SWAA_ASSIGN_OR_RETURN(Tensor up, backend_.alloc({n, I}));    // [n, I]
+  SWAA_ASSIGN_OR_RETURN(Tensor gate, scratch({n, I}));  // [n, I]
+  SWAA_ASSIGN_OR_RETURN(Tensor up, scratch({n, I}));    // [n, I]
   backend_.linear(x, w.gate_proj, opt(w.gate_bias), gate);
   backend_.linear(x, w.up_proj, opt(w.up_bias), up);
   backend_.silu_mul(gate, up, gate);
@@ -99,33 +99,44 @@ Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const
                               " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
     }
   }
-  backend_.begin_step(layout);
-  SWAA_ASSIGN_OR_RETURN(Tensor x, backend_.alloc({n, H}));    // [n, H] residual stream
-  SWAA_ASSIGN_OR_RETURN(Tensor h, backend_.alloc({n, H}));    // [n, H] normed input of a block
-  SWAA_ASSIGN_OR_RETURN(Tensor out, backend_.alloc({n, H}));  // [n, H] block output
-  backend_.embedding(weights_.embed_tokens, ids, x);
-  const float eps = static_cast<float>(c.rms_norm_eps);
-  for (int l = 0; l < c.num_layers; ++l) {
-    const LayerWeights& w = weights_.layers[l];
-    backend_.rms_norm(x, w.input_norm, eps, h);
-    SWAA_RETURN_IF_ERROR(attention_block(l, h, out));
-    backend_.add_inplace(x, out);
-    backend_.rms_norm(x, w.post_attention_norm, eps, h);
-    SWAA_RETURN_IF_ERROR(mlp_block(l, h, out));
-    backend_.add_inplace(x, out);
-  }
-  const int64_t rows = static_cast<int64_t>(logit_rows.size());
   for (int r : logit_rows) {
     if (r < 0 || r >= n) return internal_error("forward: logit row " + std::to_string(r) + " out of range");
   }
-  SWAA_ASSIGN_OR_RETURN(Tensor picked, backend_.alloc({rows, H}));  // [rows, H]
+  backend_.begin_step(layout);
+  if (std::optional<std::vector<float>> replayed = backend_.replay_step(ids, logit_rows)) return std::move(*replayed);
+  SWAA_ASSIGN_OR_RETURN(Tensor x, scratch({n, H}));    // [n, H] residual stream
+  SWAA_ASSIGN_OR_RETURN(Tensor h, scratch({n, H}));    // [n, H] normed input of a block
+  SWAA_ASSIGN_OR_RETURN(Tensor out, scratch({n, H}));  // [n, H] block output
+  backend_.embedding(weights_.embed_tokens, ids, x);
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  // Each residual add is fused with the norm that follows it (the next block's input norm).
+  if (c.num_layers > 0) backend_.rms_norm(x, weights_.layers[0].input_norm, eps, h);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerWeights& w = weights_.layers[l];
+    SWAA_RETURN_IF_ERROR(attention_block(l, h, out));
+    backend_.add_rms_norm(x, out, w.post_attention_norm, eps, h);
+    SWAA_RETURN_IF_ERROR(mlp_block(l, h, out));
+    if (l + 1 < c.num_layers) {
+      backend_.add_rms_norm(x, out, weights_.layers[l + 1].input_norm, eps, h);
+    } else {
+      backend_.add_inplace(x, out);  // the final norm runs on the logit rows only
+    }
+  }
+  const int64_t rows = static_cast<int64_t>(logit_rows.size());
+  SWAA_ASSIGN_OR_RETURN(Tensor picked, scratch({rows, H}));  // [rows, H]
   backend_.gather_rows(x, logit_rows, picked);
   backend_.rms_norm(picked, weights_.final_norm, eps, picked);
-  SWAA_ASSIGN_OR_RETURN(Tensor logits, backend_.alloc({rows, c.vocab_size}, DType::kF32));  // [rows, V]
+  SWAA_ASSIGN_OR_RETURN(Tensor logits, backend_.scratch({rows, c.vocab_size}, DType::kF32));  // [rows, V]
   backend_.linear(picked, weights_.lm_head, nullptr, logits);
+  // A failed recording ran nothing and switched recording off: run the step again, directly.
+  if (!backend_.end_step()) return forward(ids, layout, logit_rows);
   std::vector<float> host(static_cast<size_t>(rows) * c.vocab_size);
   if (rows > 0) backend_.to_host_f32(logits, 0, rows, host.data());
   return host;
+}
+
+Result<Tensor> Model::scratch(const std::vector<int64_t>& shape) {
+  return backend_.scratch(shape, backend_.compute_dtype());
 }
 
 }  // namespace swaa

@@ -44,6 +44,8 @@ class Model {
       : config_(std::move(config)), checkpoint_(std::move(checkpoint)), backend_(backend) {}
   Status attention_block(int layer, const Tensor& x, Tensor& out);
   Status mlp_block(int layer, const Tensor& x, Tensor& out);
+  // An activation in the compute dtype that the next op fills entirely (Backend::scratch).
+  Result<Tensor> scratch(const std::vector<int64_t>& shape);
 
   ModelConfig config_;
   Checkpoint checkpoint_;

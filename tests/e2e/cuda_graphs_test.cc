@@ -1,0 +1,115 @@
+// CUDA graphs of decode steps (label cuda): recorded and replayed steps give what op-by-op steps
+// give (SWAA_CUDA_GRAPHS=0), through `score` (one sequence whose keys outgrow the block-table
+// stride and move the decode split count) and through the engine (continuous batching: batches
+// shrink as requests finish, so several step shapes are recorded). The debug log proves that
+// steps were recorded at all.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "core/log.h"
+#include "e2e/score_test_util.h"
+#include "support/checkpoint_writer.h"
+#include "swaa/engine.h"
+#include "swaa/score.h"
+
+namespace swaa {
+namespace {
+
+// Runs `fn` with graphs on or off (read when a backend is created); returns the debug log.
+template <typename Fn>
+std::string with_graphs(bool on, Fn fn) {
+  ::setenv("SWAA_CUDA_GRAPHS", on ? "1" : "0", 1);
+  const log::Level before = log::threshold();
+  log::set_threshold(log::Level::kDebug);
+  ::testing::internal::CaptureStderr();
+  fn();
+  std::string err = ::testing::internal::GetCapturedStderr();
+  log::set_threshold(before);
+  ::unsetenv("SWAA_CUDA_GRAPHS");
+  return err;
+}
+
+std::string random_model(const std::string& name, int head_dim) {
+  testing::RandomModelSpec spec;
+  spec.hidden = 256;
+  spec.heads = 8;
+  spec.kv_heads = 2;
+  spec.head_dim = head_dim;
+  spec.layers = 3;
+  spec.intermediate = 384;
+  spec.vocab = 512;
+  spec.qk_scale = 1.5f;
+  spec.seed = 17;
+  const std::string dir = testing::make_temp_dir(name);
+  testing::write_random_model(dir, spec);
+  return dir;
+}
+
+TEST(CudaGraphs, ScoreEqualsOpByOp) {
+  const std::string dir = random_model("cuda_graphs_score", 128);
+  std::mt19937 rng(3);
+  std::vector<int32_t> tokens(1400);
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % 512);
+  using testing::swaa_cfg;
+  // 1200 decode steps from 200 prompt tokens: 13 -> 88 blocks of 16 (strides 16, 32, 64, 128) and
+  // the full layers' split count moves with the length.
+  for (const SwaaConfig& c : {swaa_cfg(std::nullopt), swaa_cfg(64, 16, true, {1}), swaa_cfg(48, 4)}) {
+    ScoreOptions o;
+    o.model_dir = dir;
+    o.swaa = c;
+    o.prompt_tokens = 200;
+    o.device = "cuda";
+    Result<ScoreResult> off = internal_error("not run"), on = internal_error("not run");
+    with_graphs(false, [&] { off = score_tokens(o, tokens); });
+    const std::string log = with_graphs(true, [&] { on = score_tokens(o, tokens); });
+    ASSERT_TRUE(off.ok()) << off.status().message();
+    ASSERT_TRUE(on.ok()) << on.status().message();
+    EXPECT_NE(log.find("cuda graphs: recorded"), std::string::npos) << log;
+    EXPECT_EQ(log.find("cuda graphs off"), std::string::npos) << log;
+    const double d = testing::max_abs_diff(on->logprobs, off->logprobs);
+    std::printf("| graphs vs op by op | %-40s | max %.2e |\n", describe(c).c_str(), d);
+    EXPECT_LT(d, 1e-4) << describe(c);
+  }
+}
+
+TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
+  const std::string dir = random_model("cuda_graphs_engine", 64);
+  std::vector<RequestInput> inputs;
+  std::mt19937 rng(9);
+  for (int r = 0; r < 6; ++r) {
+    RequestInput in;
+    in.prompt_token_ids.resize(40 + 70 * r);
+    for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % 512);
+    inputs.push_back(in);
+  }
+  SamplingParams sp;
+  sp.temperature = 0;
+  sp.max_tokens = 90;
+  sp.ignore_eos = true;
+  for (const SwaaConfig& c : {testing::swaa_cfg(std::nullopt), testing::swaa_cfg(32, 4, true, {2})}) {
+    EngineOptions eo;
+    eo.model_dir = dir;
+    eo.swaa = c;
+    eo.device = "cuda";
+    eo.max_num_seqs = 4;  // 6 requests: batches of 4, then fewer as they finish
+    eo.kv_cache_bytes = 64 << 20;
+    auto run = [&](std::vector<GenerationResult>& out) {
+      auto engine = Engine::create(eo);
+      ASSERT_TRUE(engine.ok()) << engine.status().message();
+      auto res = (*engine)->generate(inputs, sp);
+      ASSERT_TRUE(res.ok()) << res.status().message();
+      out = std::move(res).value();
+    };
+    std::vector<GenerationResult> off, on;
+    with_graphs(false, [&] { run(off); });
+    const std::string log = with_graphs(true, [&] { run(on); });
+    EXPECT_NE(log.find("cuda graphs: recorded"), std::string::npos) << log;
+    ASSERT_EQ(on.size(), off.size());
+    for (size_t i = 0; i < on.size(); ++i) EXPECT_EQ(on[i].token_ids, off[i].token_ids) << "request " << i << " " << describe(c);
+  }
+}
+
+}  // namespace
+}  // namespace swaa

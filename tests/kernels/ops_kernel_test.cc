@@ -1,0 +1,175 @@
+// The CUDA backend's decode GEMV and fused elementwise kernels (label cuda) against fp64 loops over
+// the same bf16 inputs: gemv for every row count up to kGemvMaxRows, odd feature counts and both
+// output types; add_rms_norm and qk_norm_rope_kv_write (head dims 64, 128) against the unfused
+// definitions.
+// Tolerances: fp32 accumulation over k terms, then one bf16 rounding of the output (2^-8 relative)
+// for bf16 outputs.
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "ops.h"
+
+namespace swaa {
+namespace {
+
+std::vector<uint16_t> random_bf16(size_t n, std::mt19937& rng, float scale = 1.f) {
+  std::normal_distribution<float> d(0.f, scale);
+  std::vector<uint16_t> v(n);
+  for (auto& x : v) x = f32_to_bf16(d(rng));
+  return v;
+}
+
+template <typename T>
+T* to_device(const std::vector<T>& h) {
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, std::max<size_t>(h.size() * sizeof(T), 16)), cudaSuccess);
+  EXPECT_EQ(cudaMemcpy(p, h.data(), h.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+  return static_cast<T*>(p);
+}
+
+template <typename T>
+std::vector<T> to_host(const void* d, size_t n) {
+  std::vector<T> h(n);
+  EXPECT_EQ(cudaMemcpy(h.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost), cudaSuccess);
+  return h;
+}
+
+TEST(Gemv, MatchesFp64ForEveryRowCount) {
+  std::mt19937 rng(1);
+  for (int k : {8, 2560, 4104}) {
+    for (int m : {1, 13, 1029}) {
+      const auto x = random_bf16(static_cast<size_t>(cuda::kGemvMaxRows) * k, rng);
+      const auto w = random_bf16(static_cast<size_t>(m) * k, rng, 0.05f);
+      uint16_t* dx = to_device(x);
+      uint16_t* dw = to_device(w);
+      void* dout = nullptr;
+      ASSERT_EQ(cudaMalloc(&dout, static_cast<size_t>(cuda::kGemvMaxRows) * m * 4), cudaSuccess);
+      for (int n = 1; n <= cuda::kGemvMaxRows; ++n) {
+        for (bool f32 : {true, false}) {
+          ASSERT_TRUE(cuda::gemv_supported(dx, dw, n, k));
+          ASSERT_EQ(cuda::gemv(dx, dw, n, k, m, dout, f32, nullptr), "");
+          ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+          const auto of = f32 ? to_host<float>(dout, static_cast<size_t>(n) * m) : std::vector<float>{};
+          const auto ob = f32 ? std::vector<uint16_t>{} : to_host<uint16_t>(dout, static_cast<size_t>(n) * m);
+          double worst = 0;
+          for (int j = 0; j < n; ++j) {
+            for (int r = 0; r < m; ++r) {
+              double ref = 0, mag = 0;
+              for (int c = 0; c < k; ++c) {
+                const double p = static_cast<double>(bf16_to_f32(x[static_cast<size_t>(j) * k + c])) *
+                                 bf16_to_f32(w[static_cast<size_t>(r) * k + c]);
+                ref += p;
+                mag += std::abs(p);
+              }
+              const double got = f32 ? of[static_cast<size_t>(j) * m + r] : bf16_to_f32(ob[static_cast<size_t>(j) * m + r]);
+              // fp32 accumulation error <= k * 2^-24 * sum|p|; bf16 output adds 2^-8 |ref|.
+              const double tol = 1e-7 * k * mag + (f32 ? 0 : std::abs(ref) / 256) + 1e-6;
+              worst = std::max(worst, std::abs(got - ref) / tol);
+            }
+          }
+          EXPECT_LE(worst, 1.0) << "n " << n << " k " << k << " m " << m << " f32 " << f32;
+        }
+      }
+      cudaFree(dx);
+      cudaFree(dw);
+      cudaFree(dout);
+    }
+  }
+  EXPECT_FALSE(cuda::gemv_supported(nullptr, nullptr, cuda::kGemvMaxRows + 1, 8));
+  EXPECT_NE(cuda::gemv(nullptr, nullptr, 1, 12, 4, nullptr, true, nullptr), "");  // k % 8 != 0
+}
+
+TEST(FusedOps, AddRmsNormEqualsAddThenNorm) {
+  std::mt19937 rng(2);
+  const int rows = 5, d = 2560;
+  const auto x = random_bf16(static_cast<size_t>(rows) * d, rng), y = random_bf16(static_cast<size_t>(rows) * d, rng);
+  const auto w = random_bf16(d, rng);
+  uint16_t *dx = to_device(x), *dy = to_device(y), *dw = to_device(w), *dout = to_device(x);
+  ASSERT_EQ(cuda::add_rms_norm(dx, dy, dw, rows, d, 1e-6f, dout, nullptr), "");
+  const auto sum = to_host<uint16_t>(dx, x.size()), out = to_host<uint16_t>(dout, x.size());
+  for (int r = 0; r < rows; ++r) {
+    double ss = 0;
+    for (int i = 0; i < d; ++i) {
+      const size_t at = static_cast<size_t>(r) * d + i;
+      const float s = bf16_to_f32(f32_to_bf16(bf16_to_f32(x[at]) + bf16_to_f32(y[at])));
+      ASSERT_EQ(sum[at], f32_to_bf16(s)) << "row " << r << " col " << i;
+      ss += static_cast<double>(s) * s;
+    }
+    const double inv = 1.0 / std::sqrt(ss / d + 1e-6);
+    for (int i = 0; i < d; ++i) {
+      const size_t at = static_cast<size_t>(r) * d + i;
+      const double ref = bf16_to_f32(w[i]) * bf16_to_f32(f32_to_bf16(static_cast<float>(bf16_to_f32(sum[at]) * inv)));
+      EXPECT_NEAR(bf16_to_f32(out[at]), ref, std::abs(ref) / 64 + 1e-6) << "row " << r << " col " << i;
+    }
+  }
+  for (void* p : {static_cast<void*>(dx), static_cast<void*>(dy), static_cast<void*>(dw), static_cast<void*>(dout)}) cudaFree(p);
+}
+
+void check_qk_norm_rope_kv_write(int d) {
+  std::mt19937 rng(3);
+  const int n = 3, heads = 4, kv_heads = 2, slots_total = 10;
+  const std::vector<int> positions = {0, 7, 131000}, slots = {9, 2, 5};
+  std::vector<float> inv_freq(d / 2);
+  for (int i = 0; i < d / 2; ++i) inv_freq[i] = static_cast<float>(std::pow(1e6, -2.0 * i / d));
+  const auto q = random_bf16(static_cast<size_t>(n) * heads * d, rng), k = random_bf16(static_cast<size_t>(n) * kv_heads * d, rng);
+  const auto v = random_bf16(static_cast<size_t>(n) * kv_heads * d, rng);
+  const auto qn = random_bf16(d, rng), kn = random_bf16(d, rng);
+  std::vector<uint16_t> zeros(static_cast<size_t>(slots_total) * kv_heads * d, 0);
+  uint16_t *dq = to_device(q), *dk = to_device(k), *dv = to_device(v), *dqn = to_device(qn), *dkn = to_device(kn);
+  uint16_t *dkc = to_device(zeros), *dvc = to_device(zeros);
+  int *dpos = to_device(positions), *dslots = to_device(slots);
+  float* dinv = to_device(inv_freq);
+  const float scaling = 0.9f;
+  ASSERT_EQ(cuda::qk_norm_rope_kv_write(dq, dk, dv, dqn, dkn, 1e-6f, dpos, dinv, scaling, dslots, n, heads, kv_heads, d,
+                                        dkc, dvc, nullptr), "");
+  const auto qo = to_host<uint16_t>(dq, q.size()), kc = to_host<uint16_t>(dkc, zeros.size()), vc = to_host<uint16_t>(dvc, zeros.size());
+  // Reference: RMSNorm (bf16 roundings as rms_norm), then rotate-half RoPE in fp64 from the fp32 angle.
+  auto expect_head = [&](const uint16_t* in, const std::vector<uint16_t>& norm, int t, const uint16_t* got, const char* what) {
+    double ss = 0;
+    for (int i = 0; i < d; ++i) ss += static_cast<double>(bf16_to_f32(in[i])) * bf16_to_f32(in[i]);
+    const double inv = 1.0 / std::sqrt(ss / d + 1e-6);
+    std::vector<double> nx(d);
+    for (int i = 0; i < d; ++i) {
+      nx[i] = bf16_to_f32(f32_to_bf16(bf16_to_f32(norm[i]) * bf16_to_f32(f32_to_bf16(static_cast<float>(bf16_to_f32(in[i]) * inv)))));
+    }
+    for (int i = 0; i < d / 2; ++i) {
+      const double angle = static_cast<float>(static_cast<double>(positions[t]) * inv_freq[i]);
+      const double c = std::cos(angle) * scaling, s = std::sin(angle) * scaling;
+      const double a = nx[i] * c - nx[i + d / 2] * s, b = nx[i + d / 2] * c + nx[i] * s;
+      EXPECT_NEAR(bf16_to_f32(got[i]), a, std::abs(a) / 64 + 2e-3) << what << " t " << t << " i " << i;
+      EXPECT_NEAR(bf16_to_f32(got[i + d / 2]), b, std::abs(b) / 64 + 2e-3) << what << " t " << t << " i " << i;
+    }
+  };
+  for (int t = 0; t < n; ++t) {
+    for (int h = 0; h < heads; ++h) {
+      const size_t at = (static_cast<size_t>(t) * heads + h) * d;
+      expect_head(q.data() + at, qn, t, qo.data() + at, "q");
+    }
+    for (int h = 0; h < kv_heads; ++h) {
+      const size_t src = (static_cast<size_t>(t) * kv_heads + h) * d, dst = (static_cast<size_t>(slots[t]) * kv_heads + h) * d;
+      expect_head(k.data() + src, kn, t, kc.data() + dst, "k");
+      for (int i = 0; i < d; ++i) ASSERT_EQ(vc[dst + i], v[src + i]) << "v t " << t << " h " << h;
+    }
+  }
+  for (void* p : {static_cast<void*>(dq), static_cast<void*>(dk), static_cast<void*>(dv), static_cast<void*>(dqn),
+                  static_cast<void*>(dkn), static_cast<void*>(dkc), static_cast<void*>(dvc), static_cast<void*>(dpos),
+                  static_cast<void*>(dslots), static_cast<void*>(dinv)}) {
+    cudaFree(p);
+  }
+}
+
+TEST(FusedOps, QkNormRopeKvWriteEqualsTheDefinition) {
+  EXPECT_FALSE(cuda::qk_norm_rope_kv_write_supported(16));  // the backend runs the unfused ops there
+  for (int d : {64, 128}) {
+    SCOPED_TRACE("head_dim " + std::to_string(d));
+    check_qk_norm_rope_kv_write(d);
+  }
+}
+
+}  // namespace
+}  // namespace swaa
