@@ -2,7 +2,8 @@
 // accumulation; GEMMs through cuBLAS (bf16 in, fp32 compute; fp32 out for logits); attention
 // through the SWAA kernels of kernels/cuda (tiled prefill, split-KV decode; a plain kernel for
 // head dims other than 64/128). Device memory comes from a caching pool so per-step activations
-// do not call cudaMalloc. Tests: tests/e2e/cuda_e2e_test.cc (label cuda).
+// do not call cudaMalloc; decode steps are recorded into CUDA graphs and replayed
+// (cuda_backend_impl.h). Tests: tests/e2e/cuda_e2e_test.cc, cuda_graphs_test.cc (label cuda).
 #pragma once
 
 #include <memory>
