@@ -63,12 +63,7 @@ std::optional<std::vector<float>> CudaBackend::replay_step(const std::vector<int
 }
 
 bool CudaBackend::end_step() {
-  switch (mode_) {
-    case StepMode::kRecording:
-      return finish_recording();
-    default:
-      break;
-  }
+  if (mode_ == StepMode::kRecording) return finish_recording();  // launches the recorded step
   mode_ = StepMode::kIdle;
   return true;
 }
