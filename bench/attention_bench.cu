@@ -192,6 +192,18 @@ int main(int argc, char** argv) {
       const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
       std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
                   pol.name, len, ms, tflops);
+      // The Hopper kernel, where it launches (an error is reported, not fatal: it is not yet verified).
+      const std::string sm90 = swaa::cuda::attention_prefill_sm90(b.p, nullptr);
+      const cudaError_t sync = cudaDeviceSynchronize();
+      if (!sm90.empty() || sync != cudaSuccess) {
+        std::printf("{\"impl\":\"swaa_sm90\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"error\":\"%s\"}\n", pol.name,
+                    len, sm90.empty() ? cudaGetErrorString(sync) : sm90.c_str());
+        if (sync != cudaSuccess) std::exit(1);  // the context is gone after a device fault
+      } else {
+        const double ms90 = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill_sm90(b.p, nullptr)); });
+        std::printf("{\"impl\":\"swaa_sm90\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
+                    pol.name, len, ms90, 4.0 * kHeads * kD * static_cast<double>(vis) / (ms90 * 1e-3) / 1e12);
+      }
       std::fflush(stdout);
     }
   }

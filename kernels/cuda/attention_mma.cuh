@@ -18,6 +18,14 @@ __device__ __forceinline__ int swz(int row, int chunk) {
   return (row * kChunks + (chunk ^ (row & 7))) * 16;
 }
 
+// Byte offset of 16-byte chunk `chunk` (0..15) of row `row` in a [2][kRows][128 B] tile of rows of
+// 128 bf16 (two 64-column halves), chunks XOR-swizzled by row % 8 within each 128-byte half row: the
+// hardware's 128-byte swizzle that wgmma descriptors describe (wgmma.cuh; tiles 1024-byte aligned).
+template <int kRows>
+__device__ __forceinline__ uint32_t sw128_offset(int row, int chunk) {
+  return static_cast<uint32_t>((chunk >> 3) * kRows * 128 + row * 128 + (((chunk & 7) ^ (row & 7)) << 4));
+}
+
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
@@ -72,16 +80,35 @@ __device__ __forceinline__ float warp_sum4(float x) {
 // (raw units) and row_sum are updated and the row's output accumulators o rescaled. Tree reductions:
 // a serial chain of 16 dependent fmax/fadd was the top stall (ncu: "fixed latency execution
 // dependency", half of all stall cycles).
+template <int kN>
+__device__ __forceinline__ float tree_max(const float (&part)[kN / 16]) {
+  static_assert(kN == 64 || kN == 128, "tiles of 64 or 128 keys");
+  const float lo = fmaxf(fmaxf(part[0], part[1]), fmaxf(part[2], part[3]));
+  if constexpr (kN == 64) {
+    return lo;
+  } else {
+    return fmaxf(lo, fmaxf(fmaxf(part[4], part[5]), fmaxf(part[6], part[7])));
+  }
+}
+template <int kN>
+__device__ __forceinline__ float tree_sum(const float (&part)[kN / 16]) {
+  const float lo = (part[0] + part[1]) + (part[2] + part[3]);
+  if constexpr (kN == 64) {
+    return lo;
+  } else {
+    return lo + ((part[4] + part[5]) + (part[6] + part[7]));
+  }
+}
+
 template <int kN, int kDT>
 __device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
                                                    float (&o)[kDT][4], float scale_log2) {
-  static_assert(kN == 64, "the tree reductions are written for 64-key tiles");
   float part[kN / 16];
 #pragma unroll
   for (int q = 0; q < kN / 16; ++q) {
     part[q] = fmaxf(fmaxf(s[2 * q][2 * h], s[2 * q][2 * h + 1]), fmaxf(s[2 * q + 1][2 * h], s[2 * q + 1][2 * h + 1]));
   }
-  float mx = fmaxf(row_max, fmaxf(fmaxf(part[0], part[1]), fmaxf(part[2], part[3])));
+  float mx = fmaxf(row_max, tree_max<kN>(part));
   mx = warp_max4(mx);
   const float m_scaled = mx == -INFINITY ? 0.f : mx * scale_log2;
   const float alpha = exp2f(row_max * scale_log2 - m_scaled);
@@ -95,7 +122,7 @@ __device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h,
   for (int q = 0; q < kN / 16; ++q) {
     part[q] = (s[2 * q][2 * h] + s[2 * q][2 * h + 1]) + (s[2 * q + 1][2 * h] + s[2 * q + 1][2 * h + 1]);
   }
-  row_sum = fmaf(row_sum, alpha, (part[0] + part[1]) + (part[2] + part[3]));
+  row_sum = fmaf(row_sum, alpha, tree_sum<kN>(part));
 #pragma unroll
   for (int d = 0; d < kDT; ++d) {
     o[d][2 * h] *= alpha;
@@ -132,7 +159,9 @@ __device__ __forceinline__ int cache_row(const int* block_table_row, int block_s
 // on a dependent load. Thread t copies chunk t % kChunks of rows t / kChunks + i * kRowsPerPass. The
 // kChunks threads of a row share its address: lane j of a warp locates the warp's j-th row once and
 // `issue` fetches it with a shuffle (16x less index math than every thread locating its rows).
-template <int kRows, int kD, int kThreads>
+// kSw128: the destination tiles use the 128-byte-swizzle layout of wgmma (sw128_offset; kD = 128)
+// instead of swz rows.
+template <int kRows, int kD, int kThreads, bool kSw128 = false>
 struct PagedTileLoader {
   static constexpr int kChunks = kD / 8;
   static constexpr int kRowsPerPass = kThreads / kChunks;
@@ -141,6 +170,7 @@ struct PagedTileLoader {
   static constexpr int kWarpRows = kPasses * kWarpRowsPerPass;  // rows one warp copies per tile
   static_assert(kThreads % kChunks == 0 && kRows % kRowsPerPass == 0, "tile rows split evenly over threads");
   static_assert(kChunks <= 32 && kWarpRows <= 32, "one lane per row of the warp");
+  static_assert(!kSw128 || kD == 128, "the 128-byte-swizzle layout holds rows of 128 bf16");
   int located;  // cache row of the warp's row (lane % kWarpRows); -1 = zero-fill, no read
 
   // needed(key): may any query of the CTA see `key`? (keys nobody sees are zero-filled, not read)
@@ -162,8 +192,9 @@ struct PagedTileLoader {
       const int r = static_cast<int>(threadIdx.x) / kChunks + i * kRowsPerPass;
       const long long off = row < 0 ? 0 : (static_cast<long long>(row) * num_kv_heads + kv_head) * kD + chunk * 8;
       const int bytes = row < 0 ? 0 : 16;
-      cp_async16(k_smem + swz<kChunks>(r, chunk), k_cache + off, bytes);
-      cp_async16(v_smem + swz<kChunks>(r, chunk), v_cache + off, bytes);
+      const uint32_t dst = kSw128 ? sw128_offset<kRows>(r, chunk) : static_cast<uint32_t>(swz<kChunks>(r, chunk));
+      cp_async16(k_smem + dst, k_cache + off, bytes);
+      cp_async16(v_smem + dst, v_cache + off, bytes);
     }
   }
 };

@@ -57,6 +57,11 @@ std::string validate_attention_params(const AttentionParams& p);
 // sinks ∪ window are never loaded. Returns "" on success, else an error message (bad params or a CUDA launch error).
 std::string attention_prefill(const AttentionParams& p, void* stream);
 
+// Prefill on Hopper (compute capability 9.0, head dim 128): the same tile walk and result as
+// attention_prefill on warpgroup MMAs (attention_prefill_sm90.cu). Not yet verified on a GPU: the
+// backend does not call it; tests/kernels/attention_kernel_test.cc checks it where it can run.
+std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
+
 // Decode attention: every token is one query (its own position and phase), all query heads of a KV
 // head processed together, keys split over `num_splits` CTAs, then combined. Also correct for any
 // batch (prefill tokens too), but meant for one query token per sequence.

@@ -1,7 +1,8 @@
 // SWAA CUDA attention kernels (kernels/cuda/swaa_attention.h) against the fp64 reference mask of
 // tests/reference/ over the sweep of SWAA.md §5: W and S around the key tile (64), chunked prefill,
 // mixed prefill/decode batches with tiles mixing phases, GQA 1/4/8, head dims 64/128, permuted paged
-// KV with released (-1, NaN-poisoned) blocks, split-KV 1..N. Tolerance: 2x the max error of a naive
+// KV with released (-1, NaN-poisoned) blocks, split-KV 1..N; the Hopper prefill (head dim 128) on
+// the same problems. Tolerance: 2x the max error of a naive
 // bf16 implementation (bf16 scores and probabilities, fp32 sums) on the same inputs, computed here.
 // SWAA_KERNEL_TEST_QUICK=1 runs every 5th case (for compute-sanitizer). Label: cuda.
 #include <cuda_runtime_api.h>
@@ -220,7 +221,11 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
   }
 }
 
-enum class Kernel { kPrefill, kDecode };
+// kPrefillSm90: the Hopper prefill (head dim 128 only; written without a GPU run, checked here).
+enum class Kernel { kPrefill, kPrefillSm90, kDecode };
+const char* kernel_name(Kernel k) {
+  return k == Kernel::kPrefill ? "prefill" : k == Kernel::kPrefillSm90 ? "prefill_sm90" : "decode";
+}
 
 // Runs one kernel on the problem and returns the errors; fails the test on launch errors, unwritten
 // or non-finite outputs.
@@ -259,6 +264,8 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
   std::string msg;
   if (kernel == Kernel::kPrefill) {
     msg = cuda::attention_prefill(p, nullptr);
+  } else if (kernel == Kernel::kPrefillSm90) {
+    msg = cuda::attention_prefill_sm90(p, nullptr);
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -311,7 +318,8 @@ void check(const Problem& pr, Kernel kernel, int num_splits, const std::vector<d
            const std::vector<float>& naive, Summary& summary) {
   const Errors e = run_kernel(pr, kernel, num_splits, ref, naive);
   summary.add(e);
-  EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kPrefill ? "prefill" : "decode splits=" + std::to_string(num_splits))
+  EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kDecode ? "decode splits=" + std::to_string(num_splits)
+                                                             : std::string(kernel_name(kernel)))
                                << " err " << e.kernel << " naive bf16 err " << e.naive << " " << pr.c.describe();
 }
 
@@ -368,7 +376,7 @@ TEST(AttentionKernels, SweepAgainstReference) {
   const int kW[] = {1, 2, 37, 64, 100, 1000};
   const int kChunks[] = {1, 7, 64, 128, 0};  // 0 = random
   std::mt19937_64 rng(20261128);
-  Summary prefill_sum, decode_sum;
+  Summary prefill_sum, decode_sum, sm90_sum;
   int variant = 0;
   for (int W : kW) {
     const int kS[] = {0, 1, std::max(0, W / 2), W + 13, 80, 1000};
@@ -384,6 +392,7 @@ TEST(AttentionKernels, SweepAgainstReference) {
         std::vector<float> naive;
         reference_outputs(pr, ref, naive);
         check(pr, Kernel::kPrefill, 1, ref, naive, prefill_sum);
+        if (c.head_dim == 128) check(pr, Kernel::kPrefillSm90, 1, ref, naive, sm90_sum);
         // The decode kernel takes any token with the per-token rule: same batch, 1..8 splits.
         check(pr, Kernel::kDecode, 1 + v % 8, ref, naive, decode_sum);
       }
@@ -397,9 +406,11 @@ TEST(AttentionKernels, SweepAgainstReference) {
     std::vector<float> naive;
     reference_outputs(pr, ref, naive);
     check(pr, Kernel::kPrefill, 1, ref, naive, prefill_sum);
+    if (c.head_dim == 128) check(pr, Kernel::kPrefillSm90, 1, ref, naive, sm90_sum);
     check(pr, Kernel::kDecode, 1 + v, ref, naive, decode_sum);
   }
   prefill_sum.print("prefill mixed batches");
+  sm90_sum.print("prefill_sm90 mixed batches");
   decode_sum.print("decode kernel, mixed batches");
 }
 
@@ -408,7 +419,7 @@ TEST(AttentionKernels, SweepAgainstReference) {
 TEST(AttentionKernels, ShortWindowSinksFarAway) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   std::mt19937_64 rng(11);
-  Summary prefill_sum, decode_sum;
+  Summary prefill_sum, decode_sum, sm90_sum;
   for (int W : {1, 2, 5, 63, 64, 65}) {
     for (int S : {1, 10, 64, 70}) {
       if (quick() && (W + S) % 3 != 0) continue;
@@ -423,10 +434,12 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
       std::vector<float> naive;
       reference_outputs(pr, ref, naive);
       check(pr, Kernel::kPrefill, 1, ref, naive, prefill_sum);
+      check(pr, Kernel::kPrefillSm90, 1, ref, naive, sm90_sum);  // default head dim 128
       for (int splits : {1, 2, 3}) check(pr, Kernel::kDecode, splits, ref, naive, decode_sum);
     }
   }
   prefill_sum.print("prefill short windows");
+  sm90_sum.print("prefill_sm90 short windows");
   decode_sum.print("decode short windows");
 }
 

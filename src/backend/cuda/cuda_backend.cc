@@ -35,6 +35,8 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   SWAA_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspace) == CUBLAS_STATUS_SUCCESS);
   const char* env = std::getenv("SWAA_CUDA_GRAPHS");
   if (env != nullptr && std::string(env) == "0") graphs_enabled_ = false;
+  const char* sm90 = std::getenv("SWAA_PREFILL_SM90");
+  prefill_sm90_ = sm90 != nullptr && std::string(sm90) == "1";
   const char* gemv = std::getenv("SWAA_CUDA_GEMV");
   if (gemv != nullptr && std::string(gemv) == "0") use_gemv_ = false;
 }
@@ -224,6 +226,10 @@ void CudaBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc,
     if (ws_bytes > 0) ws = pool().get(ws_bytes).value();
     if (mode_ == StepMode::kRecording) recording_->decode_calls.push_back({p, splits});
     SWAA_CUDA_OK(cuda::attention_decode(p, splits, ws.get(), vstream()));
+    return;
+  }
+  if (prefill_sm90_ && p.head_dim == 128) {
+    SWAA_CUDA_OK(cuda::attention_prefill_sm90(p, vstream()));
     return;
   }
   SWAA_CUDA_OK(cuda::attention_prefill(p, vstream()));

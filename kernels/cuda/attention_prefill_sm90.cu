@@ -1,0 +1,227 @@
+// SWAA prefill attention on Hopper (sm_90a): the tile walk of attention_prefill.cu (128-query tile
+// per CTA, only the key tiles of the rows' sinks ∪ windows, per-row phase masks) with the matrix
+// products on warpgroup MMAs. Two warpgroups of 64 query rows; 128-key tiles gathered from the paged
+// cache with cp.async into 128-byte-swizzled shared memory, two stages; S = Q K^T with Q and K from
+// shared memory (wgmma SS), the online softmax on S's registers, O += P V with P from registers and
+// V from shared memory transposed (wgmma RS). Head dim 128 only. Not yet a FlashAttention-3: no TMA,
+// no producer warpgroup, no overlap of one tile's softmax with the next tile's S inside a warpgroup
+// (the two warpgroups overlap each other instead).
+// Status: written 2026-12-02 without a GPU run; attention_prefill_sm90 is not called by the backend
+// until tests/kernels/attention_kernel_test.cc (Sm90 cases) passes on the H200.
+#include <cuda_runtime.h>
+
+#include <climits>
+
+#include "attention_mask.cuh"
+#include "attention_mma.cuh"
+#include "swaa_attention.h"
+#include "wgmma.cuh"
+
+namespace swaa::cuda {
+namespace {
+
+constexpr int kD = 128;
+constexpr int kBM = 128;  // query rows per CTA: 2 warpgroups x 64
+constexpr int kBN = 128;  // keys per tile
+constexpr int kThreads = 256;
+constexpr int kTileBytes = kBN * kD * 2;  // 32 KiB; Q is the same size
+constexpr int kStages = 2;
+constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // + slack to align the base to 1024
+
+__global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_constant__ AttentionParams p) {
+#if SWAA_WGMMA_AVAILABLE
+  extern __shared__ unsigned char smem_raw[];
+  const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t kv_smem = q_smem + kTileBytes;  // stage s: K at + 2s tiles, V at + (2s + 1) tiles
+  __shared__ int s_max_sink_end, s_min_wb, s_max_end, s_min_end, s_max_wb, s_min_sink_end;
+
+  const int seq = blockIdx.z;
+  const int head = blockIdx.y;
+  const int m_block = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
+  const int q_begin = p.cu_seqlens_q[seq];
+  const int q_len = p.cu_seqlens_q[seq + 1] - q_begin;
+  const int m0 = m_block * kBM;
+  if (m0 >= q_len) return;
+  const int kv_head = head / (p.num_heads / p.num_kv_heads);
+  const int seqlen_k = p.seqlen_k[seq];
+  const int* bt_row = p.block_table + static_cast<long long>(seq) * p.max_blocks;
+  const int tid = threadIdx.x, lane = tid % 32;
+  const int wg = tid / 128, warp_in_wg = (tid % 128) / 32;
+  const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
+  const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
+
+  // Union of the rows' ranges (tiles to walk, keys to load) and their intersection (unmasked tiles).
+  if (tid == 0) {
+    s_max_sink_end = 0, s_min_wb = INT_MAX, s_max_end = 0;
+    s_min_end = INT_MAX, s_max_wb = 0, s_min_sink_end = INT_MAX;
+  }
+  __syncthreads();
+  {
+    int max_sink_end = 0, min_wb = INT_MAX, max_end = 0, min_end = INT_MAX, max_wb = 0, min_sink_end = INT_MAX;
+    if (tid < kBM && m0 + tid < q_len) {
+      const int t = q_begin + m0 + tid;
+      const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
+      max_sink_end = min_sink_end = rr.sink_end;
+      min_wb = max_wb = rr.window_begin;
+      max_end = min_end = rr.end;
+    }
+    max_sink_end = __reduce_max_sync(0xffffffffu, max_sink_end);
+    min_wb = __reduce_min_sync(0xffffffffu, min_wb);
+    max_end = __reduce_max_sync(0xffffffffu, max_end);
+    min_end = __reduce_min_sync(0xffffffffu, min_end);
+    max_wb = __reduce_max_sync(0xffffffffu, max_wb);
+    min_sink_end = __reduce_min_sync(0xffffffffu, min_sink_end);
+    if (lane == 0 && tid < kBM) {
+      atomicMax(&s_max_sink_end, max_sink_end);
+      atomicMin(&s_min_wb, min_wb);
+      atomicMax(&s_max_end, max_end);
+      atomicMin(&s_min_end, min_end);
+      atomicMax(&s_max_wb, max_wb);
+      atomicMin(&s_min_sink_end, min_sink_end);
+    }
+  }
+  __syncthreads();
+  const int need_sink_end = s_max_sink_end, need_lo = s_min_wb, need_hi = s_max_end;
+  const int all_end = s_min_end, all_wb = s_max_wb, all_sink_end = s_min_sink_end;
+  const TileList tiles = make_tile_list<kBN>(need_sink_end, need_lo, need_hi);
+  const int num_tiles = tiles.size();
+  auto needed = [&](int key) { return key < need_sink_end || (key >= need_lo && key < need_hi); };
+
+  // Q tile (rows past q_len zero-filled), then the first K/V tile; one cp.async group each.
+  {
+    const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
+    const int chunk = tid % 16;
+    for (int r = tid / 16; r < kBM; r += kThreads / 16) {
+      const bool valid = m0 + r < q_len;
+      const long long off = valid ? (static_cast<long long>(q_begin + m0 + r) * p.num_heads + head) * kD + chunk * 8 : 0;
+      cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + off, valid ? 16 : 0);
+    }
+    cp_async_commit();
+  }
+  PagedTileLoader<kBN, kD, kThreads, true> loader;
+  if (num_tiles > 0) {
+    loader.locate(bt_row, p.block_size, seqlen_k, tiles.tile(0) * kBN, needed);
+    loader.issue(k_cache, v_cache, p.num_kv_heads, kv_head, kv_smem, kv_smem + kTileBytes);
+  }
+  cp_async_commit();
+
+  // This thread's rows of the warpgroup's accumulators (the mma.sync C layout per 16-row warp slice).
+  int row_pos[2];
+  unsigned row_gen = 0;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
+    row_pos[h] = r < q_len ? p.positions[q_begin + r] : -1;
+    if (r < q_len && p.generated[q_begin + r] != 0) row_gen |= 1u << h;
+  }
+  float o[kD / 8][4];
+#pragma unroll
+  for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+  const float scale_log2 = p.softmax_scale * kLog2e;
+  const uint32_t q_wg = q_smem + wg * 64 * 128;  // this warpgroup's 64 rows in each column half
+
+  for (int i = 0; i < num_tiles; ++i) {
+    const int ahead = i + 1;
+    if (ahead < num_tiles) loader.locate(bt_row, p.block_size, seqlen_k, tiles.tile(ahead) * kBN, needed);
+    cp_async_wait<0>();
+    fence_proxy_async_smem();  // the copies must be visible to wgmma's async proxy
+    __syncthreads();           // tile i landed for every thread; both warpgroups are done with tile i - 1
+    if (ahead < num_tiles) {   // into the stage tile i - 1 used
+      const uint32_t k = kv_smem + (ahead % kStages) * 2 * kTileBytes;
+      loader.issue(k_cache, v_cache, p.num_kv_heads, kv_head, k, k + kTileBytes);
+    }
+    cp_async_commit();
+    const uint32_t k_tile = kv_smem + (i % kStages) * 2 * kTileBytes, v_tile = k_tile + kTileBytes;
+    const int k0 = tiles.tile(i) * kBN;
+
+    // S = Q K^T over the 8 k-steps of 16 columns (4 per 64-column half; +32 bytes each).
+    float s[kBN / 8][4];
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk) {
+      const uint32_t col = (kk / 4) * kBM * 128 + (kk % 4) * 32;
+      const uint32_t kcol = (kk / 4) * kBN * 128 + (kk % 4) * 32;
+      wgmma_m64n128k16_ss(s, sw128_desc(q_wg + col, 16, 1024), sw128_desc(k_tile + kcol, 16, 1024), kk > 0 ? 1 : 0);
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    wgmma_hold(s);
+
+    const bool tile_full = k0 + kBN <= all_end && (k0 >= all_wb || k0 + kBN <= all_sink_end);
+    if (!tile_full) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const RowRange rr = row_range(p, row_pos[h], (row_gen >> h) & 1u);
+#pragma unroll
+        for (int n = 0; n < kBN / 8; ++n) {
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            if (!key_visible(rr, k0 + n * 8 + (lane % 4) * 2 + e)) s[n][2 * h + e] = -INFINITY;
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) online_softmax_row<kBN, kD / 8>(s, h, row_max[h], row_sum[h], o, scale_log2);
+
+    // O += P V: P's bf16 A fragments straight from S's registers; V transposed from shared memory
+    // (16 keys = 2048 bytes per k-step; the two 64-column halves kBN * 128 bytes apart).
+    uint32_t pk[kBN / 16][4];
+    pack_c_to_a<kBN>(s, pk);
+    wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < kBN / 16; ++ks) {
+      wgmma_m64n128k16_rs_tb(o, pk[ks], sw128_desc(v_tile + ks * 16 * 128, kBN * 128, 1024));
+    }
+    wgmma_commit();
+    wgmma_wait<0>();
+    wgmma_hold(o);
+  }
+  cp_async_wait<0>();
+
+  // Epilogue: normalise and store the valid rows.
+  __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out);
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const float l = warp_sum4(row_sum[h]);
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
+    if (r >= q_len) continue;
+    __nv_bfloat16* dst = out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD + (lane % 4) * 2;
+#pragma unroll
+    for (int d = 0; d < kD / 8; ++d) {
+      *reinterpret_cast<__nv_bfloat162*>(dst + d * 8) = __floats2bfloat162_rn(o[d][2 * h] * inv, o[d][2 * h + 1] * inv);
+    }
+  }
+#else
+  __trap();  // built without sm_90a: attention_prefill_sm90 refuses to launch (see below)
+#endif
+}
+
+}  // namespace
+
+std::string attention_prefill_sm90(const AttentionParams& p, void* stream) {
+  std::string err = validate_attention_params(p);
+  if (!err.empty()) return "attention_prefill_sm90: " + err;
+  if (p.head_dim != kD) return "attention_prefill_sm90: head_dim must be 128, got " + std::to_string(p.head_dim);
+  if (p.num_tokens == 0) return "";
+  if (p.max_seqlen_q < 1) return "attention_prefill_sm90: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
+  int device = 0, major = 0, minor = 0;
+  cudaGetDevice(&device);
+  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
+  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
+  if (major != 9 || minor != 0) {
+    return "attention_prefill_sm90: needs a compute capability 9.0 GPU (H100/H200), this one is " +
+           std::to_string(major) + "." + std::to_string(minor);
+  }
+  cudaError_t e = cudaFuncSetAttribute(prefill_sm90_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+  if (e != cudaSuccess) return std::string("attention_prefill_sm90: ") + cudaGetErrorString(e);
+  const dim3 grid((p.max_seqlen_q + kBM - 1) / kBM, p.num_heads, p.num_seqs);
+  prefill_sm90_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(p);
+  e = cudaGetLastError();
+  if (e != cudaSuccess) return std::string("attention_prefill_sm90: launch failed: ") + cudaGetErrorString(e);
+  return "";
+}
+
+}  // namespace swaa::cuda
