@@ -61,6 +61,11 @@ std::string attention_prefill(const AttentionParams& p, void* stream);
 // attention_prefill on warpgroup MMAs (attention_prefill_sm90.cu). Not yet verified on a GPU: the
 // backend does not call it; tests/kernels/attention_kernel_test.cc checks it where it can run.
 std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
+// Its two matrix products alone, on one warpgroup with its layouts (wgmma_check.cu), for tests:
+// device pointers, row-major; q, p [64][128] and k, v [128][128] bf16; s_out = Q K^T and
+// o_out = P V, [64][128] fp32. Synchronises; returns "" or the CUDA error.
+std::string wgmma_check(const uint16_t* q, const uint16_t* k, const uint16_t* p, const uint16_t* v, float* s_out,
+                        float* o_out);
 
 // Decode attention: every token is one query (its own position and phase), all query heads of a KV
 // head processed together, keys split over `num_splits` CTAs, then combined. Also correct for any

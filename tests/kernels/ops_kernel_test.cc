@@ -1,7 +1,7 @@
 // The CUDA backend's decode GEMV and fused elementwise kernels (label cuda) against fp64 loops over
 // the same bf16 inputs: gemv for every row count up to kGemvMaxRows, odd feature counts and both
 // output types; add_rms_norm and qk_norm_rope_kv_write (head dims 64, 128) against the unfused
-// definitions.
+// definitions; the Hopper prefill's wgmma products (wgmma_check) against fp64.
 // Tolerances: fp32 accumulation over k terms, then one bf16 rounding of the output (2^-8 relative)
 // for bf16 outputs.
 #include <cuda_runtime_api.h>
@@ -13,6 +13,7 @@
 
 #include "core/dtype.h"
 #include "ops.h"
+#include "swaa_attention.h"
 
 namespace swaa {
 namespace {
@@ -168,6 +169,42 @@ TEST(FusedOps, QkNormRopeKvWriteEqualsTheDefinition) {
   for (int d : {64, 128}) {
     SCOPED_TRACE("head_dim " + std::to_string(d));
     check_qk_norm_rope_kv_write(d);
+  }
+}
+
+// The Hopper prefill's two products on one warpgroup (wgmma descriptors, 128-byte swizzle, the
+// accumulator and A-register layouts) against fp64: S = Q K^T and O = P V.
+TEST(Wgmma, ProductsMatchFp64) {
+  std::mt19937 rng(4);
+  const auto q = random_bf16(64 * 128, rng), k = random_bf16(128 * 128, rng), p = random_bf16(64 * 128, rng);
+  const auto v = random_bf16(128 * 128, rng);
+  uint16_t *dq = to_device(q), *dk = to_device(k), *dp = to_device(p), *dv = to_device(v);
+  float* ds = to_device(std::vector<float>(64 * 128));
+  float* dout = to_device(std::vector<float>(64 * 128));
+  ASSERT_EQ(cuda::wgmma_check(dq, dk, dp, dv, ds, dout), "");
+  const auto s = to_host<float>(ds, 64 * 128), o = to_host<float>(dout, 64 * 128);
+  int bad_s = 0, bad_o = 0;
+  for (int r = 0; r < 64; ++r) {
+    for (int c = 0; c < 128; ++c) {
+      double ref_s = 0, mag_s = 0, ref_o = 0, mag_o = 0;
+      for (int i = 0; i < 128; ++i) {
+        const double ps = static_cast<double>(bf16_to_f32(q[r * 128 + i])) * bf16_to_f32(k[c * 128 + i]);
+        const double po = static_cast<double>(bf16_to_f32(p[r * 128 + i])) * bf16_to_f32(v[i * 128 + c]);
+        ref_s += ps, mag_s += std::abs(ps), ref_o += po, mag_o += std::abs(po);
+      }
+      if (std::abs(s[r * 128 + c] - ref_s) > 1e-5 * mag_s + 1e-6 && bad_s++ < 5) {
+        ADD_FAILURE() << "S[" << r << "][" << c << "] = " << s[r * 128 + c] << ", want " << ref_s;
+      }
+      if (std::abs(o[r * 128 + c] - ref_o) > 1e-5 * mag_o + 1e-6 && bad_o++ < 5) {
+        ADD_FAILURE() << "O[" << r << "][" << c << "] = " << o[r * 128 + c] << ", want " << ref_o;
+      }
+    }
+  }
+  EXPECT_EQ(bad_s, 0) << "S = Q K^T entries off (K-major descriptors, accumulator layout)";
+  EXPECT_EQ(bad_o, 0) << "O = P V entries off (transposed-V descriptor, A-register layout)";
+  for (void* ptr : {static_cast<void*>(dq), static_cast<void*>(dk), static_cast<void*>(dp), static_cast<void*>(dv),
+                    static_cast<void*>(ds), static_cast<void*>(dout)}) {
+    cudaFree(ptr);
   }
 }
 
