@@ -137,6 +137,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
 
     // S = Q K^T over the 8 k-steps of 16 columns (4 per 64-column half; +32 bytes each).
     float s[kBN / 8][4];
+    wgmma_hold(s);  // as CUTLASS's fence_operand: pin the accumulators around the async MMAs
     wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < kD / 16; ++kk) {
@@ -169,6 +170,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
     // (16 keys = 2048 bytes per k-step; the two 64-column halves kBN * 128 bytes apart).
     uint32_t pk[kBN / 16][4];
     pack_c_to_a<kBN>(s, pk);
+    wgmma_hold(o);
     wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < kBN / 16; ++ks) {

@@ -51,6 +51,7 @@ __global__ void wgmma_check_kernel(const uint16_t* q, const uint16_t* k, const u
   __syncthreads();
 
   float s[16][4];
+  wgmma_hold(s);
   wgmma_fence();
 #pragma unroll
   for (int kk = 0; kk < 8; ++kk) {
@@ -77,6 +78,7 @@ __global__ void wgmma_check_kernel(const uint16_t* q, const uint16_t* k, const u
   float o[16][4];
 #pragma unroll
   for (int j = 0; j < 16; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
+  wgmma_hold(o);
   wgmma_fence();
 #pragma unroll
   for (int ks = 0; ks < 8; ++ks) wgmma_m64n128k16_rs_tb(o, pa[ks], sw128_desc(v_smem + ks * 16 * 128, 128 * 128, 1024));
