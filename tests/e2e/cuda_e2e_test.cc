@@ -1,7 +1,7 @@
 // The engine on the GPU (label cuda): the Transformers fixtures of every architecture and SWAA
 // configuration through --device cuda (bf16), and the CUDA path against the CPU path on random
 // models with head dims 64 and 128 (the tiled prefill and split-KV decode kernels), unchunked and
-// chunked.
+// chunked; the same with cuBLAS for decode steps and with the Hopper prefill (opt-in options).
 // Tolerances (measured on an H200, 2026-11-28): on moderately sharp random models the bf16 CUDA
 // path stays within max 0.027 / mean 0.006 nats of the fp32 CPU path, so CudaVsCpu asserts
 // max < 0.1 and mean < 0.02. The Transformers fixtures are deliberately extreme (q/k gain, logits
@@ -71,8 +71,10 @@ TEST_P(CudaHfFixture, MatchesTransformersWithinBf16) {
 
 INSTANTIATE_TEST_SUITE_P(Transformers, CudaHfFixture, ::testing::Values("qwen3", "qwen3_moe", "qwen2", "llama"));
 
-TEST(CudaVsCpu, TiledKernelsInsideTheEngine) {
-  for (int head_dim : {64, 128}) {
+// Head dims 64 and 128 against the CPU path; `env` (NAME=VALUE) switches a backend option on for the
+// CUDA runs (SWAA_PREFILL_SM90=1: the Hopper prefill; SWAA_CUDA_GEMV=0: cuBLAS for decode steps).
+void cuda_vs_cpu(const std::vector<int>& head_dims, const char* env_name = nullptr, const char* env_value = nullptr) {
+  for (int head_dim : head_dims) {
     testing::RandomModelSpec spec;
     spec.hidden = 256;
     spec.heads = 8;
@@ -94,15 +96,27 @@ TEST(CudaVsCpu, TiledKernelsInsideTheEngine) {
                                 swaa_cfg(1, 3), swaa_cfg(200, 5, false, {}, {0})}) {
       const auto cpu = score(dir, c, tokens, P, "cpu");
       for (int chunk : {0, 37}) {
-        const Diff d = diff(score(dir, c, tokens, P, "cuda", chunk), cpu);
-        std::printf("| cuda vs cpu | D=%d | %-40s | chunk %d | max %.3f | mean %.4f |\n", head_dim, describe(c).c_str(),
-                    chunk, d.max, d.mean);
-        EXPECT_LT(d.mean, 0.02) << describe(c) << " D=" << head_dim;
-        EXPECT_LT(d.max, 0.1) << describe(c) << " D=" << head_dim;
+        if (env_name != nullptr) ::setenv(env_name, env_value, 1);  // read when the CUDA backend is made
+        const auto gpu = score(dir, c, tokens, P, "cuda", chunk);
+        if (env_name != nullptr) ::unsetenv(env_name);
+        const Diff d = diff(gpu, cpu);
+        std::printf("| cuda vs cpu | D=%d | %-40s | chunk %d | %s | max %.3f | mean %.4f |\n", head_dim,
+                    describe(c).c_str(), chunk, env_name != nullptr ? env_name : "default", d.max, d.mean);
+        const std::string what = describe(c) + " D=" + std::to_string(head_dim) + (env_name ? std::string(" ") + env_name : "");
+        EXPECT_LT(d.mean, 0.02) << what;
+        EXPECT_LT(d.max, 0.1) << what;
       }
     }
   }
 }
+
+TEST(CudaVsCpu, TiledKernelsInsideTheEngine) { cuda_vs_cpu({64, 128}); }
+
+TEST(CudaVsCpu, CublasForDecodeSteps) { cuda_vs_cpu({128}, "SWAA_CUDA_GEMV", "0"); }
+
+// The Hopper prefill (written 2026-12-02 without a GPU run) inside the engine; its own test so that a
+// failure names it.
+TEST(CudaVsCpu, HopperPrefillInsideTheEngine) { cuda_vs_cpu({128}, "SWAA_PREFILL_SM90", "1"); }
 
 }  // namespace
 }  // namespace swaa
