@@ -102,7 +102,8 @@ void cuda_vs_cpu(const std::vector<int>& head_dims, const char* env_name = nullp
         const Diff d = diff(gpu, cpu);
         std::printf("| cuda vs cpu | D=%d | %-40s | chunk %d | %s | max %.3f | mean %.4f |\n", head_dim,
                     describe(c).c_str(), chunk, env_name != nullptr ? env_name : "default", d.max, d.mean);
-        const std::string what = describe(c) + " D=" + std::to_string(head_dim) + (env_name ? std::string(" ") + env_name : "");
+        const std::string what =
+            describe(c) + " D=" + std::to_string(head_dim) + (env_name ? std::string(" ") + env_name : "");
         EXPECT_LT(d.mean, 0.02) << what;
         EXPECT_LT(d.max, 0.1) << what;
       }
