@@ -4,6 +4,8 @@
 // Tests: tests/kernels/attention_kernel_test.cc (against the fp64 reference of tests/reference/).
 #pragma once
 
+#include <climits>
+
 #include "swaa_attention.h"
 
 namespace swaa::cuda {
@@ -67,6 +69,82 @@ __device__ __forceinline__ TileList make_tile_list(int max_sink_end, int min_win
     t.win_lo = 0;
   }
   return t;
+}
+
+// What the kBM query rows [m0, m0 + kBM) of a prefill CTA see together: the union of their ranges
+// (which keys to load, which tiles to walk) and their intersection (which tiles need no mask).
+// Rows past q_len are left out. Every one of the CTA's kThreads threads calls it (two barriers).
+struct CtaKeyRanges {
+  int need_sink_end, need_lo, need_hi;  // union: keys [0, need_sink_end) ∪ [need_lo, need_hi)
+  int all_end, all_wb, all_sink_end;    // intersection bounds
+  __device__ __forceinline__ bool needed(int key) const {
+    return key < need_sink_end || (key >= need_lo && key < need_hi);
+  }
+  // Every row sees every key of [k0, k0 + n).
+  __device__ __forceinline__ bool tile_full(int k0, int n) const {
+    return k0 + n <= all_end && (k0 >= all_wb || k0 + n <= all_sink_end);
+  }
+  template <int kTileN>
+  __device__ __forceinline__ TileList tiles() const {
+    return make_tile_list<kTileN>(need_sink_end, need_lo, need_hi);
+  }
+};
+
+template <int kBM, int kThreads>
+__device__ __forceinline__ CtaKeyRanges cta_key_ranges(const AttentionParams& p, int q_begin, int m0, int q_len) {
+  __shared__ int s_max_sink_end, s_min_wb, s_max_end, s_min_end, s_max_wb, s_min_sink_end;
+  const int tid = threadIdx.x;
+  if (tid == 0) {
+    s_max_sink_end = 0, s_min_wb = INT_MAX, s_max_end = 0;
+    s_min_end = INT_MAX, s_max_wb = 0, s_min_sink_end = INT_MAX;
+  }
+  __syncthreads();
+  for (int r0 = 0; r0 < kBM; r0 += kThreads) {  // warp reductions, then one atomic per warp
+    const int r = r0 + tid;
+    int max_sink_end = 0, min_wb = INT_MAX, max_end = 0, min_end = INT_MAX, max_wb = 0, min_sink_end = INT_MAX;
+    if (r < kBM && m0 + r < q_len) {
+      const int t = q_begin + m0 + r;
+      const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
+      max_sink_end = min_sink_end = rr.sink_end;
+      min_wb = max_wb = rr.window_begin;
+      max_end = min_end = rr.end;
+    }
+    max_sink_end = __reduce_max_sync(0xffffffffu, max_sink_end);
+    min_wb = __reduce_min_sync(0xffffffffu, min_wb);
+    max_end = __reduce_max_sync(0xffffffffu, max_end);
+    min_end = __reduce_min_sync(0xffffffffu, min_end);
+    max_wb = __reduce_max_sync(0xffffffffu, max_wb);
+    min_sink_end = __reduce_min_sync(0xffffffffu, min_sink_end);
+    if (tid % 32 == 0) {
+      atomicMax(&s_max_sink_end, max_sink_end);
+      atomicMin(&s_min_wb, min_wb);
+      atomicMax(&s_max_end, max_end);
+      atomicMin(&s_min_end, min_end);
+      atomicMax(&s_max_wb, max_wb);
+      atomicMin(&s_min_sink_end, min_sink_end);
+    }
+  }
+  __syncthreads();
+  return {s_max_sink_end, s_min_wb, s_max_end, s_min_end, s_max_wb, s_min_sink_end};
+}
+
+// Sets to -inf the scores of an m16 x kN C-fragment tile (keys from k0) that row half h (position
+// pos[h], generated bit h of gen) must not see.
+template <int kN>
+__device__ __forceinline__ void mask_scores(float (&s)[kN / 8][4], const AttentionParams& p, const int (&pos)[2],
+                                            unsigned gen, int k0) {
+  const int lane = threadIdx.x % 32;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const RowRange rr = row_range(p, pos[h], (gen >> h) & 1u);
+#pragma unroll
+    for (int n = 0; n < kN / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 2; ++e) {
+        if (!key_visible(rr, k0 + n * 8 + (lane % 4) * 2 + e)) s[n][2 * h + e] = -INFINITY;
+      }
+    }
+  }
 }
 
 }  // namespace swaa::cuda

@@ -143,6 +143,40 @@ __device__ __forceinline__ void pack_c_to_a(const float (&c)[kN / 8][4], uint32_
   }
 }
 
+// O += P V for kMT m16 row tiles: P as bf16 A fragments (pack_c_to_a), V from a swz tile of kBN keys
+// through ldmatrix.trans; v_lane = the tile's address + this lane's row offset, xy the lane's chunk
+// swizzle term. Shared by the prefill and training forward kernels.
+template <int kMT, int kBN, int kD>
+__device__ __forceinline__ void mma_pv(float (&o)[kMT][kD / 8][4], const uint32_t (&pk)[kMT][kBN / 16][4],
+                                       uint32_t v_lane, int xy) {
+  constexpr int kRowBytes = kD * 2;
+#pragma unroll
+  for (int ks = 0; ks < kBN / 16; ++ks) {
+#pragma unroll
+    for (int np = 0; np < kD / 16; ++np) {
+      uint32_t b0, b1, b2, b3;
+      ldmatrix_x4_trans(v_lane + ks * 16 * kRowBytes + (((np * 2) ^ xy) << 4), b0, b1, b2, b3);
+#pragma unroll
+      for (int mt = 0; mt < kMT; ++mt) {
+        mma_bf16(o[mt][2 * np], pk[mt][ks], b0, b1);
+        mma_bf16(o[mt][2 * np + 1], pk[mt][ks], b2, b3);
+      }
+    }
+  }
+}
+
+// Writes row half h of an m16 accumulator tile, normalised by inv, as bf16 at dst + this lane's
+// columns ((lane % 4) * 2 + 8 d).
+template <int kDT>
+__device__ __forceinline__ void store_row_bf16(__nv_bfloat16* dst, const float (&o)[kDT][4], int h, float inv,
+                                               int lane) {
+  dst += (lane % 4) * 2;
+#pragma unroll
+  for (int d = 0; d < kDT; ++d) {
+    *reinterpret_cast<__nv_bfloat162*>(dst + d * 8) = __floats2bfloat162_rn(o[d][2 * h] * inv, o[d][2 * h + 1] * inv);
+  }
+}
+
 // Physical cache row of key `key` of a sequence, or -1 when the key is past seqlen_k or in a
 // released block (the caller then zero-fills instead of reading). Cache rows fit in int
 // (num_blocks * block_size < 2^31).

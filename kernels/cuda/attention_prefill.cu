@@ -5,8 +5,6 @@
 // from; the mask is decided per row (position, phase). Tests: tests/kernels/attention_kernel_test.cc.
 #include <cuda_runtime.h>
 
-#include <climits>
-
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
 #include "swaa_attention.h"
@@ -43,8 +41,6 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
   const uint32_t q_smem = smem_u32(smem);
   const uint32_t kv_smem = q_smem + kBM * kD * 2;  // stage s: K at + 2s tiles, V at + (2s + 1) tiles
 
-  __shared__ int s_max_sink_end, s_min_wb, s_max_end, s_min_end, s_max_wb, s_min_sink_end;
-
   const int seq = blockIdx.z;
   const int head = blockIdx.y;
   const int m_block = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
@@ -59,44 +55,10 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
   const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
   const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
 
-  // Union of the rows' ranges (which tiles to walk, which keys to load) and their intersection
-  // (which tiles need no mask).
-  if (tid == 0) {
-    s_max_sink_end = 0, s_min_wb = INT_MAX, s_max_end = 0;
-    s_min_end = INT_MAX, s_max_wb = 0, s_min_sink_end = INT_MAX;
-  }
-  __syncthreads();
-  for (int r0 = 0; r0 < kBM; r0 += Cfg::kThreads) {  // warp reductions, then one atomic per warp
-    const int r = r0 + tid;
-    int max_sink_end = 0, min_wb = INT_MAX, max_end = 0, min_end = INT_MAX, max_wb = 0, min_sink_end = INT_MAX;
-    if (r < kBM && m0 + r < q_len) {
-      const int t = q_begin + m0 + r;
-      const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
-      max_sink_end = min_sink_end = rr.sink_end;
-      min_wb = max_wb = rr.window_begin;
-      max_end = min_end = rr.end;
-    }
-    max_sink_end = __reduce_max_sync(0xffffffffu, max_sink_end);
-    min_wb = __reduce_min_sync(0xffffffffu, min_wb);
-    max_end = __reduce_max_sync(0xffffffffu, max_end);
-    min_end = __reduce_min_sync(0xffffffffu, min_end);
-    max_wb = __reduce_max_sync(0xffffffffu, max_wb);
-    min_sink_end = __reduce_min_sync(0xffffffffu, min_sink_end);
-    if (lane == 0) {
-      atomicMax(&s_max_sink_end, max_sink_end);
-      atomicMin(&s_min_wb, min_wb);
-      atomicMax(&s_max_end, max_end);
-      atomicMin(&s_min_end, min_end);
-      atomicMax(&s_max_wb, max_wb);
-      atomicMin(&s_min_sink_end, min_sink_end);
-    }
-  }
-  __syncthreads();
-  const int need_sink_end = s_max_sink_end, need_lo = s_min_wb, need_hi = s_max_end;
-  const int all_end = s_min_end, all_wb = s_max_wb, all_sink_end = s_min_sink_end;
-  const TileList tiles = make_tile_list<kBN>(need_sink_end, need_lo, need_hi);
+  const CtaKeyRanges keys = cta_key_ranges<kBM, Cfg::kThreads>(p, q_begin, m0, q_len);
+  const TileList tiles = keys.tiles<kBN>();
   const int num_tiles = tiles.size();
-  auto needed = [&](int key) { return key < need_sink_end || (key >= need_lo && key < need_hi); };
+  auto needed = [&](int key) { return keys.needed(key); };
 
   // Q tile (rows past q_len zero-filled), then the first kStages - 1 K/V tiles, one group each.
   {
@@ -209,22 +171,10 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
     }
     cp_async_commit();
 
-    const bool tile_full = k0 + kBN <= all_end && (k0 >= all_wb || k0 + kBN <= all_sink_end);
+    const bool tile_full = keys.tile_full(k0, kBN);
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt) {
-      if (!tile_full) {
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const RowRange rr = row_range(p, row_pos[mt][h], (row_gen >> (mt * 2 + h)) & 1u);
-#pragma unroll
-          for (int n = 0; n < kBN / 8; ++n) {
-#pragma unroll
-            for (int e = 0; e < 2; ++e) {
-              if (!key_visible(rr, k0 + n * 8 + (lane % 4) * 2 + e)) s[mt][n][2 * h + e] = -INFINITY;
-            }
-          }
-        }
-      }
+      if (!tile_full) mask_scores<kBN>(s[mt], p, row_pos[mt], row_gen >> (mt * 2), k0);
       // Online softmax (base 2) for the thread's two rows of this m tile.
 #pragma unroll
       for (int h = 0; h < 2; ++h) online_softmax_row<kBN, kDT>(s[mt], h, row_max[mt][h], row_sum[mt][h], o[mt], scale_log2);
@@ -234,19 +184,7 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
     uint32_t pk[kMT][kBN / 16][4];
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt) pack_c_to_a<kBN>(s[mt], pk[mt]);
-#pragma unroll
-    for (int ks = 0; ks < kBN / 16; ++ks) {
-#pragma unroll
-      for (int np = 0; np < kD / 16; ++np) {
-        uint32_t b0, b1, b2, b3;
-        ldmatrix_x4_trans(v_tile + v_lane_off + ks * 16 * kRowBytes + (((np * 2) ^ xy) << 4), b0, b1, b2, b3);
-#pragma unroll
-        for (int mt = 0; mt < kMT; ++mt) {
-          mma_bf16(o[mt][2 * np], pk[mt][ks], b0, b1);
-          mma_bf16(o[mt][2 * np + 1], pk[mt][ks], b2, b3);
-        }
-      }
-    }
+    mma_pv<kMT, kBN, kD>(o, pk, v_tile + v_lane_off, xy);
   }
   cp_async_wait<0>();
 
@@ -260,12 +198,7 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
       const float inv = l > 0.f ? 1.f / l : 0.f;
       const int r = m0 + warp * 16 * kMT + mt * 16 + lane / 4 + h * 8;
       if (r >= q_len) continue;
-      __nv_bfloat16* dst = out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD + (lane % 4) * 2;
-#pragma unroll
-      for (int d = 0; d < kDT; ++d) {
-        *reinterpret_cast<__nv_bfloat162*>(dst + d * 8) =
-            __floats2bfloat162_rn(o[mt][d][2 * h] * inv, o[mt][d][2 * h + 1] * inv);
-      }
+      store_row_bf16<kDT>(out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD, o[mt], h, inv, lane);
     }
   }
 }

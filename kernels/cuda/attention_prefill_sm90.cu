@@ -10,8 +10,6 @@
 // until tests/kernels/attention_kernel_test.cc (Sm90 cases) passes on the H200.
 #include <cuda_runtime.h>
 
-#include <climits>
-
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
 #include "swaa_attention.h"
@@ -33,7 +31,6 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
   extern __shared__ unsigned char smem_raw[];
   const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
   const uint32_t kv_smem = q_smem + kTileBytes;  // stage s: K at + 2s tiles, V at + (2s + 1) tiles
-  __shared__ int s_max_sink_end, s_min_wb, s_max_end, s_min_end, s_max_wb, s_min_sink_end;
 
   const int seq = blockIdx.z;
   const int head = blockIdx.y;
@@ -50,42 +47,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
   const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
   const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
 
-  // Union of the rows' ranges (tiles to walk, keys to load) and their intersection (unmasked tiles).
-  if (tid == 0) {
-    s_max_sink_end = 0, s_min_wb = INT_MAX, s_max_end = 0;
-    s_min_end = INT_MAX, s_max_wb = 0, s_min_sink_end = INT_MAX;
-  }
-  __syncthreads();
-  {
-    int max_sink_end = 0, min_wb = INT_MAX, max_end = 0, min_end = INT_MAX, max_wb = 0, min_sink_end = INT_MAX;
-    if (tid < kBM && m0 + tid < q_len) {
-      const int t = q_begin + m0 + tid;
-      const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
-      max_sink_end = min_sink_end = rr.sink_end;
-      min_wb = max_wb = rr.window_begin;
-      max_end = min_end = rr.end;
-    }
-    max_sink_end = __reduce_max_sync(0xffffffffu, max_sink_end);
-    min_wb = __reduce_min_sync(0xffffffffu, min_wb);
-    max_end = __reduce_max_sync(0xffffffffu, max_end);
-    min_end = __reduce_min_sync(0xffffffffu, min_end);
-    max_wb = __reduce_max_sync(0xffffffffu, max_wb);
-    min_sink_end = __reduce_min_sync(0xffffffffu, min_sink_end);
-    if (lane == 0 && tid < kBM) {
-      atomicMax(&s_max_sink_end, max_sink_end);
-      atomicMin(&s_min_wb, min_wb);
-      atomicMax(&s_max_end, max_end);
-      atomicMin(&s_min_end, min_end);
-      atomicMax(&s_max_wb, max_wb);
-      atomicMin(&s_min_sink_end, min_sink_end);
-    }
-  }
-  __syncthreads();
-  const int need_sink_end = s_max_sink_end, need_lo = s_min_wb, need_hi = s_max_end;
-  const int all_end = s_min_end, all_wb = s_max_wb, all_sink_end = s_min_sink_end;
-  const TileList tiles = make_tile_list<kBN>(need_sink_end, need_lo, need_hi);
+  const CtaKeyRanges keys = cta_key_ranges<kBM, kThreads>(p, q_begin, m0, q_len);
+  const TileList tiles = keys.tiles<kBN>();
   const int num_tiles = tiles.size();
-  auto needed = [&](int key) { return key < need_sink_end || (key >= need_lo && key < need_hi); };
+  auto needed = [&](int key) { return keys.needed(key); };
 
   // Q tile (rows past q_len zero-filled), then the first K/V tile; one cp.async group each.
   {
@@ -149,20 +114,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
     wgmma_wait<0>();
     wgmma_hold(s);
 
-    const bool tile_full = k0 + kBN <= all_end && (k0 >= all_wb || k0 + kBN <= all_sink_end);
-    if (!tile_full) {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const RowRange rr = row_range(p, row_pos[h], (row_gen >> h) & 1u);
-#pragma unroll
-        for (int n = 0; n < kBN / 8; ++n) {
-#pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            if (!key_visible(rr, k0 + n * 8 + (lane % 4) * 2 + e)) s[n][2 * h + e] = -INFINITY;
-          }
-        }
-      }
-    }
+    if (!keys.tile_full(k0, kBN)) mask_scores<kBN>(s, p, row_pos, row_gen, k0);
 #pragma unroll
     for (int h = 0; h < 2; ++h) online_softmax_row<kBN, kD / 8>(s, h, row_max[h], row_sum[h], o, scale_log2);
 
@@ -190,11 +142,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
     const float inv = l > 0.f ? 1.f / l : 0.f;
     const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
     if (r >= q_len) continue;
-    __nv_bfloat16* dst = out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD + (lane % 4) * 2;
-#pragma unroll
-    for (int d = 0; d < kD / 8; ++d) {
-      *reinterpret_cast<__nv_bfloat162*>(dst + d * 8) = __floats2bfloat162_rn(o[d][2 * h] * inv, o[d][2 * h + 1] * inv);
-    }
+    store_row_bf16<kD / 8>(out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD, o, h, inv, lane);
   }
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly

@@ -164,19 +164,7 @@ __global__ void __launch_bounds__(kFwdThreads, 2) train_fwd_kernel(const __grid_
     uint32_t pk[kMT][kBN / 16][4];
 #pragma unroll
     for (int mt = 0; mt < kMT; ++mt) pack_c_to_a<kBN>(s[mt], pk[mt]);
-#pragma unroll
-    for (int ks = 0; ks < kBN / 16; ++ks) {
-#pragma unroll
-      for (int np = 0; np < kD / 16; ++np) {
-        uint32_t b0, b1, b2, b3;
-        ldmatrix_x4_trans(v_tile + v_lane_off + ks * 16 * kRowBytes + (((np * 2) ^ xy) << 4), b0, b1, b2, b3);
-#pragma unroll
-        for (int mt = 0; mt < kMT; ++mt) {
-          mma_bf16(o[mt][2 * np], pk[mt][ks], b0, b1);
-          mma_bf16(o[mt][2 * np + 1], pk[mt][ks], b2, b3);
-        }
-      }
-    }
+    mma_pv<kMT, kBN, kD>(o, pk, v_tile + v_lane_off, xy);
   }
   cp_async_wait<0>();
 
@@ -190,12 +178,7 @@ __global__ void __launch_bounds__(kFwdThreads, 2) train_fwd_kernel(const __grid_
       const int t = row_t[mt][h];
       if (t < 0) continue;
       const float inv = l > 0.f ? 1.f / l : 0.f;
-      __nv_bfloat16* dst = out + t * q_stride + (lane % 4) * 2;
-#pragma unroll
-      for (int d = 0; d < kDT; ++d) {
-        *reinterpret_cast<__nv_bfloat162*>(dst + d * 8) =
-            __floats2bfloat162_rn(o[mt][d][2 * h] * inv, o[mt][d][2 * h + 1] * inv);
-      }
+      store_row_bf16<kDT>(out + t * q_stride, o[mt], h, inv, lane);
       if (lane % 4 == 0) {
         p.lse[static_cast<long long>(head) * p.num_tokens + begin + t] = (row_max[mt][h] * scale_log2 + log2f(l)) * kLn2;
       }
