@@ -16,8 +16,8 @@
 
 #include "attention/swaa_config_parse.h"
 #include "core/json_util.h"
+#include "e2e/cuda_test_model.h"
 #include "e2e/score_test_util.h"
-#include "support/checkpoint_writer.h"
 #include "swaa/score.h"
 
 namespace swaa {
@@ -75,21 +75,10 @@ INSTANTIATE_TEST_SUITE_P(Transformers, CudaHfFixture, ::testing::Values("qwen3",
 // CUDA runs (SWAA_PREFILL_SM90=1: the Hopper prefill; SWAA_CUDA_GEMV=0: cuBLAS for decode steps).
 void cuda_vs_cpu(const std::vector<int>& head_dims, const char* env_name = nullptr, const char* env_value = nullptr) {
   for (int head_dim : head_dims) {
-    testing::RandomModelSpec spec;
-    spec.hidden = 256;
-    spec.heads = 8;
-    spec.kv_heads = 2;
-    spec.head_dim = head_dim;
-    spec.layers = 3;
-    spec.intermediate = 384;
-    spec.vocab = 512;
-    spec.qk_scale = 1.5f;
-    spec.seed = 11;
-    const std::string dir = testing::make_temp_dir("cuda_vs_cpu_" + std::to_string(head_dim));
-    testing::write_random_model(dir, spec);
+    const std::string dir = testing::write_small_cuda_model("cuda_vs_cpu_" + std::to_string(head_dim), head_dim, 11);
     std::mt19937 rng(5);
     std::vector<int32_t> tokens(700);
-    for (auto& t : tokens) t = static_cast<int32_t>(rng() % spec.vocab);
+    for (auto& t : tokens) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
     const int P = 600;
     using testing::swaa_cfg;
     for (const SwaaConfig& c : {swaa_cfg(std::nullopt), swaa_cfg(64, 0), swaa_cfg(48, 100), swaa_cfg(64, 16, true, {1}),

@@ -9,8 +9,8 @@
 #include <random>
 
 #include "core/log.h"
+#include "e2e/cuda_test_model.h"
 #include "e2e/score_test_util.h"
-#include "support/checkpoint_writer.h"
 #include "swaa/engine.h"
 #include "swaa/score.h"
 
@@ -37,27 +37,11 @@ int occurrences(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string random_model(const std::string& name, int head_dim) {
-  testing::RandomModelSpec spec;
-  spec.hidden = 256;
-  spec.heads = 8;
-  spec.kv_heads = 2;
-  spec.head_dim = head_dim;
-  spec.layers = 3;
-  spec.intermediate = 384;
-  spec.vocab = 512;
-  spec.qk_scale = 1.5f;
-  spec.seed = 17;
-  const std::string dir = testing::make_temp_dir(name);
-  testing::write_random_model(dir, spec);
-  return dir;
-}
-
 TEST(CudaGraphs, ScoreEqualsOpByOp) {
-  const std::string dir = random_model("cuda_graphs_score", 128);
+  const std::string dir = testing::write_small_cuda_model("cuda_graphs_score", 128, 17);
   std::mt19937 rng(3);
   std::vector<int32_t> tokens(1400);
-  for (auto& t : tokens) t = static_cast<int32_t>(rng() % 512);
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
   using testing::swaa_cfg;
   // 1200 decode steps from 200 prompt tokens: 13 -> 88 blocks of 16 (strides 16, 32, 64, 128) and
   // the full layers' split count moves with the length.
@@ -84,13 +68,13 @@ TEST(CudaGraphs, ScoreEqualsOpByOp) {
 }
 
 TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
-  const std::string dir = random_model("cuda_graphs_engine", 64);
+  const std::string dir = testing::write_small_cuda_model("cuda_graphs_engine", 64, 17);
   std::vector<RequestInput> inputs;
   std::mt19937 rng(9);
   for (int r = 0; r < 6; ++r) {
     RequestInput in;
     in.prompt_token_ids.resize(40 + 70 * r);
-    for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % 512);
+    for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
     inputs.push_back(in);
   }
   SamplingParams sp;

@@ -351,6 +351,18 @@ Case mixed_case(const Policy& pol, int chunk, int variant, std::mt19937_64& rng)
   return c;
 }
 
+// A short window with sinks far from it (the paper kernel's bug): four sequences whose prefill and
+// decode rows start at, inside and past the window, GQA 4, V of the sinks offset.
+Case short_window_case(int W, int S, uint64_t seed) {
+  Case c;
+  c.policy = {true, W, S, false};
+  c.gqa = 4;
+  c.sink_offset = true;
+  c.seed = seed;
+  c.seqs = {{1000, 700, 1}, {1000, 900, 100}, {300, 300, 1}, {1000, 513, 128}};
+  return c;
+}
+
 TEST(AttentionKernels, ParamsValidation) {
   cuda::AttentionParams p;
   p.num_seqs = 1;
@@ -420,13 +432,7 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
   for (int W : {1, 2, 5, 63, 64, 65}) {
     for (int S : {1, 10, 64, 70}) {
       if (quick() && (W + S) % 3 != 0) continue;
-      Case c;
-      c.policy = {true, W, S, false};
-      c.gqa = 4;
-      c.sink_offset = true;
-      c.seed = rng();
-      c.seqs = {{1000, 700, 1}, {1000, 900, 100}, {300, 300, 1}, {1000, 513, 128}};
-      const Problem pr = make_problem(c);
+      const Problem pr = make_problem(short_window_case(W, S, rng()));
       std::vector<double> ref;
       std::vector<float> naive;
       reference_outputs(pr, ref, naive);
@@ -472,13 +478,7 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
   for (int W : {1, 5, 64, 127, 128, 129}) {  // windows around the 128-key tile, sinks far away
     for (int S : {1, 70, 128, 130}) {
       if (quick() && (W + S) % 3 != 0) continue;
-      Case c;
-      c.policy = {true, W, S, false};
-      c.gqa = 4;
-      c.sink_offset = true;
-      c.seed = rng();
-      c.seqs = {{1000, 700, 1}, {1000, 900, 100}, {300, 300, 1}, {1000, 513, 128}};
-      const Problem pr = make_problem(c);
+      const Problem pr = make_problem(short_window_case(W, S, rng()));
       std::vector<double> ref;
       std::vector<float> naive;
       reference_outputs(pr, ref, naive);
