@@ -100,9 +100,12 @@ __device__ __forceinline__ float tree_sum(const float (&part)[kN / 16]) {
   }
 }
 
-template <int kN, int kDT>
-__device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
-                                                   float (&o)[kDT][4], float scale_log2) {
+// The exponentiation half of the step: updates row_max and row_sum, turns the row's scores into
+// probabilities and returns alpha, the factor the row's output accumulators must be scaled by. Split
+// from the rescale so a kernel can exponentiate while an asynchronous MMA still writes o.
+template <int kN>
+__device__ __forceinline__ float softmax_row_exp(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
+                                                 float scale_log2) {
   float part[kN / 16];
 #pragma unroll
   for (int q = 0; q < kN / 16; ++q) {
@@ -123,11 +126,22 @@ __device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h,
     part[q] = (s[2 * q][2 * h] + s[2 * q][2 * h + 1]) + (s[2 * q + 1][2 * h] + s[2 * q + 1][2 * h + 1]);
   }
   row_sum = fmaf(row_sum, alpha, tree_sum<kN>(part));
+  return alpha;
+}
+
+template <int kDT>
+__device__ __forceinline__ void rescale_row(float (&o)[kDT][4], int h, float alpha) {
 #pragma unroll
   for (int d = 0; d < kDT; ++d) {
     o[d][2 * h] *= alpha;
     o[d][2 * h + 1] *= alpha;
   }
+}
+
+template <int kN, int kDT>
+__device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
+                                                   float (&o)[kDT][4], float scale_log2) {
+  rescale_row<kDT>(o, h, softmax_row_exp<kN>(s, h, row_max, row_sum, scale_log2));
 }
 
 // The C fragments of a 16 x kN fp32 tile (kN / 8 m16n8 accumulators) as bf16 A fragments of the same
@@ -194,8 +208,9 @@ __device__ __forceinline__ int cache_row(const int* block_table_row, int block_s
 // kChunks threads of a row share its address: lane j of a warp locates the warp's j-th row once and
 // `issue` fetches it with a shuffle (16x less index math than every thread locating its rows).
 // kSw128: the destination tiles use the 128-byte-swizzle layout of wgmma (sw128_offset; kD = 128)
-// instead of swz rows.
-template <int kRows, int kD, int kThreads, bool kSw128 = false>
+// instead of swz rows. kFirstThread: the loading threads are [kFirstThread, kFirstThread + kThreads)
+// of the CTA (a producer warpgroup).
+template <int kRows, int kD, int kThreads, bool kSw128 = false, int kFirstThread = 0>
 struct PagedTileLoader {
   static constexpr int kChunks = kD / 8;
   static constexpr int kRowsPerPass = kThreads / kChunks;
@@ -210,7 +225,7 @@ struct PagedTileLoader {
   // needed(key): may any query of the CTA see `key`? (keys nobody sees are zero-filled, not read)
   template <typename Needed>
   __device__ __forceinline__ void locate(const int* bt_row, int block_size, int seqlen_k, int key0, Needed needed) {
-    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int lane = threadIdx.x % 32, warp = (threadIdx.x - kFirstThread) / 32;
     const int j = lane % kWarpRows;
     const int r = warp * kWarpRowsPerPass + j % kWarpRowsPerPass + (j / kWarpRowsPerPass) * kRowsPerPass;
     const int key = key0 + r;
@@ -223,12 +238,26 @@ struct PagedTileLoader {
 #pragma unroll
     for (int i = 0; i < kPasses; ++i) {
       const int row = __shfl_sync(0xffffffffu, located, i * kWarpRowsPerPass + lane / kChunks);
-      const int r = static_cast<int>(threadIdx.x) / kChunks + i * kRowsPerPass;
+      const int r = static_cast<int>(threadIdx.x - kFirstThread) / kChunks + i * kRowsPerPass;
       const long long off = row < 0 ? 0 : (static_cast<long long>(row) * num_kv_heads + kv_head) * kD + chunk * 8;
       const int bytes = row < 0 ? 0 : 16;
       const uint32_t dst = kSw128 ? sw128_offset<kRows>(r, chunk) : static_cast<uint32_t>(swz<kChunks>(r, chunk));
       cp_async16(k_smem + dst, k_cache + off, bytes);
       cp_async16(v_smem + dst, v_cache + off, bytes);
+    }
+  }
+  // The same copies for one cache only (K or V), for kernels that publish K and V tiles separately.
+  __device__ __forceinline__ void issue_one(const __nv_bfloat16* cache, int num_kv_heads, int kv_head,
+                                            uint32_t smem) const {
+    const int lane = threadIdx.x % 32;
+    const int chunk = threadIdx.x % kChunks;
+#pragma unroll
+    for (int i = 0; i < kPasses; ++i) {
+      const int row = __shfl_sync(0xffffffffu, located, i * kWarpRowsPerPass + lane / kChunks);
+      const int r = static_cast<int>(threadIdx.x - kFirstThread) / kChunks + i * kRowsPerPass;
+      const long long off = row < 0 ? 0 : (static_cast<long long>(row) * num_kv_heads + kv_head) * kD + chunk * 8;
+      const uint32_t dst = kSw128 ? sw128_offset<kRows>(r, chunk) : static_cast<uint32_t>(swz<kChunks>(r, chunk));
+      cp_async16(smem + dst, cache + off, row < 0 ? 0 : 16);
     }
   }
 };
