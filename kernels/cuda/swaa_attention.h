@@ -61,6 +61,12 @@ std::string attention_prefill(const AttentionParams& p, void* stream);
 // attention_prefill on warpgroup MMAs (attention_prefill_sm90.cu). Not yet verified on a GPU: the
 // backend does not call it; tests/kernels/attention_kernel_test.cc checks it where it can run.
 std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
+// The warp-specialised Hopper prefill (attention_prefill_sm90_ws.cu: a producer warp on mbarriers,
+// two consumer warpgroups that overlap S = Q K^T with the previous tile's P V). Same contract.
+std::string attention_prefill_sm90_ws(const AttentionParams& p, void* stream);
+// Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for
+// sm_90a (SWAA_CUDA_ARCHS=90a, the default). Probes the current device once per process.
+bool hopper_kernels_available();
 // Its two matrix products alone, on one warpgroup with its layouts (wgmma_check.cu), for tests:
 // device pointers, row-major; q, p [64][128] and k, v [128][128] bf16; s_out = Q K^T and
 // o_out = P V, [64][128] fp32. Synchronises; returns "" or the CUDA error.

@@ -222,9 +222,15 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
 }
 
 // kPrefillSm90: the Hopper prefill (head dim 128 only; written without a GPU run, checked here).
-enum class Kernel { kPrefill, kPrefillSm90, kDecode };
+enum class Kernel { kPrefill, kPrefillSm90, kPrefillSm90Ws, kDecode };
 const char* kernel_name(Kernel k) {
-  return k == Kernel::kPrefill ? "prefill" : k == Kernel::kPrefillSm90 ? "prefill_sm90" : "decode";
+  switch (k) {
+    case Kernel::kPrefill: return "prefill";
+    case Kernel::kPrefillSm90: return "prefill_sm90";
+    case Kernel::kPrefillSm90Ws: return "prefill_sm90_ws";
+    case Kernel::kDecode: break;
+  }
+  return "decode";
 }
 
 // Runs one kernel on the problem and returns the errors; fails the test on launch errors, unwritten
@@ -266,6 +272,8 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
     msg = cuda::attention_prefill(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90) {
     msg = cuda::attention_prefill_sm90(p, nullptr);
+  } else if (kernel == Kernel::kPrefillSm90Ws) {
+    msg = cuda::attention_prefill_sm90_ws(p, nullptr);
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -444,9 +452,9 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
   decode_sum.print("decode short windows");
 }
 
-// The Hopper prefill (head dim 128) on the sweep's mixed batches and the short-window cases, in a
-// test of its own: it was written without a GPU run (2026-12-02), so a failure here names it alone.
-TEST(AttentionKernelsSm90, PrefillAgainstReference) {
+// The Hopper prefills (head dim 128) on the sweep's mixed batches and the short-window cases, in
+// tests of their own, so a failure names the kernel.
+void check_sm90_prefill(Kernel kernel) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   std::mt19937_64 rng(90);
   Summary mixed, short_windows;
@@ -462,7 +470,7 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
         std::vector<double> ref;
         std::vector<float> naive;
         reference_outputs(pr, ref, naive);
-        check(pr, Kernel::kPrefillSm90, 1, ref, naive, mixed);
+        check(pr, kernel, 1, ref, naive, mixed);
       }
     }
   }
@@ -473,7 +481,7 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
     std::vector<double> ref;
     std::vector<float> naive;
     reference_outputs(pr, ref, naive);
-    check(pr, Kernel::kPrefillSm90, 1, ref, naive, mixed);
+    check(pr, kernel, 1, ref, naive, mixed);
   }
   for (int W : {1, 5, 64, 127, 128, 129}) {  // windows around the 128-key tile, sinks far away
     for (int S : {1, 70, 128, 130}) {
@@ -482,12 +490,15 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
       std::vector<double> ref;
       std::vector<float> naive;
       reference_outputs(pr, ref, naive);
-      check(pr, Kernel::kPrefillSm90, 1, ref, naive, short_windows);
+      check(pr, kernel, 1, ref, naive, short_windows);
     }
   }
-  mixed.print("prefill_sm90 mixed batches");
-  short_windows.print("prefill_sm90 short windows");
+  mixed.print((std::string(kernel_name(kernel)) + " mixed batches").c_str());
+  short_windows.print((std::string(kernel_name(kernel)) + " short windows").c_str());
 }
+
+TEST(AttentionKernelsSm90, PrefillAgainstReference) { check_sm90_prefill(Kernel::kPrefillSm90); }
+TEST(AttentionKernelsSm90, WarpSpecialisedPrefillAgainstReference) { check_sm90_prefill(Kernel::kPrefillSm90Ws); }
 
 // Split-KV edges: decode batches (one generated token per sequence) where the window start falls in
 // the last 1-2 tiles of a split, for 1..N splits, with and without FA decode.
