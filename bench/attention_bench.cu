@@ -181,12 +181,10 @@ int main(int argc, char** argv) {
     make_batch(pre, 1, 32768, 32768, {"W2048_S100", true, 2048, 100, false}, r1);
     check_result(swaa::cuda::attention_prefill(pre.p, nullptr));
     check_result(swaa::cuda::attention_prefill_sm90(pre.p, nullptr));
-    check_result(swaa::cuda::attention_prefill_sm90_ws(pre.p, nullptr));
     Batch causal;
     make_batch(causal, 1, 8192, 8192, {"causal", false, 0, 0, false}, r1);
     check_result(swaa::cuda::attention_prefill(causal.p, nullptr));
     check_result(swaa::cuda::attention_prefill_sm90(causal.p, nullptr));
-    check_result(swaa::cuda::attention_prefill_sm90_ws(causal.p, nullptr));
     Batch dec;
     make_batch(dec, 8, 131072, 1, {"causal", false, 0, 0, false}, r1);
     void* ws = nullptr;
@@ -219,7 +217,6 @@ int main(int argc, char** argv) {
                   pol.name, len, ms, tflops);
       // The Hopper kernels, where they launch (an error is reported, not fatal).
       hopper_prefill_row(gpu, "swaa_sm90", swaa::cuda::attention_prefill_sm90, b.p, pol.name, len, vis);
-      hopper_prefill_row(gpu, "swaa_sm90_ws", swaa::cuda::attention_prefill_sm90_ws, b.p, pol.name, len, vis);
       std::fflush(stdout);
     }
   }

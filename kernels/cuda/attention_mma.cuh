@@ -208,9 +208,8 @@ __device__ __forceinline__ int cache_row(const int* block_table_row, int block_s
 // kChunks threads of a row share its address: lane j of a warp locates the warp's j-th row once and
 // `issue` fetches it with a shuffle (16x less index math than every thread locating its rows).
 // kSw128: the destination tiles use the 128-byte-swizzle layout of wgmma (sw128_offset; kD = 128)
-// instead of swz rows. kFirstThread: the loading threads are [kFirstThread, kFirstThread + kThreads)
-// of the CTA (a producer warpgroup).
-template <int kRows, int kD, int kThreads, bool kSw128 = false, int kFirstThread = 0>
+// instead of swz rows.
+template <int kRows, int kD, int kThreads, bool kSw128 = false>
 struct PagedTileLoader {
   static constexpr int kChunks = kD / 8;
   static constexpr int kRowsPerPass = kThreads / kChunks;
@@ -225,7 +224,7 @@ struct PagedTileLoader {
   // needed(key): may any query of the CTA see `key`? (keys nobody sees are zero-filled, not read)
   template <typename Needed>
   __device__ __forceinline__ void locate(const int* bt_row, int block_size, int seqlen_k, int key0, Needed needed) {
-    const int lane = threadIdx.x % 32, warp = (threadIdx.x - kFirstThread) / 32;
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int j = lane % kWarpRows;
     const int r = warp * kWarpRowsPerPass + j % kWarpRowsPerPass + (j / kWarpRowsPerPass) * kRowsPerPass;
     const int key = key0 + r;
@@ -238,26 +237,12 @@ struct PagedTileLoader {
 #pragma unroll
     for (int i = 0; i < kPasses; ++i) {
       const int row = __shfl_sync(0xffffffffu, located, i * kWarpRowsPerPass + lane / kChunks);
-      const int r = static_cast<int>(threadIdx.x - kFirstThread) / kChunks + i * kRowsPerPass;
+      const int r = static_cast<int>(threadIdx.x) / kChunks + i * kRowsPerPass;
       const long long off = row < 0 ? 0 : (static_cast<long long>(row) * num_kv_heads + kv_head) * kD + chunk * 8;
       const int bytes = row < 0 ? 0 : 16;
       const uint32_t dst = kSw128 ? sw128_offset<kRows>(r, chunk) : static_cast<uint32_t>(swz<kChunks>(r, chunk));
       cp_async16(k_smem + dst, k_cache + off, bytes);
       cp_async16(v_smem + dst, v_cache + off, bytes);
-    }
-  }
-  // The same copies for one cache only (K or V), for kernels that publish K and V tiles separately.
-  __device__ __forceinline__ void issue_one(const __nv_bfloat16* cache, int num_kv_heads, int kv_head,
-                                            uint32_t smem) const {
-    const int lane = threadIdx.x % 32;
-    const int chunk = threadIdx.x % kChunks;
-#pragma unroll
-    for (int i = 0; i < kPasses; ++i) {
-      const int row = __shfl_sync(0xffffffffu, located, i * kWarpRowsPerPass + lane / kChunks);
-      const int r = static_cast<int>(threadIdx.x - kFirstThread) / kChunks + i * kRowsPerPass;
-      const long long off = row < 0 ? 0 : (static_cast<long long>(row) * num_kv_heads + kv_head) * kD + chunk * 8;
-      const uint32_t dst = kSw128 ? sw128_offset<kRows>(r, chunk) : static_cast<uint32_t>(swz<kChunks>(r, chunk));
-      cp_async16(smem + dst, cache + off, row < 0 ? 0 : 16);
     }
   }
 };

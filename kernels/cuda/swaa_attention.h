@@ -58,12 +58,12 @@ std::string validate_attention_params(const AttentionParams& p);
 std::string attention_prefill(const AttentionParams& p, void* stream);
 
 // Prefill on Hopper (compute capability 9.0, head dim 128): the same tile walk and result as
-// attention_prefill on warpgroup MMAs (attention_prefill_sm90.cu). Not yet verified on a GPU: the
-// backend does not call it; tests/kernels/attention_kernel_test.cc checks it where it can run.
+// attention_prefill on warpgroup MMAs (attention_prefill_sm90.cu); the backend's prefill for head
+// dim 128 where hopper_kernels_available(). Checked by tests/kernels/attention_kernel_test.cc.
 std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
-// The warp-specialised Hopper prefill (attention_prefill_sm90_ws.cu: a producer warp on mbarriers,
-// two consumer warpgroups that overlap S = Q K^T with the previous tile's P V). Same contract.
-std::string attention_prefill_sm90_ws(const AttentionParams& p, void* stream);
+// Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for
+// sm_90a (SWAA_CUDA_ARCHS=90a, the default). Probes the current device once per process.
+bool hopper_kernels_available();
 // Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for
 // sm_90a (SWAA_CUDA_ARCHS=90a, the default). Probes the current device once per process.
 bool hopper_kernels_available();

@@ -1,7 +1,7 @@
 // The engine on the GPU (label cuda): the Transformers fixtures of every architecture and SWAA
 // configuration through --device cuda (bf16), and the CUDA path against the CPU path on random
 // models with head dims 64 and 128 (the tiled prefill and split-KV decode kernels), unchunked and
-// chunked; the same with cuBLAS for decode steps and with the Hopper prefill (opt-in options).
+// chunked; the same with cuBLAS for decode steps and with the mma.sync prefill for head dim 128.
 // Tolerances (measured on an H200, 2026-11-28): on moderately sharp random models the bf16 CUDA
 // path stays within max 0.027 / mean 0.006 nats of the fp32 CPU path, so CudaVsCpu asserts
 // max < 0.1 and mean < 0.02. The Transformers fixtures are deliberately extreme (q/k gain, logits
@@ -72,7 +72,7 @@ TEST_P(CudaHfFixture, MatchesTransformersWithinBf16) {
 INSTANTIATE_TEST_SUITE_P(Transformers, CudaHfFixture, ::testing::Values("qwen3", "qwen3_moe", "qwen2", "llama"));
 
 // Head dims 64 and 128 against the CPU path; `env` (NAME=VALUE) switches a backend option on for the
-// CUDA runs (SWAA_PREFILL_SM90=1: the Hopper prefill; SWAA_CUDA_GEMV=0: cuBLAS for decode steps).
+// CUDA runs (SWAA_PREFILL_SM90=0: the mma.sync prefill; SWAA_CUDA_GEMV=0: cuBLAS for decode steps).
 void cuda_vs_cpu(const std::vector<int>& head_dims, const char* env_name = nullptr, const char* env_value = nullptr) {
   for (int head_dim : head_dims) {
     const std::string dir = testing::write_small_cuda_model("cuda_vs_cpu_" + std::to_string(head_dim), head_dim, 11);
@@ -104,9 +104,9 @@ TEST(CudaVsCpu, TiledKernelsInsideTheEngine) { cuda_vs_cpu({64, 128}); }
 
 TEST(CudaVsCpu, CublasForDecodeSteps) { cuda_vs_cpu({128}, "SWAA_CUDA_GEMV", "0"); }
 
-// The Hopper prefill (written 2026-12-02 without a GPU run) inside the engine; its own test so that a
-// failure names it.
-TEST(CudaVsCpu, HopperPrefillInsideTheEngine) { cuda_vs_cpu({128}, "SWAA_PREFILL_SM90", "1"); }
+// Head dim 128 takes the Hopper prefill by default on an H100/H200; this runs the mma.sync prefill
+// there instead, so both stay covered inside the engine.
+TEST(CudaVsCpu, MmaSyncPrefillInsideTheEngine) { cuda_vs_cpu({128}, "SWAA_PREFILL_SM90", "0"); }
 
 }  // namespace
 }  // namespace swaa

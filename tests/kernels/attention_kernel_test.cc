@@ -221,13 +221,12 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
   }
 }
 
-// kPrefillSm90: the Hopper prefill (head dim 128 only; written without a GPU run, checked here).
-enum class Kernel { kPrefill, kPrefillSm90, kPrefillSm90Ws, kDecode };
+// kPrefillSm90: the Hopper prefill (head dim 128 only).
+enum class Kernel { kPrefill, kPrefillSm90, kDecode };
 const char* kernel_name(Kernel k) {
   switch (k) {
     case Kernel::kPrefill: return "prefill";
     case Kernel::kPrefillSm90: return "prefill_sm90";
-    case Kernel::kPrefillSm90Ws: return "prefill_sm90_ws";
     case Kernel::kDecode: break;
   }
   return "decode";
@@ -272,8 +271,7 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
     msg = cuda::attention_prefill(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90) {
     msg = cuda::attention_prefill_sm90(p, nullptr);
-  } else if (kernel == Kernel::kPrefillSm90Ws) {
-    msg = cuda::attention_prefill_sm90_ws(p, nullptr);
+
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -452,8 +450,8 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
   decode_sum.print("decode short windows");
 }
 
-// The Hopper prefills (head dim 128) on the sweep's mixed batches and the short-window cases, in
-// tests of their own, so a failure names the kernel.
+// A Hopper prefill (head dim 128) on the sweep's mixed batches and the short-window cases, in a
+// test of its own, so a failure names the kernel.
 void check_sm90_prefill(Kernel kernel) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   std::mt19937_64 rng(90);
@@ -498,7 +496,6 @@ void check_sm90_prefill(Kernel kernel) {
 }
 
 TEST(AttentionKernelsSm90, PrefillAgainstReference) { check_sm90_prefill(Kernel::kPrefillSm90); }
-TEST(AttentionKernelsSm90, WarpSpecialisedPrefillAgainstReference) { check_sm90_prefill(Kernel::kPrefillSm90Ws); }
 
 // Split-KV edges: decode batches (one generated token per sequence) where the window start falls in
 // the last 1-2 tiles of a split, for 1..N splits, with and without FA decode.

@@ -36,7 +36,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   const char* env = std::getenv("SWAA_CUDA_GRAPHS");
   if (env != nullptr && std::string(env) == "0") graphs_enabled_ = false;
   const char* sm90 = std::getenv("SWAA_PREFILL_SM90");
-  prefill_sm90_ = sm90 != nullptr && std::string(sm90) == "1";
+  prefill_sm90_ = cuda::hopper_kernels_available() && !(sm90 != nullptr && std::string(sm90) == "0");
   const char* gemv = std::getenv("SWAA_CUDA_GEMV");
   if (gemv != nullptr && std::string(gemv) == "0") use_gemv_ = false;
 }

@@ -116,7 +116,7 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas_ = nullptr;
   std::shared_ptr<void> cublas_workspace_;
   int num_sms_ = 132;
-  // The Hopper prefill kernel, opt-in with SWAA_PREFILL_SM90=1 until it has passed its GPU tests.
+  // The Hopper prefill kernel for head dim 128, where it can run (SWAA_PREFILL_SM90=0: mma.sync).
   bool prefill_sm90_ = false;
   bool use_gemv_ = true;  // decode-step projections on the skinny kernel (SWAA_CUDA_GEMV=0: cuBLAS)
 
