@@ -30,7 +30,8 @@ odd=$(seq -s, 1 2 35)
 for len in $lens; do
   for cfg in "" "--sliding-window-size 2048" "--sliding-window-size 2048 --keep-first 100 --force-fa-decode true" \
              "--sliding-window-size 2048 --keep-first 100 --force-fa-decode true --non-sliding-layers $odd"; do
+    # --max-model-len: the random checkpoint says max_position_embeddings 65536
     "$build/swaa" bench -m "$model" --device cuda --prompt-len "$len" --gen-len 32 --batch 1 --kv-cache-gib 60 \
-      --max-num-batched-tokens 16384 --json $cfg 2>>"$out/bench.err" | tee -a "$out/bench.jsonl"
+      --max-num-batched-tokens 16384 --max-model-len $((len + 32)) --json $cfg 2>>"$out/bench.err" | tee -a "$out/bench.jsonl"
   done
 done
