@@ -4,10 +4,10 @@
 // cache with cp.async into 128-byte-swizzled shared memory, two stages; S = Q K^T with Q and K from
 // shared memory (wgmma SS), the online softmax on S's registers, O += P V with P from registers and
 // V from shared memory transposed (wgmma RS). Head dim 128 only. Not yet a FlashAttention-3: no TMA,
-// no producer warpgroup, no overlap of one tile's softmax with the next tile's S inside a warpgroup
-// (the two warpgroups overlap each other instead).
+// no producer warpgroup, no overlap of one tile's softmax with the next tile's S inside a warpgroup,
+// and both warpgroups meet at one barrier per tile (the tensor pipe idles while both exponentiate).
 // Status: the CUDA backend's prefill for head dim 128 on Hopper since its first H200 run
-// (2026-12-02): 435 TFLOP/s causal and 360-365 at W = 2048 at 128k, against 326 and 284-287 for the
+// (2026-12-02): 434 TFLOP/s causal and 360 at W = 2048 at 128k, against 323 and 282-285 for the
 // mma.sync kernel (bench/attention_notes.md). A warp-specialised version (producer warpgroup on
 // mbarriers, S of tile i issued before P V of tile i-1) was slower, 379 causal (commit b7d356d).
 #include <cuda_runtime.h>
