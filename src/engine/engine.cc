@@ -101,7 +101,8 @@ Result<uint64_t> Engine::add_request(const RequestInput& input, const SamplingPa
   const int prompt_len = static_cast<int>(ids.size());
   if (prompt_len >= m.max_model_len) {
     return invalid_argument("prompt of " + std::to_string(prompt_len) + " tokens leaves no room to generate within max_model_len " +
-                            std::to_string(m.max_model_len));
+                            std::to_string(m.max_model_len) +
+                            " (the checkpoint's max_position_embeddings unless --max-model-len sets it)");
   }
   // The full KV group must be able to hold the whole sequence alone, or it could never finish.
   const int total = std::min(prompt_len + params.max_tokens, m.max_model_len);

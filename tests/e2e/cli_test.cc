@@ -154,6 +154,16 @@ TEST_F(CliGenerate, BenchJson) {
   EXPECT_EQ(j["swaa"], "W=8 S=0 fa_decode=off");
 }
 
+TEST_F(CliGenerate, BenchPromptPastMaxModelLenNamesTheFlag) {
+  // The random checkpoint says max_position_embeddings 65536: a longer prompt needs --max-model-len.
+  testing::CommandResult r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 70000 --gen-len 1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("prompt of 70000 tokens leaves no room to generate within max_model_len 65536 (the checkpoint's "
+                       "max_position_embeddings unless --max-model-len sets it)"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(CliGenerate, CtrlCStopsCleanly) {
   // A long generation interrupted by SIGINT ends with a message and exit code 1, not a crash.
   // --foreground: without it timeout also signals its process group, so swaa can get SIGINT twice,
