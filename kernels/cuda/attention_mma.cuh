@@ -100,12 +100,9 @@ __device__ __forceinline__ float tree_sum(const float (&part)[kN / 16]) {
   }
 }
 
-// The exponentiation half of the step: updates row_max and row_sum, turns the row's scores into
-// probabilities and returns alpha, the factor the row's output accumulators must be scaled by. Split
-// from the rescale so a kernel can exponentiate while an asynchronous MMA still writes o.
-template <int kN>
-__device__ __forceinline__ float softmax_row_exp(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
-                                                 float scale_log2) {
+template <int kN, int kDT>
+__device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
+                                                   float (&o)[kDT][4], float scale_log2) {
   float part[kN / 16];
 #pragma unroll
   for (int q = 0; q < kN / 16; ++q) {
@@ -126,22 +123,11 @@ __device__ __forceinline__ float softmax_row_exp(float (&s)[kN / 8][4], int h, f
     part[q] = (s[2 * q][2 * h] + s[2 * q][2 * h + 1]) + (s[2 * q + 1][2 * h] + s[2 * q + 1][2 * h + 1]);
   }
   row_sum = fmaf(row_sum, alpha, tree_sum<kN>(part));
-  return alpha;
-}
-
-template <int kDT>
-__device__ __forceinline__ void rescale_row(float (&o)[kDT][4], int h, float alpha) {
 #pragma unroll
   for (int d = 0; d < kDT; ++d) {
     o[d][2 * h] *= alpha;
     o[d][2 * h + 1] *= alpha;
   }
-}
-
-template <int kN, int kDT>
-__device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
-                                                   float (&o)[kDT][4], float scale_log2) {
-  rescale_row<kDT>(o, h, softmax_row_exp<kN>(s, h, row_max, row_sum, scale_log2));
 }
 
 // The C fragments of a 16 x kN fp32 tile (kN / 8 m16n8 accumulators) as bf16 A fragments of the same

@@ -64,9 +64,6 @@ std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
 // Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for
 // sm_90a (SWAA_CUDA_ARCHS=90a, the default). Probes the current device once per process.
 bool hopper_kernels_available();
-// Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for
-// sm_90a (SWAA_CUDA_ARCHS=90a, the default). Probes the current device once per process.
-bool hopper_kernels_available();
 // Its two matrix products alone, on one warpgroup with its layouts (wgmma_check.cu), for tests:
 // device pointers, row-major; q, p [64][128] and k, v [128][128] bf16; s_out = Q K^T and
 // o_out = P V, [64][128] fp32. Synchronises; returns "" or the CUDA error.

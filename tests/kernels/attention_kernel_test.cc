@@ -224,12 +224,7 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
 // kPrefillSm90: the Hopper prefill (head dim 128 only).
 enum class Kernel { kPrefill, kPrefillSm90, kDecode };
 const char* kernel_name(Kernel k) {
-  switch (k) {
-    case Kernel::kPrefill: return "prefill";
-    case Kernel::kPrefillSm90: return "prefill_sm90";
-    case Kernel::kDecode: break;
-  }
-  return "decode";
+  return k == Kernel::kPrefill ? "prefill" : k == Kernel::kPrefillSm90 ? "prefill_sm90" : "decode";
 }
 
 // Runs one kernel on the problem and returns the errors; fails the test on launch errors, unwritten
@@ -271,7 +266,6 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
     msg = cuda::attention_prefill(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90) {
     msg = cuda::attention_prefill_sm90(p, nullptr);
-
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -450,9 +444,9 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
   decode_sum.print("decode short windows");
 }
 
-// A Hopper prefill (head dim 128) on the sweep's mixed batches and the short-window cases, in a
-// test of its own, so a failure names the kernel.
-void check_sm90_prefill(Kernel kernel) {
+// The Hopper prefill (head dim 128) on the sweep's mixed batches and the short-window cases, in a
+// test of its own, so a failure names it.
+TEST(AttentionKernelsSm90, PrefillAgainstReference) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   std::mt19937_64 rng(90);
   Summary mixed, short_windows;
@@ -468,7 +462,7 @@ void check_sm90_prefill(Kernel kernel) {
         std::vector<double> ref;
         std::vector<float> naive;
         reference_outputs(pr, ref, naive);
-        check(pr, kernel, 1, ref, naive, mixed);
+        check(pr, Kernel::kPrefillSm90, 1, ref, naive, mixed);
       }
     }
   }
@@ -479,7 +473,7 @@ void check_sm90_prefill(Kernel kernel) {
     std::vector<double> ref;
     std::vector<float> naive;
     reference_outputs(pr, ref, naive);
-    check(pr, kernel, 1, ref, naive, mixed);
+    check(pr, Kernel::kPrefillSm90, 1, ref, naive, mixed);
   }
   for (int W : {1, 5, 64, 127, 128, 129}) {  // windows around the 128-key tile, sinks far away
     for (int S : {1, 70, 128, 130}) {
@@ -488,14 +482,12 @@ void check_sm90_prefill(Kernel kernel) {
       std::vector<double> ref;
       std::vector<float> naive;
       reference_outputs(pr, ref, naive);
-      check(pr, kernel, 1, ref, naive, short_windows);
+      check(pr, Kernel::kPrefillSm90, 1, ref, naive, short_windows);
     }
   }
-  mixed.print((std::string(kernel_name(kernel)) + " mixed batches").c_str());
-  short_windows.print((std::string(kernel_name(kernel)) + " short windows").c_str());
+  mixed.print("prefill_sm90 mixed batches");
+  short_windows.print("prefill_sm90 short windows");
 }
-
-TEST(AttentionKernelsSm90, PrefillAgainstReference) { check_sm90_prefill(Kernel::kPrefillSm90); }
 
 // Split-KV edges: decode batches (one generated token per sequence) where the window start falls in
 // the last 1-2 tiles of a split, for 1..N splits, with and without FA decode.
