@@ -1,8 +1,14 @@
-// Skinny GEMM for decode steps (see ops.h): out[j, :] = x[j, :] @ w^T for up to kGemvMaxRows rows.
-// One warp per output feature: its lanes stream that weight row with 16-byte loads (8 in flight
-// per lane), multiply by every x row, reduce across the warp. The weight matrix is read once, so
-// the kernel is bound by HBM bandwidth (4.4 TB/s on the 778 MB lm_head of Qwen3-4B on the H200;
-// 0.7-2.8 TB/s on the 5-50 MB projections, where fewer CTAs leave a tail).
+// Skinny GEMM for decode steps (see ops.h): out[j, :] = x[j, :] @ w^T (+ bias) for up to
+// kGemvMaxRows rows, for one to three matrices of the same input in one launch (a layer's q, k and
+// v), or gate and up fused with SwiGLU (silu(x @ gate^T) * (x @ up^T)).
+//
+// A CTA has 8 warps. Each output feature is computed by `ks` warps (1, 2, 4 or 8), each streaming
+// 1/ks of the weight row with 16-byte loads, kLoads in flight per lane; the ks partial sums meet in
+// shared memory. ks grows while the launch has fewer warps than about 48 per SM and each warp keeps
+// at least 4 loads per lane, so the 2560-row o and down projections of Qwen3-4B fill the H200
+// instead of leaving it two-thirds idle. The weights are read once: the kernel is bound by HBM
+// bandwidth. Roundings are those of the unfused sequence (bf16 output, then + bias in bf16, then
+// silu rounded to bf16 before the product, as ops.cu's add_bias and silu_mul).
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -12,82 +18,226 @@ namespace swaa::cuda {
 namespace {
 
 using bf16 = __nv_bfloat16;
-constexpr int kWarps = 8;  // output features per CTA
+constexpr int kWarps = 8;
+constexpr int kMaxMatrices = 3;
 
-template <int N>
-__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const bf16* __restrict__ x, const bf16* __restrict__ w,
-                                                           int n, int k, int m, void* out, bool out_f32) {
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int row = blockIdx.x * kWarps + warp;
-  if (row >= m) return;
-  const uint4* wr = reinterpret_cast<const uint4*>(w + static_cast<long long>(row) * k);
-  const int chunks = k / 8;
-  float acc[N];
+struct GemvArgs {
+  const bf16* x;
+  int n, k, ks;
+  int count;                      // matrices in this launch (gated: 1, its gate; up in up_w)
+  int row_end[kMaxMatrices];      // cumulative output features: matrix i owns [row_end[i-1], row_end[i])
+  const bf16* w[kMaxMatrices];
+  const bf16* bias[kMaxMatrices];
+  void* out[kMaxMatrices];
+  const bf16* up_w;               // gated only
+  const bf16* up_bias;
+  bool out_f32;
+};
+
+// sum_c x[j, c] * w[c] over this warp's chunks [begin, end) of 8 bf16 values.
+template <int N, int kLoads>
+__device__ __forceinline__ void dot_rows(const bf16* __restrict__ x, const uint4* __restrict__ wr, int k, int n,
+                                         int begin, int end, int lane, float (&acc)[N]) {
+  for (int c0 = begin + lane; c0 < end; c0 += 32 * kLoads) {
+    uint4 wv[kLoads];
 #pragma unroll
-  for (int j = 0; j < N; ++j) acc[j] = 0.f;
-#pragma unroll 8
-  for (int c = lane; c < chunks; c += 32) {
-    const uint4 wv = __ldg(wr + c);
-    const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv);
-#pragma unroll
-    for (int j = 0; j < N; ++j) {
-      if (j < n) {
-        const uint4 xv = __ldg(reinterpret_cast<const uint4*>(x + static_cast<long long>(j) * k) + c);
-        const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xv);
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const float2 wf = __bfloat1622float2(wp[e]), xf = __bfloat1622float2(xp[e]);
-          acc[j] = fmaf(wf.x, xf.x, fmaf(wf.y, xf.y, acc[j]));
-        }
-      }
+    for (int u = 0; u < kLoads; ++u) {
+      const int c = c0 + u * 32;
+      wv[u] = c < end ? __ldg(wr + c) : make_uint4(0, 0, 0, 0);
     }
-  }
 #pragma unroll
-  for (int j = 0; j < N; ++j) {
-    float v = acc[j];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0 && j < n) {
-      const long long at = static_cast<long long>(j) * m + row;
-      if (out_f32) {
-        static_cast<float*>(out)[at] = v;
-      } else {
-        static_cast<bf16*>(out)[at] = __float2bfloat16(v);
+    for (int u = 0; u < kLoads; ++u) {
+      const int c = c0 + u * 32;
+      if (c >= end) break;
+      const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[u]);
+#pragma unroll
+      for (int j = 0; j < N; ++j) {
+        if (j < n) {
+          const uint4 xv = __ldg(reinterpret_cast<const uint4*>(x + static_cast<long long>(j) * k) + c);
+          const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xv);
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const float2 wf = __bfloat1622float2(wp[e]), xf = __bfloat1622float2(xp[e]);
+            acc[j] = fmaf(wf.x, xf.x, fmaf(wf.y, xf.y, acc[j]));
+          }
+        }
       }
     }
   }
 }
 
+// Warp sum, then the sum over the ks warps of one feature (in part order: deterministic). The
+// result is valid in lane 0 of the feature's part-0 warp.
 template <int N>
-void launch(const void* x, const void* w, int n, int k, int m, void* out, bool out_f32, cudaStream_t s) {
-  gemv_kernel<N><<<(m + kWarps - 1) / kWarps, kWarps * 32, 0, s>>>(static_cast<const bf16*>(x),
-                                                                   static_cast<const bf16*>(w), n, k, m, out, out_f32);
+__device__ __forceinline__ void reduce(float (&acc)[N], float (*red)[N], int warp, int part, int ks) {
+#pragma unroll
+  for (int j = 0; j < N; ++j) {
+    for (int o = 16; o > 0; o >>= 1) acc[j] += __shfl_xor_sync(0xffffffffu, acc[j], o);
+  }
+  if (ks == 1) return;
+  if ((threadIdx.x & 31) == 0) {
+#pragma unroll
+    for (int j = 0; j < N; ++j) red[warp][j] = acc[j];
+  }
+  __syncthreads();
+  if (part == 0) {
+#pragma unroll
+    for (int j = 0; j < N; ++j) {
+      float s = red[warp][j];
+      for (int p = 1; p < ks; ++p) s += red[warp + p][j];
+      acc[j] = s;
+    }
+  }
+}
+
+__device__ __forceinline__ float to_bf16_plus_bias(float v, const bf16* bias, int row) {
+  float o = __bfloat162float(__float2bfloat16(v));
+  if (bias != nullptr) o = __bfloat162float(__float2bfloat16(o + __bfloat162float(bias[row])));
+  return o;
+}
+
+template <int N, bool kGated>
+__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const GemvArgs a) {
+  constexpr int kLoads = kGated ? 4 : (N <= 2 ? 8 : 4);  // 16-byte weight loads in flight per lane
+  __shared__ float red[kGated ? 2 : 1][kWarps][N];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int part = warp % a.ks;
+  const int feature = blockIdx.x * (kWarps / a.ks) + warp / a.ks;  // over all matrices of the launch
+  const bool active = feature < a.row_end[a.count - 1];
+  int mi = 0;
+  while (mi + 1 < a.count && feature >= a.row_end[mi]) ++mi;
+  const int row = feature - (mi == 0 ? 0 : a.row_end[mi - 1]);
+  const int m = a.row_end[mi] - (mi == 0 ? 0 : a.row_end[mi - 1]);
+  const int chunks = a.k / 8;
+  const int begin = chunks * part / a.ks, end = chunks * (part + 1) / a.ks;
+
+  float acc[N], acc_up[N];
+#pragma unroll
+  for (int j = 0; j < N; ++j) acc[j] = acc_up[j] = 0.f;
+  if (active) {
+    const long long off = static_cast<long long>(row) * a.k;
+    dot_rows<N, kLoads>(a.x, reinterpret_cast<const uint4*>(a.w[mi] + off), a.k, a.n, begin, end, lane, acc);
+    if constexpr (kGated) {
+      dot_rows<N, kLoads>(a.x, reinterpret_cast<const uint4*>(a.up_w + off), a.k, a.n, begin, end, lane, acc_up);
+    }
+  }
+  reduce<N>(acc, red[0], warp, part, a.ks);
+  if constexpr (kGated) reduce<N>(acc_up, red[1], warp, part, a.ks);
+  if (!active || part != 0 || lane != 0) return;
+#pragma unroll
+  for (int j = 0; j < N; ++j) {
+    if (j >= a.n) break;
+    const long long at = static_cast<long long>(j) * m + row;
+    if constexpr (kGated) {
+      const float g = to_bf16_plus_bias(acc[j], a.bias[0], row);
+      const float u = to_bf16_plus_bias(acc_up[j], a.up_bias, row);
+      const float silu = __bfloat162float(__float2bfloat16(g / (1.f + __expf(-g))));  // as silu_mul
+      static_cast<bf16*>(a.out[0])[at] = __float2bfloat16(silu * u);
+    } else if (a.out_f32) {
+      const float b = a.bias[mi] != nullptr ? __bfloat162float(a.bias[mi][row]) : 0.f;
+      static_cast<float*>(a.out[mi])[at] = acc[j] + b;
+    } else {
+      static_cast<bf16*>(a.out[mi])[at] = __float2bfloat16(to_bf16_plus_bias(acc[j], a.bias[mi], row));
+    }
+  }
+}
+
+int num_sms() {
+  static int cached[64] = {};
+  int dev = 0;
+  cudaGetDevice(&dev);
+  if (dev < 0 || dev >= 64) return 132;
+  if (cached[dev] == 0) {
+    int sms = 0;
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+    cached[dev] = sms > 0 ? sms : 132;
+  }
+  return cached[dev];
+}
+
+// Warps per output feature: enough to put ~48 warps on every SM, keeping >= 4 loads per lane.
+int split_for(int features, int k) {
+  const long long target = 48LL * num_sms();
+  const int chunks = k / 8;
+  int ks = 1;
+  while (ks < kWarps && static_cast<long long>(features) * ks < target && chunks / (2 * ks) >= 32 * 4) ks *= 2;
+  return ks;
+}
+
+template <bool kGated>
+std::string launch(GemvArgs& a, cudaStream_t s) {
+  const int features = a.row_end[a.count - 1];
+  a.ks = split_for(features, a.k);
+  const int per_cta = kWarps / a.ks;
+  const dim3 grid((features + per_cta - 1) / per_cta);
+  if (a.n == 1) {
+    gemv_kernel<1, kGated><<<grid, kWarps * 32, 0, s>>>(a);
+  } else if (a.n == 2) {
+    gemv_kernel<2, kGated><<<grid, kWarps * 32, 0, s>>>(a);
+  } else if (a.n <= 4) {
+    gemv_kernel<4, kGated><<<grid, kWarps * 32, 0, s>>>(a);
+  } else {
+    gemv_kernel<8, kGated><<<grid, kWarps * 32, 0, s>>>(a);
+  }
+  const cudaError_t e = cudaGetLastError();
+  return e == cudaSuccess ? std::string() : std::string("gemv: ") + cudaGetErrorString(e);
+}
+
+bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+std::string unsupported(int n, int k) {
+  return "gemv: needs 1 <= n <= " + std::to_string(kGemvMaxRows) + ", k % 8 == 0 and 16-byte aligned x and w; got n " +
+         std::to_string(n) + ", k " + std::to_string(k);
 }
 
 }  // namespace
 
 bool gemv_supported(const void* x, const void* w, int n, int k) {
-  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
   return n >= 1 && n <= kGemvMaxRows && k % 8 == 0 && aligned(x) && aligned(w);
 }
 
+std::string gemv_many(const void* x, int n, int k, const GemvOutput* outs, int count, bool out_f32, void* stream) {
+  if (count < 1 || count > kMaxMatrices) return "gemv_many: 1 to 3 matrices per launch, got " + std::to_string(count);
+  GemvArgs a{};
+  a.x = static_cast<const bf16*>(x);
+  a.n = n;
+  a.k = k;
+  a.count = count;
+  a.out_f32 = out_f32;
+  int rows = 0;
+  for (int i = 0; i < count; ++i) {
+    if (!gemv_supported(x, outs[i].w, n, k)) return unsupported(n, k);
+    rows += outs[i].m;
+    a.row_end[i] = rows;
+    a.w[i] = static_cast<const bf16*>(outs[i].w);
+    a.bias[i] = static_cast<const bf16*>(outs[i].bias);
+    a.out[i] = outs[i].out;
+  }
+  if (rows == 0) return "";
+  return launch<false>(a, static_cast<cudaStream_t>(stream));
+}
+
 std::string gemv(const void* x, const void* w, int n, int k, int m, void* out, bool out_f32, void* stream) {
-  if (!gemv_supported(x, w, n, k)) {
-    return "gemv: needs 1 <= n <= " + std::to_string(kGemvMaxRows) + ", k % 8 == 0 and 16-byte aligned x and w; got n " +
-           std::to_string(n) + ", k " + std::to_string(k);
-  }
+  const GemvOutput o{w, nullptr, out, m};
+  return gemv_many(x, n, k, &o, 1, out_f32, stream);
+}
+
+std::string gemv_swiglu(const void* x, int n, int k, int m, const void* gate_w, const void* gate_bias,
+                        const void* up_w, const void* up_bias, void* out, void* stream) {
+  if (!gemv_supported(x, gate_w, n, k) || !aligned(up_w)) return unsupported(n, k);
   if (m == 0) return "";
-  const cudaStream_t s = static_cast<cudaStream_t>(stream);
-  if (n == 1) {
-    launch<1>(x, w, n, k, m, out, out_f32, s);
-  } else if (n == 2) {
-    launch<2>(x, w, n, k, m, out, out_f32, s);
-  } else if (n <= 4) {
-    launch<4>(x, w, n, k, m, out, out_f32, s);
-  } else {
-    launch<8>(x, w, n, k, m, out, out_f32, s);
-  }
-  const cudaError_t e = cudaGetLastError();
-  return e == cudaSuccess ? std::string() : std::string("gemv: ") + cudaGetErrorString(e);
+  GemvArgs a{};
+  a.x = static_cast<const bf16*>(x);
+  a.n = n;
+  a.k = k;
+  a.count = 1;
+  a.row_end[0] = m;
+  a.w[0] = static_cast<const bf16*>(gate_w);
+  a.bias[0] = static_cast<const bf16*>(gate_bias);
+  a.out[0] = out;
+  a.up_w = static_cast<const bf16*>(up_w);
+  a.up_bias = static_cast<const bf16*>(up_bias);
+  return launch<true>(a, static_cast<cudaStream_t>(stream));
 }
 
 }  // namespace swaa::cuda

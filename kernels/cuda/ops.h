@@ -22,6 +22,20 @@ std::string rms_norm(const void* x, const void* w, int rows, int d, float eps, v
 inline constexpr int kGemvMaxRows = 8;
 bool gemv_supported(const void* x, const void* w, int n, int k);
 std::string gemv(const void* x, const void* w, int n, int k, int m, void* out, bool out_f32, void* stream);
+// Up to three matrices of one input in one launch (a layer's q, k, v): outs[i].out [n, outs[i].m] =
+// x @ outs[i].w^T + outs[i].bias (bias [m] bf16 or null; bf16 outputs round before the bias is
+// added, as add_bias). Every w must satisfy gemv_supported.
+struct GemvOutput {
+  const void* w;
+  const void* bias;
+  void* out;
+  int m;
+};
+std::string gemv_many(const void* x, int n, int k, const GemvOutput* outs, int count, bool out_f32, void* stream);
+// out [n, m] = silu(x @ gate_w^T + gate_bias) * (x @ up_w^T + up_bias), bf16, with the roundings of
+// gemv, add_bias and silu_mul in sequence (the same bits); biases may be null.
+std::string gemv_swiglu(const void* x, int n, int k, int m, const void* gate_w, const void* gate_bias,
+                        const void* up_w, const void* up_bias, void* out, void* stream);
 // x[r, c] += bias[c]                                        x [rows, cols] bf16 or fp32 (x_f32)
 std::string add_bias(void* x, bool x_f32, const void* bias, int rows, int cols, void* stream);
 // x += y (bf16, n elements)

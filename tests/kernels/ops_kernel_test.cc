@@ -1,6 +1,7 @@
 // The CUDA backend's decode GEMV and fused elementwise kernels (label cuda) against fp64 loops over
-// the same bf16 inputs: gemv for every row count up to kGemvMaxRows, odd feature counts and both
-// output types; add_rms_norm and qk_norm_rope_kv_write (head dims 64, 128) against the unfused
+// the same bf16 inputs: gemv for every row count up to kGemvMaxRows, odd feature counts, both
+// output types and every split of a row over warps (k up to 9728); gemv_many (q, k, v in one launch,
+// biases) against fp64; gemv_swiglu bit for bit against gemv, add_bias and silu_mul; add_rms_norm and qk_norm_rope_kv_write (head dims 64, 128) against the unfused
 // definitions; the Hopper prefill's wgmma products (wgmma_check) against fp64.
 // Tolerances: fp32 accumulation over k terms, then one bf16 rounding of the output (2^-8 relative)
 // for bf16 outputs.
@@ -42,7 +43,7 @@ std::vector<T> to_host(const void* d, size_t n) {
 
 TEST(Gemv, MatchesFp64ForEveryRowCount) {
   std::mt19937 rng(1);
-  for (int k : {8, 2560, 4104}) {
+  for (int k : {8, 2560, 4104, 9728}) {
     for (int m : {1, 13, 1029}) {
       const auto x = random_bf16(static_cast<size_t>(cuda::kGemvMaxRows) * k, rng);
       const auto w = random_bf16(static_cast<size_t>(m) * k, rng, 0.05f);
@@ -83,6 +84,115 @@ TEST(Gemv, MatchesFp64ForEveryRowCount) {
   }
   EXPECT_FALSE(cuda::gemv_supported(nullptr, nullptr, cuda::kGemvMaxRows + 1, 8));
   EXPECT_NE(cuda::gemv(nullptr, nullptr, 1, 12, 4, nullptr, true, nullptr), "");  // k % 8 != 0
+}
+
+// fp64 x @ w^T (+ bias) for row j, feature r, and the tolerance of an fp32 sum of k products
+// rounded to bf16 (twice with a bias: before and after adding it) or kept in fp32.
+struct Dot {
+  double ref, tol;
+};
+Dot dot64(const std::vector<uint16_t>& x, const std::vector<uint16_t>& w, const std::vector<uint16_t>* bias, int j,
+          int r, int k, bool f32) {
+  double ref = 0, mag = 0;
+  for (int c = 0; c < k; ++c) {
+    const double p = static_cast<double>(bf16_to_f32(x[static_cast<size_t>(j) * k + c])) *
+                     bf16_to_f32(w[static_cast<size_t>(r) * k + c]);
+    ref += p;
+    mag += std::abs(p);
+  }
+  const double b = bias != nullptr ? bf16_to_f32((*bias)[r]) : 0.0;
+  const double roundings = f32 ? 0 : (bias != nullptr ? 2 : 1);
+  return {ref + b, 1e-7 * k * mag + roundings * (std::abs(ref) + std::abs(b)) / 256 + 1e-6};
+}
+
+TEST(Gemv, ManyMatricesInOneLaunchWithBiases) {
+  std::mt19937 rng(4);
+  const int k = 2560;
+  // q, k, v of a small GQA layer: few features (rows split over warps), CTAs straddling two matrices.
+  const int ms[3] = {514, 130, 130};
+  const auto x = random_bf16(static_cast<size_t>(cuda::kGemvMaxRows) * k, rng);
+  std::vector<std::vector<uint16_t>> w, b;
+  for (int i = 0; i < 3; ++i) {
+    w.push_back(random_bf16(static_cast<size_t>(ms[i]) * k, rng, 0.05f));
+    b.push_back(random_bf16(ms[i], rng));
+  }
+  uint16_t* dx = to_device(x);
+  std::vector<void*> owned = {dx};
+  cuda::GemvOutput outs[3];
+  for (int i = 0; i < 3; ++i) {
+    void* dout = nullptr;
+    ASSERT_EQ(cudaMalloc(&dout, static_cast<size_t>(cuda::kGemvMaxRows) * ms[i] * 4), cudaSuccess);
+    outs[i] = {to_device(w[i]), i == 1 ? nullptr : to_device(b[i]), dout, ms[i]};  // k without a bias
+    owned.insert(owned.end(), {const_cast<void*>(outs[i].w), const_cast<void*>(outs[i].bias), dout});
+  }
+  for (int n : {1, 3, 8}) {
+    for (bool f32 : {true, false}) {
+      ASSERT_EQ(cuda::gemv_many(dx, n, k, outs, 3, f32, nullptr), "");
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      for (int i = 0; i < 3; ++i) {
+        const size_t count = static_cast<size_t>(n) * ms[i];
+        const auto of = f32 ? to_host<float>(outs[i].out, count) : std::vector<float>{};
+        const auto ob = f32 ? std::vector<uint16_t>{} : to_host<uint16_t>(outs[i].out, count);
+        double worst = 0;
+        for (int j = 0; j < n; ++j) {
+          for (int r = 0; r < ms[i]; ++r) {
+            const Dot d = dot64(x, w[i], i == 1 ? nullptr : &b[i], j, r, k, f32);
+            const size_t at = static_cast<size_t>(j) * ms[i] + r;
+            const double got = f32 ? of[at] : bf16_to_f32(ob[at]);
+            worst = std::max(worst, std::abs(got - d.ref) / d.tol);
+          }
+        }
+        EXPECT_LE(worst, 1.0) << "matrix " << i << " n " << n << " f32 " << f32;
+      }
+    }
+  }
+  EXPECT_NE(cuda::gemv_many(dx, 1, k, outs, 4, false, nullptr), "");
+  for (void* p : owned) cudaFree(p);
+}
+
+TEST(Gemv, SwigluEqualsGemvBiasThenSiluMul) {
+  std::mt19937 rng(5);
+  for (int k : {2560, 9728}) {
+    const int m = 1029;
+    const auto x = random_bf16(static_cast<size_t>(cuda::kGemvMaxRows) * k, rng);
+    const auto wg = random_bf16(static_cast<size_t>(m) * k, rng, 0.05f), wu = random_bf16(static_cast<size_t>(m) * k, rng, 0.05f);
+    const auto bg = random_bf16(m, rng), bu = random_bf16(m, rng);
+    uint16_t *dx = to_device(x), *dwg = to_device(wg), *dwu = to_device(wu), *dbg = to_device(bg), *dbu = to_device(bu);
+    const std::vector<uint16_t> zeros(static_cast<size_t>(cuda::kGemvMaxRows) * m, 0);
+    uint16_t *dg = to_device(zeros), *du = to_device(zeros), *dfused = to_device(zeros);
+    for (bool biased : {false, true}) {
+      for (int n : {1, 2, 5, 8}) {
+        const void* gb = biased ? dbg : nullptr;
+        const void* ub = biased ? dbu : nullptr;
+        ASSERT_EQ(cuda::gemv_swiglu(dx, n, k, m, dwg, gb, dwu, ub, dfused, nullptr), "");
+        ASSERT_EQ(cuda::gemv(dx, dwg, n, k, m, dg, false, nullptr), "");
+        ASSERT_EQ(cuda::gemv(dx, dwu, n, k, m, du, false, nullptr), "");
+        if (biased) {
+          ASSERT_EQ(cuda::add_bias(dg, false, dbg, n, m, nullptr), "");
+          ASSERT_EQ(cuda::add_bias(du, false, dbu, n, m, nullptr), "");
+        }
+        ASSERT_EQ(cuda::silu_mul(dg, du, dg, static_cast<int64_t>(n) * m, nullptr), "");
+        const auto fused = to_host<uint16_t>(dfused, static_cast<size_t>(n) * m);
+        const auto unfused = to_host<uint16_t>(dg, static_cast<size_t>(n) * m);
+        int differ = 0;
+        for (size_t i = 0; i < fused.size(); ++i) differ += fused[i] != unfused[i];
+        EXPECT_EQ(differ, 0) << "k " << k << " n " << n << " biased " << biased;
+        // And the value itself: silu(g) * u from fp64 dot products, within the bf16 roundings.
+        for (int r = 0; r < m; r += 97) {
+          const Dot g = dot64(x, wg, biased ? &bg : nullptr, n - 1, r, k, false);
+          const Dot u = dot64(x, wu, biased ? &bu : nullptr, n - 1, r, k, false);
+          const double want = g.ref / (1 + std::exp(-g.ref)) * u.ref;
+          const double got = bf16_to_f32(fused[static_cast<size_t>(n - 1) * m + r]);
+          EXPECT_NEAR(got, want, 2 * (g.tol * std::abs(u.ref) + u.tol * std::abs(g.ref)) + std::abs(want) / 64 + 1e-4)
+              << "k " << k << " n " << n << " r " << r;
+        }
+      }
+    }
+    for (void* p : {static_cast<void*>(dx), static_cast<void*>(dwg), static_cast<void*>(dwu), static_cast<void*>(dbg),
+                    static_cast<void*>(dbu), static_cast<void*>(dg), static_cast<void*>(du), static_cast<void*>(dfused)}) {
+      cudaFree(p);
+    }
+  }
 }
 
 TEST(FusedOps, AddRmsNormEqualsAddThenNorm) {
