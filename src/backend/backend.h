@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,13 @@
 namespace swaa {
 
 // Experts of one MoE layer: per-expert projections ([I, H], [I, H], [H, I]).
+// One output of Backend::linears: *out = x @ w^T + bias (bias may be null).
+struct Projection {
+  const Tensor* w;
+  const Tensor* bias;
+  Tensor* out;
+};
+
 struct MoeWeights {
   Tensor router;  // [E, H]
   std::vector<Tensor> gate, up, down;
@@ -94,6 +102,19 @@ class Backend {
   }
   // out = silu(gate) * up                          gate, up, out [n, I]
   virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& out) = 0;
+  // Several projections of one input (a layer's q, k and v), in one launch where the backend can.
+  virtual void linears(const Tensor& x, std::span<const Projection> outputs) {
+    for (const Projection& p : outputs) linear(x, *p.w, p.bias, *p.out);
+  }
+  // out = silu(x @ gate_w^T + gate_bias) * (x @ up_w^T + up_bias)      out, up [n, I]
+  // `up` is the scratch the unfused sequence (linear, linear, silu_mul) writes; a fused backend
+  // may leave it untouched. Same roundings as that sequence.
+  virtual void swiglu_linear(const Tensor& x, const Tensor& gate_w, const Tensor* gate_bias, const Tensor& up_w,
+                             const Tensor* up_bias, Tensor& out, Tensor& up) {
+    linear(x, gate_w, gate_bias, out);
+    linear(x, up_w, up_bias, up);
+    silu_mul(out, up, out);
+  }
   // Writes this step's keys/values into the cache at the layout's slots of `group`.
   // k, v [n, kv_heads, head_dim]; caches [num_blocks * block_size, kv_heads, head_dim]
   virtual void kv_write(const Tensor& k, const Tensor& v, KvGroup group, Tensor& k_cache, Tensor& v_cache) = 0;

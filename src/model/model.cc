@@ -56,9 +56,9 @@ Status Model::attention_block(int layer, const Tensor& x, Tensor& out) {
   SWAA_ASSIGN_OR_RETURN(Tensor q, scratch({n, c.num_heads, D}));     // [n, heads, D]
   SWAA_ASSIGN_OR_RETURN(Tensor k, scratch({n, c.num_kv_heads, D}));  // [n, kv_heads, D]
   SWAA_ASSIGN_OR_RETURN(Tensor v, scratch({n, c.num_kv_heads, D}));  // [n, kv_heads, D]
-  backend_.linear(x, w.q_proj, opt(w.q_bias), q);
-  backend_.linear(x, w.k_proj, opt(w.k_bias), k);
-  backend_.linear(x, w.v_proj, opt(w.v_bias), v);
+  const Projection qkv[] = {
+      {&w.q_proj, opt(w.q_bias), &q}, {&w.k_proj, opt(w.k_bias), &k}, {&w.v_proj, opt(w.v_bias), &v}};
+  backend_.linears(x, qkv);
   const KvGroup group = layer_group(layer);
   backend_.attention_inputs(q, k, v, c.qk_norm ? &w.q_norm : nullptr, c.qk_norm ? &w.k_norm : nullptr,
                             static_cast<float>(c.rms_norm_eps), rope_.inv_freq, rope_.attention_scaling, group,
@@ -80,9 +80,7 @@ Status Model::mlp_block(int layer, const Tensor& x, Tensor& out) {
   const int64_t n = x.dim(0), I = config_.intermediate_size;
   SWAA_ASSIGN_OR_RETURN(Tensor gate, scratch({n, I}));  // [n, I]
   SWAA_ASSIGN_OR_RETURN(Tensor up, scratch({n, I}));    // [n, I]
-  backend_.linear(x, w.gate_proj, opt(w.gate_bias), gate);
-  backend_.linear(x, w.up_proj, opt(w.up_bias), up);
-  backend_.silu_mul(gate, up, gate);
+  backend_.swiglu_linear(x, w.gate_proj, opt(w.gate_bias), w.up_proj, opt(w.up_bias), gate, up);
   backend_.linear(gate, w.down_proj, opt(w.down_bias), out);
   return Status();
 }

@@ -3,6 +3,7 @@
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -111,24 +112,62 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& 
   const int d = static_cast<int>(w.numel());
   SWAA_CUDA_OK(cuda::rms_norm(x.data(), w.data(), static_cast<int>(x.numel() / d), d, eps, out.data(), vstream()));
 }
+// Decode steps of one or two sequences take the skinny kernels of gemv.cu: q/k/v in one launch,
+// gate/up/SwiGLU in one, biases fused. Qwen3-4B on the H200 (docs/performance.md): batch 1 decode
+// 189 tok/s on cuBLAS -> 252, batch 2 339 -> 346; from 3 rows on cuBLAS's tensor-core kernels
+// win (batch 4: 578 tok/s on cuBLAS, 463 on the skinny kernels), so those stay on cuBLAS.
+// SWAA_CUDA_GEMV=0 keeps cuBLAS everywhere (for comparisons).
+constexpr int kSkinnyMaxRows = 2;
+bool CudaBackend::gemv_ok(const Tensor& x, const Tensor& w) const {
+  const int in = static_cast<int>(w.dim(1));
+  const int n = static_cast<int>(x.numel() / in);
+  return use_gemv_ && n <= kSkinnyMaxRows && cuda::gemv_supported(x.data(), w.data(), n, in);
+}
 void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) {
   const int in = static_cast<int>(w.dim(1)), outf = static_cast<int>(w.dim(0));
   const int n = static_cast<int>(x.numel() / in);
   if (n == 0) return;
   const bool f32_out = out.dtype() == DType::kF32;
-  // Decode steps (n <= 8 rows) use the skinny kernel (gemv.cu): Qwen3-4B batch-1 decode on the H200
-  // went from 195 to 213 tok/s. SWAA_CUDA_GEMV=0 keeps cuBLAS everywhere (for comparisons).
-  if (use_gemv_ && cuda::gemv_supported(x.data(), w.data(), n, in)) {
-    SWAA_CUDA_OK(cuda::gemv(x.data(), w.data(), n, in, outf, out.data(), f32_out, vstream()));
-  } else {
-    const float alpha = 1.f, beta = 0.f;
-    const cublasStatus_t st =
-        cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, outf, n, in, &alpha, w.data(), CUDA_R_16BF, in, x.data(),
-                     CUDA_R_16BF, in, &beta, out.data(), f32_out ? CUDA_R_32F : CUDA_R_16BF, outf, CUBLAS_COMPUTE_32F,
-                     CUBLAS_GEMM_DEFAULT);
-    SWAA_CHECK(st == CUBLAS_STATUS_SUCCESS);
+  if (gemv_ok(x, w)) {
+    const cuda::GemvOutput o{w.data(), bias != nullptr ? bias->data() : nullptr, out.data(), outf};
+    SWAA_CUDA_OK(cuda::gemv_many(x.data(), n, in, &o, 1, f32_out, vstream()));
+    return;
   }
+  const float alpha = 1.f, beta = 0.f;
+  const cublasStatus_t st =
+      cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, outf, n, in, &alpha, w.data(), CUDA_R_16BF, in, x.data(),
+                   CUDA_R_16BF, in, &beta, out.data(), f32_out ? CUDA_R_32F : CUDA_R_16BF, outf, CUBLAS_COMPUTE_32F,
+                   CUBLAS_GEMM_DEFAULT);
+  SWAA_CHECK(st == CUBLAS_STATUS_SUCCESS);
   if (bias != nullptr) SWAA_CUDA_OK(cuda::add_bias(out.data(), f32_out, bias->data(), n, outf, vstream()));
+}
+void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) {
+  bool fused = outputs.size() <= 3;
+  for (const Projection& p : outputs) fused = fused && gemv_ok(x, *p.w) && p.out->dtype() == DType::kBF16;
+  if (!fused || outputs.empty()) {
+    Backend::linears(x, outputs);
+    return;
+  }
+  const int in = static_cast<int>(outputs[0].w->dim(1));
+  std::array<cuda::GemvOutput, 3> o{};
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Projection& p = outputs[i];
+    SWAA_CHECK(p.w->dim(1) == in);
+    o[i] = {p.w->data(), p.bias != nullptr ? p.bias->data() : nullptr, p.out->data(), static_cast<int>(p.w->dim(0))};
+  }
+  SWAA_CUDA_OK(cuda::gemv_many(x.data(), static_cast<int>(x.numel() / in), in, o.data(), static_cast<int>(outputs.size()),
+                               false, vstream()));
+}
+void CudaBackend::swiglu_linear(const Tensor& x, const Tensor& gate_w, const Tensor* gate_bias, const Tensor& up_w,
+                                const Tensor* up_bias, Tensor& out, Tensor& up) {
+  if (!gemv_ok(x, gate_w) || !gemv_ok(x, up_w)) {
+    Backend::swiglu_linear(x, gate_w, gate_bias, up_w, up_bias, out, up);
+    return;
+  }
+  const int in = static_cast<int>(gate_w.dim(1));
+  SWAA_CUDA_OK(cuda::gemv_swiglu(x.data(), static_cast<int>(x.numel() / in), in, static_cast<int>(gate_w.dim(0)),
+                                 gate_w.data(), gate_bias != nullptr ? gate_bias->data() : nullptr, up_w.data(),
+                                 up_bias != nullptr ? up_bias->data() : nullptr, out.data(), vstream()));
 }
 void CudaBackend::gather_rows(const Tensor& x, const std::vector<int>& rows, Tensor& out) {
   ensure_started();

@@ -50,6 +50,9 @@ class CudaBackend final : public Backend {
   void embedding(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override;
   void linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) override;
+  void linears(const Tensor& x, std::span<const Projection> outputs) override;
+  void swiglu_linear(const Tensor& x, const Tensor& gate_w, const Tensor* gate_bias, const Tensor& up_w,
+                     const Tensor* up_bias, Tensor& out, Tensor& up) override;
   void gather_rows(const Tensor& x, const std::vector<int>& rows, Tensor& out) override;
   void add_inplace(Tensor& x, const Tensor& y) override;
   void rope(Tensor& x, const std::vector<float>& inv_freq, double scaling) override;
@@ -119,6 +122,7 @@ class CudaBackend final : public Backend {
   // The Hopper prefill kernel for head dim 128, where it can run (SWAA_PREFILL_SM90=0: mma.sync).
   bool prefill_sm90_ = false;
   bool use_gemv_ = true;  // decode-step projections on the skinny kernel (SWAA_CUDA_GEMV=0: cuBLAS)
+  bool gemv_ok(const Tensor& x, const Tensor& w) const;
 
   // The current step.
   const AttentionLayout* layout_ = nullptr;
