@@ -1,0 +1,171 @@
+// Decode-step projections of Qwen3-4B (hidden 2560, 32/8 heads of 128, intermediate 9728, vocab
+// 151936) on the skinny kernels of kernels/cuda/gemv.cu next to cuBLAS (cublasGemmEx, bf16 in,
+// fp32 compute, the call the backend makes for larger batches) on the same shapes, for 1..8 rows
+// (the batch of a decode step). CUDA events, median; before every timed launch the L2 is flushed
+// by reading 512 MB (clean lines, as in a decode step, where the previous matrices' weights fill
+// it; a memset would leave dirty lines to write back, which a decode step does not see and which
+// the first version of this bench charged to the smaller matrices). GB/s = weight bytes read /
+// time (x and out are under 0.1% of it). One JSON object per line. Usage: gemv_bench [--quick]
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ops.h"
+
+namespace {
+
+#define CHECK_CUDA(expr)                                                                         \
+  do {                                                                                           \
+    cudaError_t e_ = (expr);                                                                     \
+    if (e_ != cudaSuccess) {                                                                     \
+      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #expr, cudaGetErrorString(e_)); \
+      std::exit(1);                                                                              \
+    }                                                                                            \
+  } while (0)
+#define CHECK_OK(expr)                                                    \
+  do {                                                                    \
+    const std::string e_ = (expr);                                        \
+    if (!e_.empty()) {                                                    \
+      std::fprintf(stderr, "%s:%d %s\n", __FILE__, __LINE__, e_.c_str()); \
+      std::exit(1);                                                       \
+    }                                                                     \
+  } while (0)
+
+__global__ void read_all(const uint4* p, size_t n, unsigned* sink) {
+  unsigned acc = 0;
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const uint4 v = p[i];
+    acc ^= v.x ^ v.y ^ v.z ^ v.w;
+  }
+  if (acc == 0x9e3779b9u) *sink = acc;  // keeps the loads; practically never taken
+}
+
+struct Timer {
+  void* flush = nullptr;
+  size_t flush_bytes = 512ull << 20;  // > 50 MB L2, several times
+  unsigned* sink = nullptr;
+  cudaEvent_t start, stop;
+  Timer() {
+    CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
+    CHECK_CUDA(cudaMemset(flush, 1, flush_bytes));
+    CHECK_CUDA(cudaMalloc(&sink, 4));
+    CHECK_CUDA(cudaEventCreate(&start));
+    CHECK_CUDA(cudaEventCreate(&stop));
+  }
+  template <typename Fn>
+  double median_ms(Fn fn, int reps) {
+    fn();
+    CHECK_CUDA(cudaDeviceSynchronize());
+    std::vector<float> ms;
+    for (int r = 0; r < reps; ++r) {
+      read_all<<<1024, 256>>>(static_cast<const uint4*>(flush), flush_bytes / 16, sink);
+      CHECK_CUDA(cudaEventRecord(start));
+      fn();
+      CHECK_CUDA(cudaEventRecord(stop));
+      CHECK_CUDA(cudaEventSynchronize(stop));
+      float t = 0;
+      CHECK_CUDA(cudaEventElapsedTime(&t, start, stop));
+      ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+  }
+};
+
+void* device_bytes(size_t bytes) {
+  void* p = nullptr;
+  CHECK_CUDA(cudaMalloc(&p, bytes));
+  CHECK_CUDA(cudaMemset(p, 0x3c, bytes));  // bf16 0x3c3c ~ 0.0115: finite, no denormals
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const int reps = quick ? 5 : 30;
+  constexpr int H = 2560, Q = 32 * 128, KV = 8 * 128, I = 9728, V = 151936;
+  Timer timer;
+  cublasHandle_t cublas;
+  if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) return 1;
+  cudaDeviceProp prop{};
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  void* x = device_bytes(size_t{8} * I * 2);
+  void* out = device_bytes(size_t{8} * V * 4);
+  void* out2 = device_bytes(size_t{8} * I * 2);
+  void* out3 = device_bytes(size_t{8} * I * 2);
+  auto cublas_gemm = [&](const void* w, int m, int k, int n, void* o, bool f32) {
+    const float alpha = 1.f, beta = 0.f;
+    if (cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, CUDA_R_16BF, k, x, CUDA_R_16BF, k, &beta, o,
+                     f32 ? CUDA_R_32F : CUDA_R_16BF, m, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS) {
+      std::fprintf(stderr, "cublasGemmEx failed\n");
+      std::exit(1);
+    }
+  };
+  struct Shape {
+    const char* name;
+    int m, k;
+  };
+  // The projections of one layer plus the lm_head; q/k/v and gate/up as the backend launches them.
+  void* wq = device_bytes(size_t{Q} * H * 2);
+  void* wk = device_bytes(size_t{KV} * H * 2);
+  void* wv = device_bytes(size_t{KV} * H * 2);
+  void* wo = device_bytes(size_t{H} * Q * 2);
+  void* wg = device_bytes(size_t{I} * H * 2);
+  void* wu = device_bytes(size_t{I} * H * 2);
+  void* wd = device_bytes(size_t{H} * I * 2);
+  void* wl = device_bytes(size_t{V} * H * 2);
+  auto report = [&](const char* op, const char* impl, int n, double bytes, double ms) {
+    std::printf("{\"op\": \"%s\", \"impl\": \"%s\", \"n\": %d, \"mb\": %.1f, \"us\": %.2f, \"gbps\": %.0f, \"device\": \"%s\"}\n",
+                op, impl, n, bytes / 1e6, ms * 1e3, bytes / (ms * 1e-3) / 1e9, prop.name);
+    std::fflush(stdout);
+  };
+  for (int n : quick ? std::vector<int>{1} : std::vector<int>{1, 2, 3, 4, 8}) {
+    {  // q, k, v
+      const double bytes = 2.0 * (Q + 2 * KV) * H;
+      const swaa::cuda::GemvOutput outs[3] = {{wq, nullptr, out, Q}, {wk, nullptr, out2, KV}, {wv, nullptr, out3, KV}};
+      report("qkv", "swaa_gemv_many", n, bytes,
+             timer.median_ms([&] { CHECK_OK(swaa::cuda::gemv_many(x, n, H, outs, 3, false, nullptr)); }, reps));
+      report("qkv", "swaa_gemv_x3", n, bytes, timer.median_ms([&] {
+               CHECK_OK(swaa::cuda::gemv(x, wq, n, H, Q, out, false, nullptr));
+               CHECK_OK(swaa::cuda::gemv(x, wk, n, H, KV, out2, false, nullptr));
+               CHECK_OK(swaa::cuda::gemv(x, wv, n, H, KV, out3, false, nullptr));
+             }, reps));
+      report("qkv", "cublas_x3", n, bytes, timer.median_ms([&] {
+               cublas_gemm(wq, Q, H, n, out, false);
+               cublas_gemm(wk, KV, H, n, out2, false);
+               cublas_gemm(wv, KV, H, n, out3, false);
+             }, reps));
+    }
+    {  // gate, up, SwiGLU
+      const double bytes = 2.0 * 2 * I * H;
+      report("gate_up_silu", "swaa_gemv_swiglu", n, bytes, timer.median_ms([&] {
+               CHECK_OK(swaa::cuda::gemv_swiglu(x, n, H, I, wg, nullptr, wu, nullptr, out, nullptr));
+             }, reps));
+      report("gate_up_silu", "cublas_x2_silu_mul", n, bytes, timer.median_ms([&] {
+               cublas_gemm(wg, I, H, n, out2, false);
+               cublas_gemm(wu, I, H, n, out3, false);
+               CHECK_OK(swaa::cuda::silu_mul(out2, out3, out2, static_cast<int64_t>(n) * I, nullptr));
+             }, reps));
+    }
+    const Shape singles[] = {{"o", H, Q}, {"down", H, I}, {"lm_head_f32", V, H}};
+    void* ws[] = {wo, wd, wl};
+    for (int i = 0; i < 3; ++i) {
+      const Shape s = singles[i];
+      const bool f32 = i == 2;
+      const double bytes = 2.0 * s.m * s.k;
+      report(s.name, "swaa_gemv", n, bytes, timer.median_ms([&] {
+               CHECK_OK(swaa::cuda::gemv(x, ws[i], n, s.k, s.m, out, f32, nullptr));
+             }, reps));
+      report(s.name, "cublas", n, bytes, timer.median_ms([&] { cublas_gemm(ws[i], s.m, s.k, n, out, f32); }, reps));
+    }
+  }
+  cublasDestroy(cublas);
+  return 0;
+}
