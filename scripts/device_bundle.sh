@@ -24,6 +24,14 @@ build="$src/build-device"
 
 [ -L "$src" ] && { echo "device_bundle: $src is a symlink (left by device_run.sh?); remove it" >&2; exit 1; }
 mkdir -p "$src"
+# The copy keeps each file's mtime, so files from another checkout (a second worktree) can look
+# older than objects built from the first one and ninja would keep those: start over when the
+# checkout differs from the last one copied here.
+if [ "$(cat "$src/.bundle-source" 2>/dev/null)" != "$repo" ]; then
+  echo "device_bundle: new checkout ($repo): clearing $src"
+  rm -rf "${src:?}"/* "$src/.bundle-source"
+  echo "$repo" >"$src/.bundle-source"
+fi
 echo "device_bundle: copying the working tree to $src"
 # Tracked and untracked-but-not-ignored files: the same set the device tool sends.
 (cd "$repo" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$src"
