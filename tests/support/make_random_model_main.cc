@@ -3,6 +3,7 @@
 // Usage: make_random_model DIR [--type qwen3] [--vocab N] [--hidden N] [--layers N] [--heads N]
 //        [--kv-heads N] [--head-dim N] [--intermediate N] [--dtype bf16|f16|f32] [--seed N]
 //        [--byte-tokenizer true] (a 259-token byte-level tokenizer with a ChatML template; vocab >= 259)
+//        qwen3_moe: [--experts N] [--top-k N] [--moe-intermediate N] (layer 1 stays a dense MLP)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,7 +14,8 @@
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: make_random_model DIR [--type T] [--vocab N] [--hidden N] [--layers N] "
-                         "[--heads N] [--kv-heads N] [--head-dim N] [--intermediate N] [--dtype D] [--seed N]\n");
+                         "[--heads N] [--kv-heads N] [--head-dim N] [--intermediate N] [--dtype D] [--seed N] "
+                         "[--experts N] [--top-k N] [--moe-intermediate N]\n");
     return 2;
   }
   swaa::testing::RandomModelSpec s;
@@ -29,6 +31,9 @@ int main(int argc, char** argv) {
     else if (k == "--kv-heads") s.kv_heads = num();
     else if (k == "--head-dim") s.head_dim = num();
     else if (k == "--intermediate") s.intermediate = num();
+    else if (k == "--experts") s.experts = num();
+    else if (k == "--top-k") s.top_k = num();
+    else if (k == "--moe-intermediate") s.moe_intermediate = num();
     else if (k == "--seed") s.seed = static_cast<uint64_t>(num());
     else if (k == "--fast-init") s.fast_init = v == "1" || v == "true";
     else if (k == "--byte-tokenizer") with_tokenizer = v == "1" || v == "true";
