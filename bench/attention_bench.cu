@@ -15,18 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "bench_cuda.h"
 #include "swaa_attention.h"
 
 namespace {
-
-#define CHECK_CUDA(expr)                                                                     \
-  do {                                                                                       \
-    cudaError_t e_ = (expr);                                                                 \
-    if (e_ != cudaSuccess) {                                                                 \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #expr, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                          \
-    }                                                                                        \
-  } while (0)
 
 constexpr int kHeads = 32, kKvHeads = 8, kD = 128, kBlock = 16;
 
@@ -56,11 +48,9 @@ long long visible_keys(const Policy& pol, long long p, bool generated) {
 struct Gpu {
   void* flush = nullptr;
   size_t flush_bytes = 512ull << 20;  // > 50 MB L2, several times
-  cudaEvent_t start, stop;
+  EventPair events;
   Gpu() {
     CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
-    CHECK_CUDA(cudaEventCreate(&start));
-    CHECK_CUDA(cudaEventCreate(&stop));
   }
   // Median milliseconds of `fn` over reps (adaptive: ~1 s of timed work, 3..50 reps) after 1 warm-up.
   template <typename Fn>
@@ -71,12 +61,7 @@ struct Gpu {
     float total = 0;
     for (int r = 0; r < 50 && (r < 3 || total < 1000.f); ++r) {
       CHECK_CUDA(cudaMemsetAsync(flush, r & 0xff, flush_bytes));
-      CHECK_CUDA(cudaEventRecord(start));
-      fn();
-      CHECK_CUDA(cudaEventRecord(stop));
-      CHECK_CUDA(cudaEventSynchronize(stop));
-      float t = 0;
-      CHECK_CUDA(cudaEventElapsedTime(&t, start, stop));
+      const float t = events.ms(fn);
       ms.push_back(t);
       total += t;
     }

@@ -16,18 +16,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_cuda.h"
 #include "ops.h"
 
 namespace {
 
-#define CHECK_CUDA(expr)                                                                         \
-  do {                                                                                           \
-    cudaError_t e_ = (expr);                                                                     \
-    if (e_ != cudaSuccess) {                                                                     \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #expr, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                              \
-    }                                                                                            \
-  } while (0)
 #define CHECK_OK(expr)                                                    \
   do {                                                                    \
     const std::string e_ = (expr);                                        \
@@ -50,13 +43,11 @@ struct Timer {
   void* flush = nullptr;
   size_t flush_bytes = 512ull << 20;  // > 50 MB L2, several times
   unsigned* sink = nullptr;
-  cudaEvent_t start, stop;
+  EventPair events;
   Timer() {
     CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
     CHECK_CUDA(cudaMemset(flush, 1, flush_bytes));
     CHECK_CUDA(cudaMalloc(&sink, 4));
-    CHECK_CUDA(cudaEventCreate(&start));
-    CHECK_CUDA(cudaEventCreate(&stop));
   }
   template <typename Fn>
   double median_ms(Fn fn, int reps) {
@@ -65,12 +56,7 @@ struct Timer {
     std::vector<float> ms;
     for (int r = 0; r < reps; ++r) {
       read_all<<<1024, 256>>>(static_cast<const uint4*>(flush), flush_bytes / 16, sink);
-      CHECK_CUDA(cudaEventRecord(start));
-      fn();
-      CHECK_CUDA(cudaEventRecord(stop));
-      CHECK_CUDA(cudaEventSynchronize(stop));
-      float t = 0;
-      CHECK_CUDA(cudaEventElapsedTime(&t, start, stop));
+      const float t = events.ms(fn);
       ms.push_back(t);
     }
     std::sort(ms.begin(), ms.end());

@@ -41,6 +41,26 @@ std::vector<T> to_host(const void* d, size_t n) {
   return h;
 }
 
+// fp64 x @ w^T (+ bias) for row j, feature r, and the tolerance of an fp32 sum of k products
+// (k * 2^-24 * sum|p|, rounded up) rounded to bf16 (2^-8 relative; twice with a bias: before and
+// after adding it) or kept in fp32.
+struct Dot {
+  double ref, tol;
+};
+Dot dot64(const std::vector<uint16_t>& x, const std::vector<uint16_t>& w, const std::vector<uint16_t>* bias, int j,
+          int r, int k, bool f32) {
+  double ref = 0, mag = 0;
+  for (int c = 0; c < k; ++c) {
+    const double p = static_cast<double>(bf16_to_f32(x[static_cast<size_t>(j) * k + c])) *
+                     bf16_to_f32(w[static_cast<size_t>(r) * k + c]);
+    ref += p;
+    mag += std::abs(p);
+  }
+  const double b = bias != nullptr ? bf16_to_f32((*bias)[r]) : 0.0;
+  const double roundings = f32 ? 0 : (bias != nullptr ? 2 : 1);
+  return {ref + b, 1e-7 * k * mag + roundings * (std::abs(ref) + std::abs(b)) / 256 + 1e-6};
+}
+
 TEST(Gemv, MatchesFp64ForEveryRowCount) {
   std::mt19937 rng(1);
   for (int k : {8, 2560, 4104, 9728}) {
@@ -61,17 +81,9 @@ TEST(Gemv, MatchesFp64ForEveryRowCount) {
           double worst = 0;
           for (int j = 0; j < n; ++j) {
             for (int r = 0; r < m; ++r) {
-              double ref = 0, mag = 0;
-              for (int c = 0; c < k; ++c) {
-                const double p = static_cast<double>(bf16_to_f32(x[static_cast<size_t>(j) * k + c])) *
-                                 bf16_to_f32(w[static_cast<size_t>(r) * k + c]);
-                ref += p;
-                mag += std::abs(p);
-              }
+              const Dot d = dot64(x, w, nullptr, j, r, k, f32);
               const double got = f32 ? of[static_cast<size_t>(j) * m + r] : bf16_to_f32(ob[static_cast<size_t>(j) * m + r]);
-              // fp32 accumulation error <= k * 2^-24 * sum|p|; bf16 output adds 2^-8 |ref|.
-              const double tol = 1e-7 * k * mag + (f32 ? 0 : std::abs(ref) / 256) + 1e-6;
-              worst = std::max(worst, std::abs(got - ref) / tol);
+              worst = std::max(worst, std::abs(got - d.ref) / d.tol);
             }
           }
           EXPECT_LE(worst, 1.0) << "n " << n << " k " << k << " m " << m << " f32 " << f32;
@@ -84,25 +96,6 @@ TEST(Gemv, MatchesFp64ForEveryRowCount) {
   }
   EXPECT_FALSE(cuda::gemv_supported(nullptr, nullptr, cuda::kGemvMaxRows + 1, 8));
   EXPECT_NE(cuda::gemv(nullptr, nullptr, 1, 12, 4, nullptr, true, nullptr), "");  // k % 8 != 0
-}
-
-// fp64 x @ w^T (+ bias) for row j, feature r, and the tolerance of an fp32 sum of k products
-// rounded to bf16 (twice with a bias: before and after adding it) or kept in fp32.
-struct Dot {
-  double ref, tol;
-};
-Dot dot64(const std::vector<uint16_t>& x, const std::vector<uint16_t>& w, const std::vector<uint16_t>* bias, int j,
-          int r, int k, bool f32) {
-  double ref = 0, mag = 0;
-  for (int c = 0; c < k; ++c) {
-    const double p = static_cast<double>(bf16_to_f32(x[static_cast<size_t>(j) * k + c])) *
-                     bf16_to_f32(w[static_cast<size_t>(r) * k + c]);
-    ref += p;
-    mag += std::abs(p);
-  }
-  const double b = bias != nullptr ? bf16_to_f32((*bias)[r]) : 0.0;
-  const double roundings = f32 ? 0 : (bias != nullptr ? 2 : 1);
-  return {ref + b, 1e-7 * k * mag + roundings * (std::abs(ref) + std::abs(b)) / 256 + 1e-6};
 }
 
 TEST(Gemv, ManyMatricesInOneLaunchWithBiases) {
