@@ -14,6 +14,7 @@
 
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
+#include "device_info.h"
 #include "swaa_attention.h"
 #include "wgmma.cuh"
 
@@ -157,11 +158,8 @@ __global__ void wgmma_probe_kernel(int* out) { *out = SWAA_WGMMA_AVAILABLE; }
 
 bool hopper_kernels_available() {
   static const bool available = [] {
-    int device = 0, major = 0, minor = 0;
-    if (cudaGetDevice(&device) != cudaSuccess) return false;
-    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-    cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
-    if (major != 9 || minor != 0) return false;
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || compute_capability(device) != 90) return false;
     int* d = nullptr;
     if (cudaMalloc(&d, sizeof(int)) != cudaSuccess) return false;
     int h = 0;
@@ -180,13 +178,12 @@ std::string attention_prefill_sm90(const AttentionParams& p, void* stream) {
   if (p.head_dim != kD) return "attention_prefill_sm90: head_dim must be 128, got " + std::to_string(p.head_dim);
   if (p.num_tokens == 0) return "";
   if (p.max_seqlen_q < 1) return "attention_prefill_sm90: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
-  int device = 0, major = 0, minor = 0;
+  int device = 0;
   cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device);
-  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device);
-  if (major != 9 || minor != 0) {
+  const int cc = compute_capability(device);
+  if (cc != 90) {
     return "attention_prefill_sm90: needs a compute capability 9.0 GPU (H100/H200), this one is " +
-           std::to_string(major) + "." + std::to_string(minor);
+           (cc < 0 ? std::string("unknown") : std::to_string(cc / 10) + "." + std::to_string(cc % 10));
   }
   cudaError_t e = cudaFuncSetAttribute(prefill_sm90_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (e != cudaSuccess) return std::string("attention_prefill_sm90: ") + cudaGetErrorString(e);

@@ -13,9 +13,14 @@ int device_count() {
 }
 
 int compute_capability(int device) {
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, device) != cudaSuccess) return -1;
-  return prop.major * 10 + prop.minor;
+  // Two attribute queries, not cudaGetDeviceProperties: kernel launchers call this per launch.
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    cudaGetLastError();
+    return -1;
+  }
+  return major * 10 + minor;
 }
 
 }  // namespace swaa::cuda
