@@ -19,7 +19,7 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 constexpr int kWarps = 8;
-constexpr int kMaxMatrices = 3;
+constexpr int kMaxMatrices = kGemvMaxMatrices;
 
 struct GemvArgs {
   const bf16* x;
@@ -197,7 +197,9 @@ bool gemv_supported(const void* x, const void* w, int n, int k) {
 }
 
 std::string gemv_many(const void* x, int n, int k, const GemvOutput* outs, int count, bool out_f32, void* stream) {
-  if (count < 1 || count > kMaxMatrices) return "gemv_many: 1 to 3 matrices per launch, got " + std::to_string(count);
+  if (count < 1 || count > kMaxMatrices) {
+    return "gemv_many: 1 to " + std::to_string(kMaxMatrices) + " matrices per launch, got " + std::to_string(count);
+  }
   GemvArgs a{};
   a.x = static_cast<const bf16*>(x);
   a.n = n;

@@ -22,9 +22,10 @@ std::string rms_norm(const void* x, const void* w, int rows, int d, float eps, v
 inline constexpr int kGemvMaxRows = 8;
 bool gemv_supported(const void* x, const void* w, int n, int k);
 std::string gemv(const void* x, const void* w, int n, int k, int m, void* out, bool out_f32, void* stream);
-// Up to three matrices of one input in one launch (a layer's q, k, v): outs[i].out [n, outs[i].m] =
+// Up to kGemvMaxMatrices of one input in one launch (a layer's q, k, v): outs[i].out [n, outs[i].m] =
 // x @ outs[i].w^T + outs[i].bias (bias [m] bf16 or null; bf16 outputs round before the bias is
 // added, as add_bias). Every w must satisfy gemv_supported.
+inline constexpr int kGemvMaxMatrices = 3;
 struct GemvOutput {
   const void* w;
   const void* bias;

@@ -19,7 +19,6 @@
 
 namespace swaa {
 
-// Experts of one MoE layer: per-expert projections ([I, H], [I, H], [H, I]).
 // One output of Backend::linears: *out = x @ w^T + bias (bias may be null).
 struct Projection {
   const Tensor* w;
@@ -27,6 +26,7 @@ struct Projection {
   Tensor* out;
 };
 
+// Experts of one MoE layer: per-expert projections ([I, H], [I, H], [H, I]).
 struct MoeWeights {
   Tensor router;  // [E, H]
   std::vector<Tensor> gate, up, down;

@@ -114,8 +114,8 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& 
 }
 // Decode steps of one or two sequences take the skinny kernels of gemv.cu: q/k/v in one launch,
 // gate/up/SwiGLU in one, biases fused. Qwen3-4B on the H200 (docs/performance.md): batch 1 decode
-// 189 tok/s on cuBLAS -> 252, batch 2 339 -> 346; from 3 rows on cuBLAS's tensor-core kernels
-// win (batch 4: 578 tok/s on cuBLAS, 463 on the skinny kernels), so those stay on cuBLAS.
+// 189 tok/s on cuBLAS -> 249, batch 2 339 -> 357; from 3 rows on cuBLAS's tensor-core kernels
+// win (batch 4: 578-590 tok/s on cuBLAS, 463 on the skinny kernels), so those stay on cuBLAS.
 // SWAA_CUDA_GEMV=0 keeps cuBLAS everywhere (for comparisons).
 constexpr int kSkinnyMaxRows = 2;
 bool CudaBackend::gemv_ok(const Tensor& x, const Tensor& w) const {
@@ -142,14 +142,14 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, T
   if (bias != nullptr) SWAA_CUDA_OK(cuda::add_bias(out.data(), f32_out, bias->data(), n, outf, vstream()));
 }
 void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) {
-  bool fused = outputs.size() <= 3;
+  bool fused = outputs.size() <= cuda::kGemvMaxMatrices;
   for (const Projection& p : outputs) fused = fused && gemv_ok(x, *p.w) && p.out->dtype() == DType::kBF16;
   if (!fused || outputs.empty()) {
     Backend::linears(x, outputs);
     return;
   }
   const int in = static_cast<int>(outputs[0].w->dim(1));
-  std::array<cuda::GemvOutput, 3> o{};
+  std::array<cuda::GemvOutput, cuda::kGemvMaxMatrices> o{};
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Projection& p = outputs[i];
     SWAA_CHECK(p.w->dim(1) == in);
