@@ -12,13 +12,13 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include "gemv_common.cuh"
 #include "ops.h"
 
 namespace swaa::cuda {
 namespace {
 
-using bf16 = __nv_bfloat16;
-constexpr int kWarps = 8;
+using namespace gemv_common;
 constexpr int kMaxMatrices = kGemvMaxMatrices;
 
 struct GemvArgs {
@@ -33,68 +33,6 @@ struct GemvArgs {
   const bf16* up_bias;
   bool out_f32;
 };
-
-// sum_c x[j, c] * w[c] over this warp's chunks [begin, end) of 8 bf16 values.
-template <int N, int kLoads>
-__device__ __forceinline__ void dot_rows(const bf16* __restrict__ x, const uint4* __restrict__ wr, int k, int n,
-                                         int begin, int end, int lane, float (&acc)[N]) {
-  for (int c0 = begin + lane; c0 < end; c0 += 32 * kLoads) {
-    uint4 wv[kLoads];
-#pragma unroll
-    for (int u = 0; u < kLoads; ++u) {
-      const int c = c0 + u * 32;
-      wv[u] = c < end ? __ldg(wr + c) : make_uint4(0, 0, 0, 0);
-    }
-#pragma unroll
-    for (int u = 0; u < kLoads; ++u) {
-      const int c = c0 + u * 32;
-      if (c >= end) break;
-      const __nv_bfloat162* wp = reinterpret_cast<const __nv_bfloat162*>(&wv[u]);
-#pragma unroll
-      for (int j = 0; j < N; ++j) {
-        if (j < n) {
-          const uint4 xv = __ldg(reinterpret_cast<const uint4*>(x + static_cast<long long>(j) * k) + c);
-          const __nv_bfloat162* xp = reinterpret_cast<const __nv_bfloat162*>(&xv);
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const float2 wf = __bfloat1622float2(wp[e]), xf = __bfloat1622float2(xp[e]);
-            acc[j] = fmaf(wf.x, xf.x, fmaf(wf.y, xf.y, acc[j]));
-          }
-        }
-      }
-    }
-  }
-}
-
-// Warp sum, then the sum over the ks warps of one feature (in part order: deterministic). The
-// result is valid in lane 0 of the feature's part-0 warp.
-template <int N>
-__device__ __forceinline__ void reduce(float (&acc)[N], float (*red)[N], int warp, int part, int ks) {
-#pragma unroll
-  for (int j = 0; j < N; ++j) {
-    for (int o = 16; o > 0; o >>= 1) acc[j] += __shfl_xor_sync(0xffffffffu, acc[j], o);
-  }
-  if (ks == 1) return;
-  if ((threadIdx.x & 31) == 0) {
-#pragma unroll
-    for (int j = 0; j < N; ++j) red[warp][j] = acc[j];
-  }
-  __syncthreads();
-  if (part == 0) {
-#pragma unroll
-    for (int j = 0; j < N; ++j) {
-      float s = red[warp][j];
-      for (int p = 1; p < ks; ++p) s += red[warp + p][j];
-      acc[j] = s;
-    }
-  }
-}
-
-__device__ __forceinline__ float to_bf16_plus_bias(float v, const bf16* bias, int row) {
-  float o = __bfloat162float(__float2bfloat16(v));
-  if (bias != nullptr) o = __bfloat162float(__float2bfloat16(o + __bfloat162float(bias[row])));
-  return o;
-}
 
 template <int N, bool kGated>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const GemvArgs a) {
@@ -131,8 +69,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const GemvArgs a) {
     if constexpr (kGated) {
       const float g = to_bf16_plus_bias(acc[j], a.bias[0], row);
       const float u = to_bf16_plus_bias(acc_up[j], a.up_bias, row);
-      const float silu = __bfloat162float(__float2bfloat16(g / (1.f + __expf(-g))));  // as silu_mul
-      static_cast<bf16*>(a.out[0])[at] = __float2bfloat16(silu * u);
+      static_cast<bf16*>(a.out[0])[at] = silu_times(g, u);
     } else if (a.out_f32) {
       const float b = a.bias[mi] != nullptr ? __bfloat162float(a.bias[mi][row]) : 0.f;
       static_cast<float*>(a.out[mi])[at] = acc[j] + b;
@@ -140,28 +77,6 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const GemvArgs a) {
       static_cast<bf16*>(a.out[mi])[at] = __float2bfloat16(to_bf16_plus_bias(acc[j], a.bias[mi], row));
     }
   }
-}
-
-int num_sms() {
-  static int cached[64] = {};
-  int dev = 0;
-  cudaGetDevice(&dev);
-  if (dev < 0 || dev >= 64) return 132;
-  if (cached[dev] == 0) {
-    int sms = 0;
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-    cached[dev] = sms > 0 ? sms : 132;
-  }
-  return cached[dev];
-}
-
-// Warps per output feature: enough to put ~48 warps on every SM, keeping >= 4 loads per lane.
-int split_for(int features, int k) {
-  const long long target = 48LL * num_sms();
-  const int chunks = k / 8;
-  int ks = 1;
-  while (ks < kWarps && static_cast<long long>(features) * ks < target && chunks / (2 * ks) >= 32 * 4) ks *= 2;
-  return ks;
 }
 
 template <bool kGated>

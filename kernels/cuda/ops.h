@@ -37,6 +37,22 @@ std::string gemv_many(const void* x, int n, int k, const GemvOutput* outs, int c
 // gemv, add_bias and silu_mul in sequence (the same bits); biases may be null.
 std::string gemv_swiglu(const void* x, int n, int k, int m, const void* gate_w, const void* gate_bias,
                         const void* up_w, const void* up_bias, void* out, void* stream);
+// Mixture-of-experts FFN of a decode step on the device (moe_gemv.cu), no host round trip:
+// moe_route: router logits [n, E] fp32 -> ids [n, top_k] and weights [n, top_k] fp32 as
+// route_top_k on the host (softmax in fp32, top_k by probability, ties to the lower id,
+// renormalised when norm_topk_prob). E <= kMoeMaxExperts, top_k <= min(E, 32).
+// moe_experts: out [n, hidden] bf16 = sum_s weights[t, s] * down[e](silu(gate[e] x) * up[e] x) with
+// e = ids[t, s]; gate, up, down are device arrays of E pointers to [inter, hidden], [inter, hidden]
+// and [hidden, inter] bf16 matrices; h is scratch [n * top_k, inter] bf16. Every expert output is
+// rounded to bf16 before the weighted sum (fp32, slot order), as the host-routed path rounds it.
+// top_k <= kMoeMaxSlots; hidden and inter multiples of 8, 16-byte aligned rows.
+inline constexpr int kMoeMaxExperts = 1024;
+inline constexpr int kMoeMaxSlots = 8;
+std::string moe_route(const float* logits, int n, int num_experts, int top_k, bool norm_topk_prob, int* ids,
+                      float* weights, void* stream);
+std::string moe_experts(const void* x, int n, int top_k, int hidden, int inter, const int* ids, const float* weights,
+                        const void* const* gate, const void* const* up, const void* const* down, void* h, void* out,
+                        void* stream);
 // x[r, c] += bias[c]                                        x [rows, cols] bf16 or fp32 (x_f32)
 std::string add_bias(void* x, bool x_f32, const void* bias, int rows, int cols, void* stream);
 // x += y (bf16, n elements)

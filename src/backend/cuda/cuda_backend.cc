@@ -273,11 +273,58 @@ void CudaBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc,
   }
   SWAA_CUDA_OK(cuda::attention_prefill(p, vstream()));
 }
+// Up to this many tokens per step, MoE layers route on the device and each (token, expert slot)
+// reads its expert's rows (decode steps); longer steps group tokens by expert on the host.
+constexpr int64_t kDeviceMoeMaxTokens = 8;
+bool CudaBackend::device_moe_ok(const Tensor& x, const MoeWeights& w) const {
+  const int64_t n = x.dim(0), hidden = x.dim(1), E = w.router.dim(0);
+  if (!use_gemv_ || n > kDeviceMoeMaxTokens || E > cuda::kMoeMaxExperts || w.top_k > cuda::kMoeMaxSlots) return false;
+  const int64_t inter = w.gate[0].dim(0);
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  if (hidden % 8 != 0 || inter % 8 != 0 || !aligned(x.data())) return false;
+  for (int64_t e = 0; e < E; ++e) {
+    if (w.gate[e].dim(0) != inter || w.up[e].dim(0) != inter || w.down[e].dim(1) != inter) return false;
+    if (!aligned(w.gate[e].data()) || !aligned(w.up[e].data()) || !aligned(w.down[e].data())) return false;
+  }
+  return true;
+}
+const void* const* CudaBackend::expert_table(const MoeWeights& w) {
+  std::shared_ptr<void>& table = expert_tables_[w.gate[0].data()];
+  if (table == nullptr) {  // once per layer, at its first decode step (MoE models are never recorded)
+    SWAA_CHECK(mode_ != StepMode::kRecording);
+    const size_t E = w.gate.size();
+    std::vector<const void*> host(3 * E);
+    for (size_t e = 0; e < E; ++e) {
+      host[e] = w.gate[e].data();
+      host[E + e] = w.up[e].data();
+      host[2 * E + e] = w.down[e].data();
+    }
+    table = pool_->get(host.size() * sizeof(void*)).value();
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(table.get(), host.data(), host.size() * sizeof(void*), cudaMemcpyHostToDevice,
+                                          stream_)));
+    SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
+  }
+  return static_cast<const void* const*>(table.get());
+}
 void CudaBackend::moe(const Tensor& x, const MoeWeights& w, Tensor& out) {
   ensure_started();
   const int64_t n = x.dim(0), hidden = x.dim(1), E = w.router.dim(0);
   Tensor logits = alloc({n, E}, DType::kF32).value();
   linear(x, w.router, nullptr, logits);
+  if (device_moe_ok(x, w)) {
+    const int k = w.top_k, inter = static_cast<int>(w.gate[0].dim(0));
+    const void* const* table = expert_table(w);
+    std::shared_ptr<void> ids = pool().get(n * k * sizeof(int)).value();
+    std::shared_ptr<void> weights = pool().get(n * k * sizeof(float)).value();
+    Tensor h = scratch({n * k, inter}, DType::kBF16).value();
+    SWAA_CUDA_OK(cuda::moe_route(logits.data_as<float>(), static_cast<int>(n), static_cast<int>(E), k,
+                                 w.norm_topk_prob, static_cast<int*>(ids.get()), static_cast<float*>(weights.get()),
+                                 vstream()));
+    SWAA_CUDA_OK(cuda::moe_experts(x.data(), static_cast<int>(n), k, static_cast<int>(hidden), inter,
+                                   static_cast<const int*>(ids.get()), static_cast<const float*>(weights.get()), table,
+                                   table + E, table + 2 * E, h.data(), out.data(), vstream()));
+    return;
+  }
   std::vector<float> lg(n * E);
   to_host_f32(logits, 0, n, lg.data());
   const auto routed = route_top_k(lg.data(), n, E, w.top_k, w.norm_topk_prob);

@@ -17,6 +17,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,12 @@ class CudaBackend final : public Backend {
   bool prefill_sm90_ = false;
   bool use_gemv_ = true;  // decode-step projections on the skinny kernel (SWAA_CUDA_GEMV=0: cuBLAS)
   bool gemv_ok(const Tensor& x, const Tensor& w) const;
+  // MoE layers of decode steps route and run their experts on the device (moe_gemv.cu) when the
+  // layer's shapes allow it; prompt chunks keep the host-routed grouped GEMMs.
+  bool device_moe_ok(const Tensor& x, const MoeWeights& w) const;
+  // Device arrays of the experts' gate, up and down pointers (3 x E), uploaded once per layer.
+  const void* const* expert_table(const MoeWeights& w);
+  std::unordered_map<const void*, std::shared_ptr<void>> expert_tables_;
 
   // The current step.
   const AttentionLayout* layout_ = nullptr;
