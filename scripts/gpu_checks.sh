@@ -38,13 +38,13 @@ step() {  # name, command...
 step ctest_cuda "$run" ctest --test-dir /tmp/swaa-src/build-device -L cuda --output-on-failure
 if [ "$sanitizer" = 1 ]; then
   cs="$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)"
-  for t in attention_kernel_test attention_train_test ops_kernel_test; do
+  for t in attention_kernel_test attention_train_test ops_kernel_test moe_kernel_test; do
     bin="build-device/tests/kernels/$t"
     [ -x "$bin" ] || { echo "gpu_checks: $bin not in the bundle, skipped" | tee -a "$out/summary.txt"; continue; }
     step "memcheck_$t" env SWAA_KERNEL_TEST_QUICK=1 timeout 300 "$run" "$cs" --tool memcheck --error-exitcode 9 "$bin"
     # Racecheck is slow on the attention sweeps: their short-window and Hopper cases only; every op test.
     filter='*ShortWindow*:*Sm90*'
-    [ "$t" = ops_kernel_test ] && filter='*'
+    case "$t" in ops_kernel_test | moe_kernel_test) filter="*" ;; esac
     step "racecheck_$t" env SWAA_KERNEL_TEST_QUICK=1 timeout 300 "$run" "$cs" --tool racecheck --error-exitcode 9 \
       "$bin" --gtest_filter="$filter"
   done
