@@ -66,8 +66,13 @@ class Backend {
     return std::nullopt;
   }
   virtual bool end_step() { return true; }
-  // Allows or forbids step recording (models with MoE layers route on the host: never recorded).
+  // Allows or forbids step recording.
   virtual void enable_step_graphs(bool /*on*/) {}
+  // The model's MoE layers, once after loading (none: not called). A backend that records steps
+  // keeps recording only if it routes these layers on the device (no host round trip in a step).
+  virtual void set_moe_layers(const std::vector<const MoeWeights*>& layers) {
+    if (!layers.empty()) enable_step_graphs(false);
+  }
 
   // out[i] = table[ids[i]]                        table [V, H], out [n, H]
   virtual void embedding(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out) = 0;

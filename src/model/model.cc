@@ -14,9 +14,11 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& dir, Backend& back
   SWAA_ASSIGN_OR_RETURN(m->policies_, resolve_layer_policies(swaa, m->config_.num_layers));
   SWAA_ASSIGN_OR_RETURN(m->weights_, load_model_weights(m->config_, m->checkpoint_, backend));
   m->rope_ = compute_rope_table(m->config_);
-  bool moe = false;
-  for (const LayerWeights& w : m->weights_.layers) moe = moe || w.is_moe;
-  if (moe) backend.enable_step_graphs(false);  // MoE routing reads the router's logits on the host
+  std::vector<const MoeWeights*> moe;
+  for (const LayerWeights& w : m->weights_.layers) {
+    if (w.is_moe) moe.push_back(&w.moe);
+  }
+  if (!moe.empty()) backend.set_moe_layers(moe);
   return m;
 }
 

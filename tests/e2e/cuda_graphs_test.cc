@@ -2,7 +2,8 @@
 // give (SWAA_CUDA_GRAPHS=0), through `score` (one sequence whose keys outgrow the block-table
 // stride and move the decode split count) and through the engine (continuous batching: batches
 // shrink as requests finish, so several step shapes are recorded). The debug log proves that
-// steps were recorded, and (for score) that most steps were replayed rather than recorded.
+// steps were recorded, and (for score) that most steps were replayed rather than recorded; a
+// Qwen3-MoE model's decode steps (routed on the device) are recorded too.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -65,6 +66,46 @@ TEST(CudaGraphs, ScoreEqualsOpByOp) {
     std::printf("| graphs vs op by op | %-40s | max %.2e |\n", describe(c).c_str(), d);
     EXPECT_LT(d, 1e-4) << describe(c);
   }
+}
+
+// A Qwen3-MoE model (8 experts, top 2; layer 1 dense): its decode steps route on the device
+// (moe_gemv.cu) and are recorded like a dense model's.
+TEST(CudaGraphs, MoeScoreEqualsOpByOp) {
+  testing::RandomModelSpec spec;
+  spec.model_type = "qwen3_moe";
+  spec.hidden = 256;
+  spec.heads = 8;
+  spec.kv_heads = 2;
+  spec.head_dim = 64;
+  spec.layers = 3;
+  spec.intermediate = 384;
+  spec.experts = 8;
+  spec.top_k = 2;
+  spec.moe_intermediate = 64;
+  spec.vocab = testing::kSmallCudaModelVocab;
+  spec.qk_scale = 1.5f;
+  spec.seed = 23;
+  const std::string dir = testing::make_temp_dir("cuda_graphs_moe");
+  testing::write_random_model(dir, spec);
+  std::mt19937 rng(5);
+  std::vector<int32_t> tokens(400);
+  for (auto& t : tokens) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
+  ScoreOptions o;
+  o.model_dir = dir;
+  o.swaa = testing::swaa_cfg(48, 4);
+  o.prompt_tokens = 100;
+  o.device = "cuda";
+  Result<ScoreResult> off = internal_error("not run"), on = internal_error("not run");
+  with_graphs(false, [&] { off = score_tokens(o, tokens); });
+  const std::string log = with_graphs(true, [&] { on = score_tokens(o, tokens); });
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_NE(log.find("cuda graphs: recorded"), std::string::npos) << log;
+  EXPECT_EQ(log.find("cuda graphs off"), std::string::npos) << log;
+  EXPECT_LT(occurrences(log, "cuda graphs: recorded"), 50);
+  const double d = testing::max_abs_diff(on->logprobs, off->logprobs);
+  std::printf("| graphs vs op by op | qwen3_moe W=48 S=4 | max %.2e |\n", d);
+  EXPECT_LT(d, 1e-4);
 }
 
 TEST(CudaGraphs, EngineBatchesEqualOpByOp) {

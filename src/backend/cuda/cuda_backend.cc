@@ -277,20 +277,37 @@ void CudaBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc,
 // reads its expert's rows (decode steps); longer steps group tokens by expert on the host.
 constexpr int64_t kDeviceMoeMaxTokens = 8;
 bool CudaBackend::device_moe_ok(const Tensor& x, const MoeWeights& w) const {
-  const int64_t n = x.dim(0), hidden = x.dim(1), E = w.router.dim(0);
-  if (!use_gemv_ || n > kDeviceMoeMaxTokens || E > cuda::kMoeMaxExperts || w.top_k > cuda::kMoeMaxSlots) return false;
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  return x.dim(0) <= kDeviceMoeMaxTokens && aligned(x.data()) && device_moe_layer_ok(w);
+}
+bool CudaBackend::device_moe_layer_ok(const MoeWeights& w) const {
+  const int64_t hidden = w.router.dim(1), E = w.router.dim(0);
+  if (!use_gemv_ || E > cuda::kMoeMaxExperts || w.top_k > cuda::kMoeMaxSlots) return false;
   const int64_t inter = w.gate[0].dim(0);
   const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-  if (hidden % 8 != 0 || inter % 8 != 0 || !aligned(x.data())) return false;
+  if (hidden % 8 != 0 || inter % 8 != 0) return false;
   for (int64_t e = 0; e < E; ++e) {
     if (w.gate[e].dim(0) != inter || w.up[e].dim(0) != inter || w.down[e].dim(1) != inter) return false;
     if (!aligned(w.gate[e].data()) || !aligned(w.up[e].data()) || !aligned(w.down[e].data())) return false;
   }
   return true;
 }
+// Decode steps of MoE models are recorded when every MoE layer routes on the device, and only up
+// to kDeviceMoeMaxTokens tokens (longer steps route on the host, which a recording cannot hold).
+// The expert tables are uploaded here, never inside a recording.
+void CudaBackend::set_moe_layers(const std::vector<const MoeWeights*>& layers) {
+  bool device = true;
+  for (const MoeWeights* w : layers) device = device && device_moe_layer_ok(*w);
+  if (!device) {
+    enable_step_graphs(false);
+    return;
+  }
+  for (const MoeWeights* w : layers) expert_table(*w);
+  graph_max_tokens_ = static_cast<int>(kDeviceMoeMaxTokens);
+}
 const void* const* CudaBackend::expert_table(const MoeWeights& w) {
   std::shared_ptr<void>& table = expert_tables_[w.gate[0].data()];
-  if (table == nullptr) {  // once per layer, at its first decode step (MoE models are never recorded)
+  if (table == nullptr) {  // once per layer (set_moe_layers), outside any recording
     SWAA_CHECK(mode_ != StepMode::kRecording);
     const size_t E = w.gate.size();
     std::vector<const void*> host(3 * E);

@@ -47,6 +47,7 @@ class CudaBackend final : public Backend {
                                                 const std::vector<int>& logit_rows) override;
   bool end_step() override;
   void enable_step_graphs(bool on) override { graphs_enabled_ = graphs_enabled_ && on; }
+  void set_moe_layers(const std::vector<const MoeWeights*>& layers) override;
 
   void embedding(const Tensor& table, const std::vector<int32_t>& ids, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& out) override;
@@ -127,6 +128,9 @@ class CudaBackend final : public Backend {
   // MoE layers of decode steps route and run their experts on the device (moe_gemv.cu) when the
   // layer's shapes allow it; prompt chunks keep the host-routed grouped GEMMs.
   bool device_moe_ok(const Tensor& x, const MoeWeights& w) const;
+  bool device_moe_layer_ok(const MoeWeights& w) const;  // the shapes and flags, any token count
+  // Steps of more tokens are not recorded (MoE models: host routing above kDeviceMoeMaxTokens).
+  int graph_max_tokens_ = 1 << 30;
   // Device arrays of the experts' gate, up and down pointers (3 x E), uploaded once per layer.
   const void* const* expert_table(const MoeWeights& w);
   std::unordered_map<const void*, std::shared_ptr<void>> expert_tables_;

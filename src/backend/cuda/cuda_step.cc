@@ -40,7 +40,8 @@ std::optional<std::vector<float>> CudaBackend::replay_step(const std::vector<int
   SWAA_CHECK(mode_ == StepMode::kPending);
   const AttentionLayout& L = *layout_;
   // Recorded: decode steps (their shapes repeat) once RoPE's table is on the device.
-  const bool recordable = graphs_enabled_ && all_single_query_ && L.num_tokens > 0 && !inv_freq_host_.empty() &&
+  const bool recordable = graphs_enabled_ && all_single_query_ && L.num_tokens > 0 &&
+                          L.num_tokens <= graph_max_tokens_ && !inv_freq_host_.empty() &&
                           static_cast<int>(ids.size()) == L.num_tokens;
   if (!recordable) {
     start_direct(logit_rows.size());
