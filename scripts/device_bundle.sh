@@ -33,8 +33,22 @@ if [ "$(cat "$src/.bundle-source" 2>/dev/null)" != "$repo" ]; then
   echo "$repo" >"$src/.bundle-source"
 fi
 echo "device_bundle: copying the working tree to $src"
-# Tracked and untracked-but-not-ignored files: the same set the device tool sends.
-(cd "$repo" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$src"
+# Tracked and untracked-but-not-ignored files: the same set the device tool sends. Only files whose
+# content differs are copied, and they get the current time as mtime: a file edited while an earlier
+# build of this script was running keeps an mtime older than the object built from its previous
+# content, and a plain copy (which keeps mtimes) would let ninja keep that stale object.
+incoming="$(mktemp -d)"
+(cd "$repo" && git ls-files -z -co --exclude-standard | tar --null -T - -cf -) | tar -xf - -C "$incoming"
+changed=0
+while IFS= read -r -d '' f; do
+  if ! cmp -s "$incoming/$f" "$src/$f"; then
+    mkdir -p "$src/$(dirname "$f")"
+    cp --preserve=mode "$incoming/$f" "$src/$f"
+    changed=$((changed + 1))
+  fi
+done < <(cd "$incoming" && find . -type f -print0)
+rm -rf "$incoming"
+echo "device_bundle: $changed files changed"
 
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSWAA_CUDA=ON \
   -DSWAA_CUDA_ARCHS=90a -DSWAA_NATIVE=OFF >/dev/null
