@@ -38,6 +38,24 @@ int occurrences(const std::string& text, const std::string& needle) {
   return n;
 }
 
+// Scores `tokens` with graphs off, then on: the graphs must have been recorded (fewer than
+// max_records times: recorded again only when a shape or a split count changes; a replay that never
+// matched would record every step) and give the same log-probabilities.
+void expect_replays_equal_op_by_op(const ScoreOptions& o, const std::vector<int32_t>& tokens, const std::string& label,
+                                   int max_records) {
+  Result<ScoreResult> off = internal_error("not run"), on = internal_error("not run");
+  with_graphs(false, [&] { off = score_tokens(o, tokens); });
+  const std::string log = with_graphs(true, [&] { on = score_tokens(o, tokens); });
+  ASSERT_TRUE(off.ok()) << off.status().message();
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_NE(log.find("cuda graphs: recorded"), std::string::npos) << log;
+  EXPECT_EQ(log.find("cuda graphs off"), std::string::npos) << log;
+  EXPECT_LT(occurrences(log, "cuda graphs: recorded"), max_records) << label;
+  const double d = testing::max_abs_diff(on->logprobs, off->logprobs);
+  std::printf("| graphs vs op by op | %-40s | max %.2e |\n", label.c_str(), d);
+  EXPECT_LT(d, 1e-4) << label;
+}
+
 TEST(CudaGraphs, ScoreEqualsOpByOp) {
   const std::string dir = testing::write_small_cuda_model("cuda_graphs_score", 128, 17);
   std::mt19937 rng(3);
@@ -52,19 +70,7 @@ TEST(CudaGraphs, ScoreEqualsOpByOp) {
     o.swaa = c;
     o.prompt_tokens = 200;
     o.device = "cuda";
-    Result<ScoreResult> off = internal_error("not run"), on = internal_error("not run");
-    with_graphs(false, [&] { off = score_tokens(o, tokens); });
-    const std::string log = with_graphs(true, [&] { on = score_tokens(o, tokens); });
-    ASSERT_TRUE(off.ok()) << off.status().message();
-    ASSERT_TRUE(on.ok()) << on.status().message();
-    EXPECT_NE(log.find("cuda graphs: recorded"), std::string::npos) << log;
-    EXPECT_EQ(log.find("cuda graphs off"), std::string::npos) << log;
-    // Recorded again only when a shape or a split count changes (a few times over 1200 steps);
-    // a replay that never matched would record every step.
-    EXPECT_LT(occurrences(log, "cuda graphs: recorded"), 100) << describe(c);
-    const double d = testing::max_abs_diff(on->logprobs, off->logprobs);
-    std::printf("| graphs vs op by op | %-40s | max %.2e |\n", describe(c).c_str(), d);
-    EXPECT_LT(d, 1e-4) << describe(c);
+    expect_replays_equal_op_by_op(o, tokens, describe(c), 100);
   }
 }
 
@@ -95,17 +101,7 @@ TEST(CudaGraphs, MoeScoreEqualsOpByOp) {
   o.swaa = testing::swaa_cfg(48, 4);
   o.prompt_tokens = 100;
   o.device = "cuda";
-  Result<ScoreResult> off = internal_error("not run"), on = internal_error("not run");
-  with_graphs(false, [&] { off = score_tokens(o, tokens); });
-  const std::string log = with_graphs(true, [&] { on = score_tokens(o, tokens); });
-  ASSERT_TRUE(off.ok()) << off.status().message();
-  ASSERT_TRUE(on.ok()) << on.status().message();
-  EXPECT_NE(log.find("cuda graphs: recorded"), std::string::npos) << log;
-  EXPECT_EQ(log.find("cuda graphs off"), std::string::npos) << log;
-  EXPECT_LT(occurrences(log, "cuda graphs: recorded"), 50);
-  const double d = testing::max_abs_diff(on->logprobs, off->logprobs);
-  std::printf("| graphs vs op by op | qwen3_moe W=48 S=4 | max %.2e |\n", d);
-  EXPECT_LT(d, 1e-4);
+  expect_replays_equal_op_by_op(o, tokens, "qwen3_moe W=48 S=4", 50);
 }
 
 TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
