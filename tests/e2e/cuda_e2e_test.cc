@@ -58,7 +58,7 @@ TEST_P(CudaHfFixture, MatchesTransformersWithinBf16) {
   ASSERT_TRUE(cases.ok()) << cases.status().message();
   const auto tokens = (*cases)["tokens"].get<std::vector<int32_t>>();
   const int P = (*cases)["prompt_tokens"].get<int>();
-  // cuBLAS for every projection: the skinny GEMV takes steps of <= 2 rows and sums in another
+  // cuBLAS for every projection: the skinny GEMV takes steps of <= 4 rows and sums in another
   // order, so a chunked prefill whose last chunk is that short would not be bit-identical to the
   // unchunked one.
   ::setenv("SWAA_CUDA_GEMV", "0", 1);

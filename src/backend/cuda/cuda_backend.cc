@@ -112,23 +112,31 @@ void CudaBackend::rms_norm(const Tensor& x, const Tensor& w, float eps, Tensor& 
   const int d = static_cast<int>(w.numel());
   SWAA_CUDA_OK(cuda::rms_norm(x.data(), w.data(), static_cast<int>(x.numel() / d), d, eps, out.data(), vstream()));
 }
-// Decode steps of one or two sequences take the skinny kernels of gemv.cu: q/k/v in one launch,
-// gate/up/SwiGLU in one, biases fused. Qwen3-4B on the H200 (docs/performance.md): batch 1 decode
-// 189 tok/s on cuBLAS -> 249, batch 2 339 -> 357; from 3 rows on cuBLAS's tensor-core kernels
-// win (batch 4: 578-590 tok/s on cuBLAS, 463 on the skinny kernels), so those stay on cuBLAS.
+// Which decode projections take the skinny kernels of gemv.cu instead of cuBLAS, per op, from
+// bench/gemv_bench and decode tok/s on the H200 (Qwen3-4B shapes; docs/performance.md "Skinny GEMV
+// or cuBLAS, per op"):
+//  - q/k/v in one launch: up to 4 rows (14-28 us against 31-41 us for cuBLAS's three GEMMs; at 8
+//    rows cuBLAS takes 24 us, the skinny kernel 58);
+//  - gate/up/SwiGLU in one launch, and a single matrix (o, down, lm_head): 1 row. With 2 rows
+//    cuBLAS is faster on each (gate/up 35 against 39 us, o 11.6 against 16.4, down 18.7 against
+//    28.9, lm_head 188 against 232). With 1 row the bench has cuBLAS ahead on o and down too (11.6
+//    / 18.7 against 12.0 / 21.6 us), but a decode step is faster with them on the skinny kernel
+//    (249 against 239 tok/s at 8k).
+// Decode at 8k against cuBLAS only: batch 1 189 -> 250 tok/s, batch 2 339 -> 397, batch 4 598 -> 630.
 // SWAA_CUDA_GEMV=0 keeps cuBLAS everywhere (for comparisons).
-constexpr int kSkinnyMaxRows = 2;
-bool CudaBackend::gemv_ok(const Tensor& x, const Tensor& w) const {
+constexpr int kFusedQkvMaxRows = 4;
+constexpr int kSingleMaxRows = 1;  // gate/up/SwiGLU and single matrices
+bool CudaBackend::gemv_ok(const Tensor& x, const Tensor& w, int max_rows) const {
   const int in = static_cast<int>(w.dim(1));
   const int n = static_cast<int>(x.numel() / in);
-  return use_gemv_ && n <= kSkinnyMaxRows && cuda::gemv_supported(x.data(), w.data(), n, in);
+  return use_gemv_ && n <= max_rows && cuda::gemv_supported(x.data(), w.data(), n, in);
 }
 void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& out) {
   const int in = static_cast<int>(w.dim(1)), outf = static_cast<int>(w.dim(0));
   const int n = static_cast<int>(x.numel() / in);
   if (n == 0) return;
   const bool f32_out = out.dtype() == DType::kF32;
-  if (gemv_ok(x, w)) {
+  if (gemv_ok(x, w, kSingleMaxRows)) {
     const cuda::GemvOutput o{w.data(), bias != nullptr ? bias->data() : nullptr, out.data(), outf};
     SWAA_CUDA_OK(cuda::gemv_many(x.data(), n, in, &o, 1, f32_out, vstream()));
     return;
@@ -143,7 +151,7 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, T
 }
 void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) {
   bool fused = outputs.size() <= cuda::kGemvMaxMatrices;
-  for (const Projection& p : outputs) fused = fused && gemv_ok(x, *p.w) && p.out->dtype() == DType::kBF16;
+  for (const Projection& p : outputs) fused = fused && gemv_ok(x, *p.w, kFusedQkvMaxRows) && p.out->dtype() == DType::kBF16;
   if (!fused || outputs.empty()) {
     Backend::linears(x, outputs);
     return;
@@ -160,7 +168,7 @@ void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) 
 }
 void CudaBackend::swiglu_linear(const Tensor& x, const Tensor& gate_w, const Tensor* gate_bias, const Tensor& up_w,
                                 const Tensor* up_bias, Tensor& out, Tensor& up) {
-  if (!gemv_ok(x, gate_w) || !gemv_ok(x, up_w)) {
+  if (!gemv_ok(x, gate_w, kSingleMaxRows) || !gemv_ok(x, up_w, kSingleMaxRows)) {
     Backend::swiglu_linear(x, gate_w, gate_bias, up_w, up_bias, out, up);
     return;
   }

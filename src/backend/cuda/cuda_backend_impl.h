@@ -124,7 +124,7 @@ class CudaBackend final : public Backend {
   // The Hopper prefill kernel for head dim 128, where it can run (SWAA_PREFILL_SM90=0: mma.sync).
   bool prefill_sm90_ = false;
   bool use_gemv_ = true;  // decode-step projections on the skinny kernel (SWAA_CUDA_GEMV=0: cuBLAS)
-  bool gemv_ok(const Tensor& x, const Tensor& w) const;
+  bool gemv_ok(const Tensor& x, const Tensor& w, int max_rows) const;  // x's rows <= max_rows, shapes the kernel takes
   // MoE layers of decode steps route and run their experts on the device (moe_gemv.cu) when the
   // layer's shapes allow it; prompt chunks keep the host-routed grouped GEMMs.
   bool device_moe_ok(const Tensor& x, const MoeWeights& w) const;
