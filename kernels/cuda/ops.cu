@@ -122,12 +122,17 @@ __global__ void to_bf16_kernel(const float* x, bf16* out, int64_t n) {
   if (i < n) out[i] = __float2bfloat16(x[i]);
 }
 
-__global__ void scatter_add_kernel(float* acc, const bf16* y, const int* rows, const float* weights, int m, int hidden) {
+__global__ void moe_combine_kernel(const bf16* y, const int* pos, const float* weights, int n, int k, int hidden,
+                                   bf16* out) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i >= static_cast<int64_t>(m) * hidden) return;
-  const int64_t r = i / hidden, c = i % hidden;
-  // Each (row, column) pair appears once per expert launch: no two threads write the same element.
-  acc[static_cast<int64_t>(rows[r]) * hidden + c] += weights[r] * __bfloat162float(y[i]);
+  if (i >= static_cast<int64_t>(n) * hidden) return;
+  const int64_t t = i / hidden, c = i % hidden;
+  float acc = 0.f;  // the sum of scatter_add_weighted calls in slot order, then f32_to_bf16
+  for (int j = 0; j < k; ++j) {
+    const int p = pos[t * k + j];
+    if (p >= 0) acc += weights[t * k + j] * __bfloat162float(y[static_cast<int64_t>(p) * hidden + c]);
+  }
+  out[i] = __float2bfloat16(acc);
 }
 
 // One CTA (128 threads) per (token, head). Scores of the visible keys are computed a chunk of 128
@@ -282,13 +287,13 @@ std::string f32_to_bf16(const float* x, void* out, int64_t n, void* stream) {
   return check("f32_to_bf16");
 }
 
-std::string scatter_add_weighted(float* acc, const void* y, const int* rows, const float* weights, int m, int hidden,
-                                 void* stream) {
-  const int64_t total = static_cast<int64_t>(m) * hidden;
+std::string moe_combine(const void* y, const int* pos, const float* weights, int n, int k, int hidden, void* out,
+                        void* stream) {
+  const int64_t total = static_cast<int64_t>(n) * hidden;
   if (total == 0) return "";
-  scatter_add_kernel<<<blocks_for(total, 256), 256, 0, st(stream)>>>(acc, static_cast<const bf16*>(y), rows, weights,
-                                                                     m, hidden);
-  return check("scatter_add_weighted");
+  moe_combine_kernel<<<blocks_for(total, 256), 256, 0, st(stream)>>>(static_cast<const bf16*>(y), pos, weights, n, k,
+                                                                     hidden, static_cast<bf16*>(out));
+  return check("moe_combine");
 }
 
 std::string attention_simple(const AttentionParams& p, void* stream) {

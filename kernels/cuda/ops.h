@@ -84,9 +84,11 @@ std::string gather_rows(const void* x, bool f32, const int* rows, int n, int col
 // bf16 <-> fp32 conversions of n elements.
 std::string bf16_to_f32(const void* x, float* out, int64_t n, void* stream);
 std::string f32_to_bf16(const float* x, void* out, int64_t n, void* stream);
-// acc[rows[r], :] += weights[r] * y[r, :]   (MoE combine; rows distinct within one call)
-std::string scatter_add_weighted(float* acc, const void* y, const int* rows, const float* weights, int m, int hidden,
-                                 void* stream);
+// out[t, :] = bf16(sum over j < k of weights[t * k + j] * y[pos[t * k + j], :]), summed in fp32 in
+// slot order (slots with pos < 0 skipped): the MoE combine of a prompt chunk whose (token, expert)
+// pairs were grouped by expert into y.
+std::string moe_combine(const void* y, const int* pos, const float* weights, int n, int k, int hidden, void* out,
+                        void* stream);
 // Plain SWAA attention (one CTA per token and head, online softmax over the visible keys), for any
 // head_dim <= 256; same params as the tiled kernels (num_splits/workspace unused).
 std::string attention_simple(const AttentionParams& p, void* stream);

@@ -34,6 +34,14 @@ class Tensor {
   }
   // Same buffer, new shape of equal numel (a view).
   Tensor reshaped(std::vector<int64_t> shape) const { return Tensor(buffer_, dtype_, std::move(shape)); }
+  // Rows [begin, begin + count) of dim 0, sharing the buffer (a view; keeps the buffer alive).
+  Tensor rows(int64_t begin, int64_t count) const {
+    std::vector<int64_t> shape = shape_;
+    shape[0] = count;
+    const size_t row_bytes = shape_[0] == 0 ? 0 : num_bytes() / static_cast<size_t>(shape_[0]);
+    return Tensor(std::shared_ptr<void>(buffer_, static_cast<char*>(buffer_.get()) + begin * row_bytes), dtype_,
+                  std::move(shape));
+  }
 
  private:
   std::shared_ptr<void> buffer_;

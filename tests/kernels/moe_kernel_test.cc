@@ -2,6 +2,7 @@
 // the host's route_top_k (the ids exactly, including tied logits; the weights within fp32
 // rounding), and moe_experts against an fp64 loop over the same bf16 inputs and routes, with
 // tokens sharing experts, top_k 1/2/8 and features split over warps.
+// moe_combine (the combine of prompt chunks, whose pairs are grouped by expert) against fp64.
 // Tolerance of moe_experts: each expert output goes through ~4 bf16 roundings (gate, up, silu,
 // product) before the down projection and one after it; 2^-6 of the sum of |terms| covers them.
 #include <gtest/gtest.h>
@@ -140,6 +141,47 @@ TEST(MoeKernels, ExpertsMatchFp64) {
   EXPECT_NE(cuda::moe_experts(nullptr, 1, cuda::kMoeMaxSlots + 1, 8, 8, nullptr, nullptr, nullptr, nullptr, nullptr,
                               nullptr, nullptr, nullptr),
             "");
+}
+
+// The combine of prompt chunks: each token's k rows of the expert-grouped outputs, weighted,
+// summed in fp32 in slot order (empty slots skipped), rounded to bf16 once.
+TEST(MoeKernels, CombineMatchesFp64) {
+  if (!kernel_test::have_gpu()) GTEST_SKIP() << "no GPU";
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  const int n = 37, k = 8, hidden = 264, pairs = n * k;
+  std::vector<uint16_t> y(static_cast<size_t>(pairs) * hidden);
+  for (auto& v : y) v = f32_to_bf16(normal(rng));
+  std::vector<int> order(pairs), pos(pairs);
+  for (int i = 0; i < pairs; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);  // rows of y in expert order, not token order
+  std::vector<float> w(pairs);
+  for (int i = 0; i < pairs; ++i) {
+    pos[i] = i % 5 == 3 ? -1 : order[i];
+    w[i] = std::abs(normal(rng)) / k;
+  }
+  DeviceBuffer<uint16_t> dy(y), dout(static_cast<size_t>(n) * hidden);
+  DeviceBuffer<int> dpos(pos);
+  DeviceBuffer<float> dw(w);
+  ASSERT_EQ(cuda::moe_combine(dy.ptr, dpos.ptr, dw.ptr, n, k, hidden, dout.ptr, nullptr), "");
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  const auto out = dout.download();
+  double worst = 0;
+  for (int t = 0; t < n; ++t) {
+    for (int c = 0; c < hidden; ++c) {
+      double ref = 0, mag = 0;
+      for (int j = 0; j < k; ++j) {
+        const int p = pos[t * k + j];
+        if (p < 0) continue;
+        const double term = static_cast<double>(w[t * k + j]) * bf16_to_f32(y[static_cast<size_t>(p) * hidden + c]);
+        ref += term;
+        mag += std::abs(term);
+      }
+      const double got = bf16_to_f32(out[static_cast<size_t>(t) * hidden + c]);
+      worst = std::max(worst, std::abs(got - ref) / (k * mag / (1 << 23) + std::abs(ref) / 256 + 1e-7));
+    }
+  }
+  EXPECT_LE(worst, 1.0);
 }
 
 }  // namespace

@@ -67,6 +67,7 @@ class CudaBackend final : public Backend {
   void attention(const Tensor& q, const Tensor& kc, const Tensor& vc, KvGroup group, const LayerPolicy& policy,
                  float scale, Tensor& out) override;
   void moe(const Tensor& x, const MoeWeights& w, Tensor& out) override;
+  void moe_grouped(const Tensor& x, const MoeWeights& w, const Tensor& logits, Tensor& out);  // prompt chunks
 
  private:
   enum class StepMode { kIdle, kPending, kDirect, kRecording };
@@ -105,6 +106,7 @@ class CudaBackend final : public Backend {
   // Stages the layout into `arena` with block tables at `bt_stride_` and sets the d_* pointers.
   void stage_layout(StepArena& arena);
   const int* stage_ints(const std::vector<int>& v);
+  const void* stage_bytes(const void* data, size_t bytes);  // as stage_ints, any bytes
   // Enqueues the copy of what was staged; a direct step's arena is marked busy until it has run.
   void flush_arena();
 

@@ -109,20 +109,22 @@ void CudaBackend::stage_layout(StepArena& arena) {
 }
 
 const int* CudaBackend::stage_ints(const std::vector<int>& v) {
-  const void* at = mode_ == StepMode::kIdle ? nullptr : arena_->stage(v.data(), v.size() * sizeof(int));
+  return static_cast<const int*>(stage_bytes(v.data(), v.size() * sizeof(int)));
+}
+
+const void* CudaBackend::stage_bytes(const void* data, size_t bytes) {
+  const void* at = mode_ == StepMode::kIdle ? nullptr : arena_->stage(data, bytes);
   if (at != nullptr) {
     flush_arena();
-    return static_cast<const int*>(at);
+    return at;
   }
-  // Outside a step, or more than the arena was sized for (MoE expert rows): a pool buffer, copied from pageable memory
-  // (CUDA stages it before returning). Never while recording: recorded steps are sized exactly.
+  // Outside a step, or more than the arena was sized for (MoE pair tables): a pool buffer, copied from pageable
+  // memory (CUDA stages it before returning). Never while recording: recorded steps are sized exactly.
   SWAA_CHECK(mode_ != StepMode::kRecording);
-  std::shared_ptr<void> buf = pool().get(std::max<size_t>(v.size() * sizeof(int), 4)).value();
-  if (!v.empty()) {
-    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(buf.get(), v.data(), v.size() * sizeof(int), cudaMemcpyHostToDevice, stream_)));
-  }
+  std::shared_ptr<void> buf = pool().get(std::max<size_t>(bytes, 4)).value();
+  if (bytes > 0) SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(buf.get(), data, bytes, cudaMemcpyHostToDevice, stream_)));
   step_buffers_.push_back(buf);
-  return static_cast<const int*>(buf.get());
+  return buf.get();
 }
 
 void CudaBackend::start_direct(size_t rows) {
