@@ -1,5 +1,7 @@
 // `swaa bench`: throughput of the engine on random prompts: prefill tokens/s, decode tokens/s,
 // time to first token and peak KV bytes for a prompt length, generation length and batch size.
+// --warmup N runs N untimed batches of the same shape first (other random prompts), so that what
+// a process pays once (CUDA module loading, cuBLAS heuristics, graph recording) is not measured.
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -14,15 +16,55 @@ namespace {
 
 struct BenchArgs {
   EngineFlags engine;
-  int prompt_len = 512, gen_len = 32, batch = 1;
+  int prompt_len = 512, gen_len = 32, batch = 1, warmup = 0;
   uint64_t seed = 0;
   bool json = false;
 };
+
+struct BatchTimes {
+  double prefill_s = 0, decode_s = 0, total_s = 0, ttft_sum = 0, ttft_max = 0;
+  int64_t generated = 0;
+};
+
+// One batch of a.batch random prompts, run to completion.
+BatchTimes run_batch(Engine& engine, const BenchArgs& a, const SamplingParams& p, std::mt19937_64& rng) {
+  const int vocab = std::min(engine.vocab_size(), 32000);
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  for (int b = 0; b < a.batch; ++b) {
+    RequestInput in;
+    for (int t = 0; t < a.prompt_len; ++t) in.prompt_token_ids.push_back(static_cast<int32_t>(rng() % vocab));
+    auto id = engine.add_request(in, p);
+    if (!id.ok()) throw CliError(id.status().message());
+  }
+  int first_tokens = 0;
+  Clock::time_point all_first = t0;
+  BatchTimes r;
+  while (engine.has_unfinished()) {
+    auto step = engine.step();
+    if (!step.ok()) throw CliError(step.status().message());
+    for (const RequestOutput& o : *step) {
+      r.generated += static_cast<int64_t>(o.token_ids.size());
+      if (o.metrics.generated_tokens > 0 && o.metrics.generated_tokens == static_cast<int>(o.token_ids.size())) {
+        ++first_tokens;
+        r.ttft_sum += o.metrics.time_to_first_token;
+        r.ttft_max = std::max(r.ttft_max, o.metrics.time_to_first_token);
+        if (first_tokens == a.batch) all_first = Clock::now();
+      }
+    }
+  }
+  const auto t1 = Clock::now();
+  r.prefill_s = std::chrono::duration<double>(all_first - t0).count();
+  r.decode_s = std::chrono::duration<double>(t1 - all_first).count();
+  r.total_s = std::chrono::duration<double>(t1 - t0).count();
+  return r;
+}
 
 void run_bench(const BenchArgs& a) {
   if (a.prompt_len < 1 || a.gen_len < 1 || a.batch < 1) {
     throw CliError("--prompt-len, --gen-len and --batch must be >= 1");
   }
+  if (a.warmup < 0) throw CliError("--warmup must be >= 0, got " + std::to_string(a.warmup));
   EngineOptions opt = a.engine.resolve();
   std::unique_ptr<Engine> engine = make_engine(opt);
   SamplingParams p;
@@ -30,35 +72,13 @@ void run_bench(const BenchArgs& a) {
   p.max_tokens = a.gen_len;
   p.ignore_eos = true;
   std::mt19937_64 rng(a.seed);
-  const int vocab = std::min(engine->vocab_size(), 32000);
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
-  for (int b = 0; b < a.batch; ++b) {
-    RequestInput in;
-    for (int t = 0; t < a.prompt_len; ++t) in.prompt_token_ids.push_back(static_cast<int32_t>(rng() % vocab));
-    auto id = engine->add_request(in, p);
-    if (!id.ok()) throw CliError(id.status().message());
+  for (int i = 0; i < a.warmup; ++i) {
+    if (!a.json) std::fprintf(stderr, "swaa bench: warmup batch %d of %d\n", i + 1, a.warmup);
+    run_batch(*engine, a, p, rng);
   }
-  int first_tokens = 0;
-  Clock::time_point all_first = t0;
-  double ttft_sum = 0, ttft_max = 0;
-  int64_t generated = 0;
-  while (engine->has_unfinished()) {
-    auto step = engine->step();
-    if (!step.ok()) throw CliError(step.status().message());
-    for (const RequestOutput& o : *step) {
-      generated += static_cast<int64_t>(o.token_ids.size());
-      if (o.metrics.generated_tokens > 0 && o.metrics.generated_tokens == static_cast<int>(o.token_ids.size())) {
-        ++first_tokens;
-        ttft_sum += o.metrics.time_to_first_token;
-        ttft_max = std::max(ttft_max, o.metrics.time_to_first_token);
-        if (first_tokens == a.batch) all_first = Clock::now();
-      }
-    }
-  }
-  const auto t1 = Clock::now();
-  const double prefill_s = std::chrono::duration<double>(all_first - t0).count();
-  const double decode_s = std::chrono::duration<double>(t1 - all_first).count();
+  const BatchTimes t = run_batch(*engine, a, p, rng);
+  const double prefill_s = t.prefill_s, decode_s = t.decode_s, ttft_sum = t.ttft_sum, ttft_max = t.ttft_max;
+  const int64_t generated = t.generated;
   nlohmann::json r;
   r["model"] = opt.model_dir;
   r["swaa"] = describe(opt.swaa);
@@ -66,18 +86,20 @@ void run_bench(const BenchArgs& a) {
   r["prompt_len"] = a.prompt_len;
   r["gen_len"] = a.gen_len;
   r["batch"] = a.batch;
+  r["warmup"] = a.warmup;
   r["prefill_tokens_per_second"] = prefill_s > 0 ? a.batch * static_cast<double>(a.prompt_len) / prefill_s : 0.0;
   r["decode_tokens_per_second"] = decode_s > 0 ? (generated - a.batch) / decode_s : 0.0;
   r["time_to_first_token_mean_s"] = ttft_sum / a.batch;
   r["time_to_first_token_max_s"] = ttft_max;
   r["peak_kv_bytes"] = engine->kv_stats().peak_live_bytes;
-  r["total_seconds"] = std::chrono::duration<double>(t1 - t0).count();
+  r["total_seconds"] = t.total_s;
   if (a.json) {
     std::printf("%s\n", r.dump().c_str());
     return;
   }
   std::printf("swaa bench: %s, %s, %s\n", opt.model_dir.c_str(), describe(opt.swaa).c_str(), opt.device.c_str());
-  std::printf("  batch %d x (prompt %d + generate %d)\n", a.batch, a.prompt_len, a.gen_len);
+  std::printf("  batch %d x (prompt %d + generate %d), %d warmup batch%s\n", a.batch, a.prompt_len, a.gen_len, a.warmup,
+              a.warmup == 1 ? "" : "es");
   std::printf("  prefill      %10.1f tok/s\n", r["prefill_tokens_per_second"].get<double>());
   std::printf("  decode       %10.1f tok/s\n", r["decode_tokens_per_second"].get<double>());
   std::printf("  TTFT mean    %10.3f s (max %.3f s)\n", ttft_sum / a.batch, ttft_max);
@@ -94,6 +116,7 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--gen-len", args->gen_len, "generated tokens per request")->required();
   cmd->add_option("--batch", args->batch, "requests at once");
   cmd->add_option("--seed", args->seed, "seed of the random prompts");
+  cmd->add_option("--warmup", args->warmup, "untimed batches of the same shape before the measured one (default 0)");
   cmd->add_flag("--json", args->json, "one JSON object on stdout");
   cmd->callback([args] { run_bench(*args); });
 }

@@ -144,14 +144,22 @@ TEST_F(CliGenerate, ChatKeepsHistoryAndResets) {
 }
 
 TEST_F(CliGenerate, BenchJson) {
-  testing::CommandResult r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 40 --gen-len 5 --batch 3 --json --sliding-window-size 8");
+  testing::CommandResult r =
+      testing::run_swaa("bench -m " + dir_ + " --prompt-len 40 --gen-len 5 --batch 3 --warmup 1 --json --sliding-window-size 8");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   EXPECT_EQ(j["batch"], 3);
+  EXPECT_EQ(j["warmup"], 1);
   EXPECT_GT(j["prefill_tokens_per_second"].get<double>(), 0.0);
   EXPECT_GT(j["decode_tokens_per_second"].get<double>(), 0.0);
   EXPECT_GT(j["peak_kv_bytes"].get<int64_t>(), 0);
   EXPECT_EQ(j["swaa"], "W=8 S=0 fa_decode=off");
+}
+
+TEST_F(CliGenerate, BenchRejectsNegativeWarmup) {
+  testing::CommandResult r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 4 --gen-len 1 --warmup -1");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("--warmup must be >= 0, got -1"), std::string::npos) << r.out;
 }
 
 TEST_F(CliGenerate, BenchPromptPastMaxModelLenNamesTheFlag) {
