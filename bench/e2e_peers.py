@@ -57,6 +57,8 @@ def swaa_flags(cfg):
 def run_swaa(binary, model, length, gen, cfg, batch=1):
     cmd = [binary, "bench", "-m", model, "--device", "cuda", "--prompt-len", str(length), "--gen-len", str(gen),
            "--batch", str(batch), "--kv-cache-gib", "60", "--max-num-batched-tokens", "16384",
+           # one untimed batch first, as run_hf times Transformers' second call
+           "--warmup", "1",
            # the random checkpoints say max_position_embeddings 65536: room for 128k prompts
            "--max-model-len", str(length + gen), "--json"] + swaa_flags(cfg)
     r = subprocess.run(cmd, capture_output=True, text=True)
