@@ -358,7 +358,9 @@ void CudaBackend::moe(const Tensor& x, const MoeWeights& w, Tensor& out) {
 // GEMMs on its rows of the grouped buffers, one SwiGLU over all pairs, and one combine that sums
 // each token's k expert outputs in fp32 in expert order (as the CPU backend, which adds the
 // experts' outputs into the token's row one expert after the other). Before: ~12 operations per
-// expert (allocations with memsets, gathers, row and weight uploads, scatter-adds).
+// expert (allocations with memsets, gathers, row and weight uploads, scatter-adds). Scratch: k x
+// (2 hidden + 2 inter) bf16 values per token of the chunk (~90 MB per 1k tokens at Qwen3-30B-A3B's
+// shapes; 46 MB for the default 512-token chunks).
 void CudaBackend::moe_grouped(const Tensor& x, const MoeWeights& w, const Tensor& logits, Tensor& out) {
   const int64_t n = x.dim(0), hidden = x.dim(1), E = w.router.dim(0);
   const int k = w.top_k;
