@@ -112,16 +112,6 @@ __global__ void gather_kernel(const char* x, const int* rows, int n, int64_t row
   out[i] = x[static_cast<int64_t>(rows[r]) * row_bytes + c];
 }
 
-__global__ void to_f32_kernel(const bf16* x, float* out, int64_t n) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < n) out[i] = __bfloat162float(x[i]);
-}
-
-__global__ void to_bf16_kernel(const float* x, bf16* out, int64_t n) {
-  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  if (i < n) out[i] = __float2bfloat16(x[i]);
-}
-
 __global__ void moe_combine_kernel(const bf16* y, const int* pos, const float* weights, int n, int k, int hidden,
                                    bf16* out) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -273,18 +263,6 @@ std::string gather_rows(const void* x, bool f32, const int* rows, int n, int col
   gather_kernel<<<blocks_for(n * row_bytes, 256), 256, 0, st(stream)>>>(static_cast<const char*>(x), rows, n, row_bytes,
                                                                         static_cast<char*>(out));
   return check("gather_rows");
-}
-
-std::string bf16_to_f32(const void* x, float* out, int64_t n, void* stream) {
-  if (n == 0) return "";
-  to_f32_kernel<<<blocks_for(n, 256), 256, 0, st(stream)>>>(static_cast<const bf16*>(x), out, n);
-  return check("bf16_to_f32");
-}
-
-std::string f32_to_bf16(const float* x, void* out, int64_t n, void* stream) {
-  if (n == 0) return "";
-  to_bf16_kernel<<<blocks_for(n, 256), 256, 0, st(stream)>>>(x, static_cast<bf16*>(out), n);
-  return check("f32_to_bf16");
 }
 
 std::string moe_combine(const void* y, const int* pos, const float* weights, int n, int k, int hidden, void* out,

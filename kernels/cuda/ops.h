@@ -81,9 +81,6 @@ std::string kv_write(const void* k, const void* v, const int* slots, int n, int 
                      void* stream);
 // out[i, :] = x[rows[i], :]                                 bf16 or fp32 rows of `cols` elements
 std::string gather_rows(const void* x, bool f32, const int* rows, int n, int cols, void* out, void* stream);
-// bf16 <-> fp32 conversions of n elements.
-std::string bf16_to_f32(const void* x, float* out, int64_t n, void* stream);
-std::string f32_to_bf16(const float* x, void* out, int64_t n, void* stream);
 // out[t, :] = bf16(sum over j < k of weights[t * k + j] * y[pos[t * k + j], :]), summed in fp32 in
 // slot order (slots with pos < 0 skipped): the MoE combine of a prompt chunk whose (token, expert)
 // pairs were grouped by expert into y.
