@@ -23,6 +23,7 @@ struct ServeArgs {
   int max_queued_requests = 128;
   int swaa_engines = 0;
   int http_threads = 0;
+  int warmup_tokens = -1;  // -1: the prefill chunk (--max-num-batched-tokens) on CUDA, none on the CPU
 };
 
 std::atomic<bool> g_stop{false};
@@ -43,6 +44,9 @@ void run_serve(const ServeArgs& a) {
   o.worker.engine = a.engine.resolve();
   o.worker.max_queued_requests = a.max_queued_requests;
   o.worker.max_swaa_engines = a.swaa_engines;
+  if (a.warmup_tokens < -1) throw CliError("--warmup-tokens must be >= 0, got " + std::to_string(a.warmup_tokens));
+  const bool gpu = o.worker.engine.device.rfind("cuda", 0) == 0;
+  o.worker.warmup_tokens = a.warmup_tokens >= 0 ? a.warmup_tokens : (gpu ? o.worker.engine.max_num_batched_tokens : 0);
   auto srv = server::Server::create(o);
   if (!srv.ok()) throw CliError(srv.status().message());
   auto port = (*srv)->start();
@@ -74,6 +78,9 @@ void register_serve(CLI::App& app) {
                   "extra engines for requests with their own 'swaa' settings, each with its own weights and KV cache "
                   "(default 0: such requests get 400)");
   cmd->add_option("--http-threads", args->http_threads, "HTTP worker threads (0 = max-num-seqs + max-queued-requests + 16)");
+  cmd->add_option("--warmup-tokens", args->warmup_tokens,
+                  "prompt tokens of one request run before listening, so the first client does not pay one-time GPU "
+                  "costs (default: --max-num-batched-tokens on CUDA, 0 on the CPU)");
   cmd->callback([args] { run_serve(*args); });
 }
 

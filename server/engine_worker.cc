@@ -2,6 +2,9 @@
 // each RequestOutput to its RequestHandle, and publishes a stats snapshot after every iteration.
 #include "server/engine_worker.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "core/log.h"
 #include "server/openai_protocol.h"
 
@@ -74,6 +77,28 @@ int probe_sequence_tokens(Engine& engine) {
   return 1 + lo;
 }
 
+// One greedy request of `prompt_tokens` fixed token ids generating 2 tokens, run to completion
+// before the server takes requests, so that the first client does not pay what a process pays
+// once on a GPU: CUDA's lazy kernel loading, cuBLAS's first choice of kernels for the prompt-chunk
+// shapes, the recording of the batch-1 decode graph (0.1-0.6 s on an H200, docs/performance.md).
+// Nothing of it reaches the server's metrics (the worker thread counts those).
+Status warm_up(Engine& engine, int prompt_tokens) {
+  RequestInput in;
+  const int vocab = std::max(1, engine.vocab_size());
+  for (int i = 0; i < prompt_tokens; ++i) in.prompt_token_ids.push_back(static_cast<int32_t>((i * 7919LL + 13) % vocab));
+  SamplingParams p;
+  p.temperature = 0;
+  p.max_tokens = 2;
+  p.ignore_eos = true;
+  auto id = engine.add_request(in, p);
+  if (!id.ok()) return id.status().with_context("warmup request");
+  while (engine.has_unfinished()) {
+    auto step = engine.step();
+    if (!step.ok()) return step.status().with_context("warmup request");
+  }
+  return Status::ok_status();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<EngineWorker>> EngineWorker::create(const WorkerOptions& options, ServerMetrics* metrics) {
@@ -83,6 +108,9 @@ Result<std::unique_ptr<EngineWorker>> EngineWorker::create(const WorkerOptions& 
   if (options.max_swaa_engines < 0) {
     return invalid_argument("max_swaa_engines must be >= 0, got " + std::to_string(options.max_swaa_engines));
   }
+  if (options.warmup_tokens < 0) {
+    return invalid_argument("warmup_tokens must be >= 0, got " + std::to_string(options.warmup_tokens));
+  }
   std::unique_ptr<EngineWorker> w(new EngineWorker(options, metrics));
   SWAA_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::create(options.engine));
   w->tokenizer_ = engine->tokenizer();
@@ -90,6 +118,17 @@ Result<std::unique_ptr<EngineWorker>> EngineWorker::create(const WorkerOptions& 
   w->vocab_size_ = engine->vocab_size();
   w->default_key_ = swaa_key(options.engine.swaa);
   w->kv_sequence_tokens_ = probe_sequence_tokens(*engine);
+  // The prompt and its 2 tokens must fit max_model_len and the KV cache (kv_sequence_tokens: the
+  // largest prompt + max_tokens the engine accepts).
+  w->warmup_tokens_ = std::min({options.warmup_tokens, engine->max_model_len() - 2, w->kv_sequence_tokens_ - 2});
+  if (w->warmup_tokens_ > 0) {
+    const auto t0 = std::chrono::steady_clock::now();
+    SWAA_RETURN_IF_ERROR(warm_up(*engine, w->warmup_tokens_));
+    log::info("warmup: {} prompt tokens + 2 generated in {:.3f} s", w->warmup_tokens_,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  } else {
+    w->warmup_tokens_ = 0;
+  }
   w->slots_[w->default_key_].engine = std::move(engine);
   w->engine_keys_.insert(w->default_key_);
   w->publish_stats();

@@ -74,6 +74,7 @@ struct WorkerOptions {
   EngineOptions engine;          // the server default, including its SwaaConfig
   int max_queued_requests = 128;  // sequences admitted beyond max_num_seqs before 503
   int max_swaa_engines = 0;      // extra engines for per-request SWAA settings (0 = reject them)
+  int warmup_tokens = 0;         // prompt tokens of one request run before serving (0 = none; clamped to fit)
 };
 
 // A consistent snapshot for /metrics and tests.
@@ -97,6 +98,7 @@ class EngineWorker {
   // The longest sequence (prompt + completion) the default engine's KV cache holds alone, found at
   // creation by probing add_request (the engine API does not report it); max_model_len if larger.
   int kv_sequence_tokens() const { return kv_sequence_tokens_; }
+  int warmup_tokens() const { return warmup_tokens_; }  // what the warmup request had (0: none)
 
   enum class Admit { kOk, kQueueFull, kNoEngineSlot, kTooLarge };
   // Reserves `num_sequences` slots (and an engine for `swaa_key`); every kOk must be followed by
@@ -143,7 +145,7 @@ class EngineWorker {
   const WorkerOptions options_;
   ServerMetrics* metrics_;
   const Tokenizer* tokenizer_ = nullptr;
-  int max_model_len_ = 0, vocab_size_ = 0, kv_sequence_tokens_ = 0;
+  int max_model_len_ = 0, vocab_size_ = 0, kv_sequence_tokens_ = 0, warmup_tokens_ = 0;
   std::string default_key_;
 
   std::map<std::string, Slot> slots_;  // engine thread only

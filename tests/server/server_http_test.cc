@@ -559,6 +559,36 @@ TEST_F(ServerHttp, ModelsHealthMetrics) {
   EXPECT_GT(metric(text, "swaa_kv_cache_peak_live_bytes"), 0);
 }
 
+// --warmup-tokens: one request runs before the server listens; it touches the KV cache (peak > 0)
+// but no metric counts it. Larger than the cache or max_model_len holds, it is cut to fit.
+TEST_F(ServerHttp, WarmupRunsBeforeServingAndIsNotCounted) {
+  ServerOptions o = test_options(*model_);
+  o.worker.warmup_tokens = 300;  // two prefill chunks of 256
+  RunningServer s = start_server(o);
+  const std::string text = get(s, "/metrics").body;
+  EXPECT_EQ(metric(text, "swaa_prompt_tokens_total"), 0) << text;
+  EXPECT_EQ(metric(text, "swaa_generation_tokens_total"), 0) << text;
+  EXPECT_EQ(metric(text, "swaa_time_to_first_token_seconds_count"), 0) << text;
+  EXPECT_EQ(metric(text, "swaa_kv_cache_live_bytes{group=\"full\"}"), 0) << text;
+  EXPECT_GT(metric(text, "swaa_kv_cache_peak_live_bytes"), 0) << text;
+  HttpReply r = post(s, "/v1/completions", R"({"prompt": "after the warmup", "max_tokens": 3, "ignore_eos": true})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["usage"]["completion_tokens"], 3);
+
+  ServerOptions small = test_options(*model_);
+  small.worker.engine.kv_cache_bytes = 48 << 10;  // holds fewer tokens than max_model_len
+  small.worker.warmup_tokens = 100000;
+  RunningServer t = start_server(small);
+  EXPECT_EQ(post(t, "/v1/completions", R"({"prompt": "hi", "max_tokens": 2})").status, 200);
+
+  ServerOptions bad = test_options(*model_);
+  bad.worker.warmup_tokens = -3;
+  auto created = Server::create(bad);
+  ASSERT_FALSE(created.ok());
+  EXPECT_NE(created.status().message().find("warmup_tokens must be >= 0, got -3"), std::string::npos)
+      << created.status().message();
+}
+
 // A client that hangs up mid-stream: the request is aborted and its KV freed, while the stream
 // would otherwise have run for thousands of tokens.
 TEST_F(ServerHttp, DisconnectMidStreamAbortsAndFreesKv) {
