@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <future>
 
 #include "core/log.h"
 #include "server/openai_protocol.h"
@@ -120,20 +121,31 @@ Result<std::unique_ptr<EngineWorker>> EngineWorker::create(const WorkerOptions& 
   w->kv_sequence_tokens_ = probe_sequence_tokens(*engine);
   // The prompt and its 2 tokens must fit max_model_len and the KV cache (kv_sequence_tokens: the
   // largest prompt + max_tokens the engine accepts).
-  w->warmup_tokens_ = std::min({options.warmup_tokens, engine->max_model_len() - 2, w->kv_sequence_tokens_ - 2});
-  if (w->warmup_tokens_ > 0) {
-    const auto t0 = std::chrono::steady_clock::now();
-    SWAA_RETURN_IF_ERROR(warm_up(*engine, w->warmup_tokens_));
-    log::info("warmup: {} prompt tokens + 2 generated in {:.3f} s", w->warmup_tokens_,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  } else {
-    w->warmup_tokens_ = 0;
-  }
+  w->warmup_tokens_ = std::max(0, std::min({options.warmup_tokens, engine->max_model_len() - 2, w->kv_sequence_tokens_ - 2}));
   w->slots_[w->default_key_].engine = std::move(engine);
   w->engine_keys_.insert(w->default_key_);
-  w->publish_stats();
-  w->thread_ = std::thread([p = w.get()] { p->loop(); });
+  // The warmup runs on the worker thread, before its loop: per-thread state (OpenMP's thread team,
+  // OpenBLAS's buffers, the CUDA runtime's per-thread setup) is what the first client would
+  // otherwise pay. create() returns once it is done; a failed warmup stops the thread (destructor).
+  std::promise<Status> warmed;
+  std::future<Status> warm = warmed.get_future();
+  w->thread_ = std::thread([p = w.get(), warmed = std::move(warmed)]() mutable {
+    Status s = p->warm_up_default_engine();
+    p->publish_stats();  // the KV cache's peak sees the warmup; nothing else counts it
+    warmed.set_value(std::move(s));
+    p->loop();
+  });
+  SWAA_RETURN_IF_ERROR(warm.get());
   return w;
+}
+
+Status EngineWorker::warm_up_default_engine() {
+  if (warmup_tokens_ == 0) return Status::ok_status();
+  const auto t0 = std::chrono::steady_clock::now();
+  SWAA_RETURN_IF_ERROR(warm_up(*slots_.at(default_key_).engine, warmup_tokens_));
+  log::info("warmup: {} prompt tokens + 2 generated in {:.3f} s", warmup_tokens_,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return Status::ok_status();
 }
 
 EngineWorker::~EngineWorker() { stop(); }

@@ -136,6 +136,7 @@ class EngineWorker {
 
   EngineWorker(const WorkerOptions& options, ServerMetrics* metrics) : options_(options), metrics_(metrics) {}
   void loop();
+  Status warm_up_default_engine();  // on the worker thread, before loop()
   void run_submit(Command& c);
   void run_abort(const Command& c);
   void step(const std::string& key, Slot& slot);
