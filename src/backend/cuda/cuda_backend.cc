@@ -12,6 +12,7 @@
 #include "backend/cuda/cuda_backend_impl.h"
 #include "backend/moe_routing.h"
 #include "core/check.h"
+#include "core/log.h"
 #include "ops.h"
 #include "swaa_attention.h"
 
@@ -40,6 +41,8 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   prefill_sm90_ = cuda::hopper_kernels_available() && !(sm90 != nullptr && std::string(sm90) == "0");
   const char* gemv = std::getenv("SWAA_CUDA_GEMV");
   if (gemv != nullptr && std::string(gemv) == "0") use_gemv_ = false;
+  const char* grouped = std::getenv("SWAA_MOE_GROUPED_GEMM");
+  if (grouped != nullptr && std::string(grouped) == "0") grouped_gemm_ = false;
 }
 
 CudaBackend::~CudaBackend() {
@@ -392,33 +395,80 @@ void CudaBackend::moe_grouped(const Tensor& x, const MoeWeights& w, const Tensor
     g = scratch({pairs, inter}, DType::kBF16).value();
     u = scratch({pairs, inter}, DType::kBF16).value();
   }
-  for (int64_t e = 0; e < E; ++e) {
-    const int64_t m = begin[e + 1] - begin[e];
-    if (m == 0) continue;
-    const Tensor xe = xs.rows(begin[e], m);
-    Tensor ye = y.rows(begin[e], m);
-    Tensor ge = same_inter ? g.rows(begin[e], m) : scratch({m, w.gate[e].dim(0)}, DType::kBF16).value();
-    Tensor ue = same_inter ? u.rows(begin[e], m) : scratch({m, w.gate[e].dim(0)}, DType::kBF16).value();
-    linear(xe, w.gate[e], nullptr, ge);
-    linear(xe, w.up[e], nullptr, ue);
-    if (!same_inter) {
-      silu_mul(ge, ue, ge);
-      linear(ge, w.down[e], nullptr, ye);
-    }
-  }
   if (same_inter) {
+    expert_gemms(xs, begin, w.gate, g);
+    expert_gemms(xs, begin, w.up, u);
     silu_mul(g, u, g);
+    expert_gemms(g, begin, w.down, y);
+  } else {
     for (int64_t e = 0; e < E; ++e) {
       const int64_t m = begin[e + 1] - begin[e];
       if (m == 0) continue;
       Tensor ye = y.rows(begin[e], m);
-      linear(g.rows(begin[e], m), w.down[e], nullptr, ye);
+      Tensor ge = scratch({m, w.gate[e].dim(0)}, DType::kBF16).value();
+      Tensor ue = scratch({m, w.gate[e].dim(0)}, DType::kBF16).value();
+      linear(xs.rows(begin[e], m), w.gate[e], nullptr, ge);
+      linear(xs.rows(begin[e], m), w.up[e], nullptr, ue);
+      silu_mul(ge, ue, ge);
+      linear(ge, w.down[e], nullptr, ye);
     }
   }
   const int* d_pos = stage_ints(pos);
   const auto* d_w = static_cast<const float*>(stage_bytes(weights.data(), weights.size() * sizeof(float)));
   SWAA_CUDA_OK(cuda::moe_combine(y.data(), d_pos, d_w, static_cast<int>(n), k, static_cast<int>(hidden), out.data(),
                                  vstream()));
+}
+
+// Rows [begin[e], begin[e + 1]) of out = the same rows of in @ weights[e]^T, for every expert with
+// rows: one cublasGemmGroupedBatchedEx call (one group per expert, the GEMMs of linear() with
+// their own M) instead of one launch per expert. Where cuBLAS does not take the call, or with
+// SWAA_MOE_GROUPED_GEMM=0, the per-expert loop of linear().
+void CudaBackend::expert_gemms(const Tensor& in, const std::vector<int64_t>& begin, const std::vector<Tensor>& weights,
+                               Tensor& out) {
+  const int E = static_cast<int>(weights.size());
+  const int in_f = static_cast<int>(in.dim(1)), out_f = static_cast<int>(out.dim(1));
+  if (grouped_gemm_) {
+    std::vector<int> ms, ns, ks, ldas, ldbs, ldcs, sizes;
+    std::vector<float> alphas, betas;
+    std::vector<const void*> a, b;
+    std::vector<void*> c;
+    for (int e = 0; e < E; ++e) {
+      const int64_t m = begin[e + 1] - begin[e];
+      if (m == 0) continue;
+      SWAA_CHECK(weights[e].dim(0) == out_f && weights[e].dim(1) == in_f);
+      ms.push_back(out_f);
+      ns.push_back(static_cast<int>(m));
+      ks.push_back(in_f);
+      ldas.push_back(in_f);
+      ldbs.push_back(in_f);
+      ldcs.push_back(out_f);
+      sizes.push_back(1);
+      alphas.push_back(1.f);
+      betas.push_back(0.f);
+      a.push_back(weights[e].data());
+      b.push_back(static_cast<const char*>(in.data()) + begin[e] * in_f * 2);
+      c.push_back(static_cast<char*>(out.data()) + begin[e] * out_f * 2);
+    }
+    if (ms.empty()) return;
+    const std::vector<cublasOperation_t> ta(ms.size(), CUBLAS_OP_T), tb(ms.size(), CUBLAS_OP_N);
+    const auto* d_a = static_cast<const void* const*>(stage_bytes(a.data(), a.size() * sizeof(void*)));
+    const auto* d_b = static_cast<const void* const*>(stage_bytes(b.data(), b.size() * sizeof(void*)));
+    auto* d_c = static_cast<void* const*>(const_cast<void*>(stage_bytes(c.data(), c.size() * sizeof(void*))));
+    const cublasStatus_t st = cublasGemmGroupedBatchedEx(
+        cublas_, ta.data(), tb.data(), ms.data(), ns.data(), ks.data(), alphas.data(), d_a, CUDA_R_16BF, ldas.data(), d_b,
+        CUDA_R_16BF, ldbs.data(), betas.data(), d_c, CUDA_R_16BF, ldcs.data(), static_cast<int>(ms.size()), sizes.data(),
+        CUBLAS_COMPUTE_32F);
+    if (st == CUBLAS_STATUS_SUCCESS) return;
+    log::warn("cublasGemmGroupedBatchedEx returned status {}: MoE prompt chunks run one GEMM per expert",
+              static_cast<int>(st));
+    grouped_gemm_ = false;
+  }
+  for (int e = 0; e < E; ++e) {
+    const int64_t m = begin[e + 1] - begin[e];
+    if (m == 0) continue;
+    Tensor oe = out.rows(begin[e], m);
+    linear(in.rows(begin[e], m), weights[e], nullptr, oe);
+  }
 }
 
 Result<std::unique_ptr<Backend>> make_cuda_backend(int device) {

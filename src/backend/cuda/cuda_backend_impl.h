@@ -68,6 +68,7 @@ class CudaBackend final : public Backend {
                  float scale, Tensor& out) override;
   void moe(const Tensor& x, const MoeWeights& w, Tensor& out) override;
   void moe_grouped(const Tensor& x, const MoeWeights& w, const Tensor& logits, Tensor& out);  // prompt chunks
+  void expert_gemms(const Tensor& in, const std::vector<int64_t>& begin, const std::vector<Tensor>& weights, Tensor& out);
 
  private:
   enum class StepMode { kIdle, kPending, kDirect, kRecording };
@@ -126,6 +127,7 @@ class CudaBackend final : public Backend {
   // The Hopper prefill kernel for head dim 128, where it can run (SWAA_PREFILL_SM90=0: mma.sync).
   bool prefill_sm90_ = false;
   bool use_gemv_ = true;  // decode-step projections on the skinny kernel (SWAA_CUDA_GEMV=0: cuBLAS)
+  bool grouped_gemm_ = true;  // MoE prompt chunks: one grouped cuBLAS call per projection (SWAA_MOE_GROUPED_GEMM=0: per expert)
   bool gemv_ok(const Tensor& x, const Tensor& w, int max_rows) const;  // x's rows <= max_rows, shapes the kernel takes
   // MoE layers of decode steps route and run their experts on the device (moe_gemv.cu) when the
   // layer's shapes allow it; prompt chunks keep the host-routed grouped GEMMs.
