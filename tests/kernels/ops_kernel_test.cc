@@ -190,28 +190,34 @@ TEST(Gemv, SwigluEqualsGemvBiasThenSiluMul) {
 
 TEST(FusedOps, AddRmsNormEqualsAddThenNorm) {
   std::mt19937 rng(2);
-  const int rows = 5, d = 2560;
-  const auto x = random_bf16(static_cast<size_t>(rows) * d, rng), y = random_bf16(static_cast<size_t>(rows) * d, rng);
-  const auto w = random_bf16(d, rng);
-  uint16_t *dx = to_device(x), *dy = to_device(y), *dw = to_device(w), *dout = to_device(x);
-  ASSERT_EQ(cuda::add_rms_norm(dx, dy, dw, rows, d, 1e-6f, dout, nullptr), "");
-  const auto sum = to_host<uint16_t>(dx, x.size()), out = to_host<uint16_t>(dout, x.size());
-  for (int r = 0; r < rows; ++r) {
-    double ss = 0;
-    for (int i = 0; i < d; ++i) {
-      const size_t at = static_cast<size_t>(r) * d + i;
-      const float s = bf16_to_f32(f32_to_bf16(bf16_to_f32(x[at]) + bf16_to_f32(y[at])));
-      ASSERT_EQ(sum[at], f32_to_bf16(s)) << "row " << r << " col " << i;
-      ss += static_cast<double>(s) * s;
+  // 2560: one 16-byte chunk per thread; 12288: several; 8: one warp; 20000 (past 4 chunks x 512
+  // threads) and 100 (not a multiple of 8): the scalar kernel.
+  for (const int d : {2560, 12288, 8, 20000, 100}) {
+    SCOPED_TRACE("d " + std::to_string(d));
+    const int rows = 5;
+    const auto x = random_bf16(static_cast<size_t>(rows) * d, rng), y = random_bf16(static_cast<size_t>(rows) * d, rng);
+    const auto w = random_bf16(d, rng);
+    uint16_t *dx = to_device(x), *dy = to_device(y), *dw = to_device(w), *dout = to_device(x);
+    ASSERT_EQ(cuda::add_rms_norm(dx, dy, dw, rows, d, 1e-6f, dout, nullptr), "");
+    const auto sum = to_host<uint16_t>(dx, x.size()), out = to_host<uint16_t>(dout, x.size());
+    for (int r = 0; r < rows; ++r) {
+      double ss = 0;
+      for (int i = 0; i < d; ++i) {
+        const size_t at = static_cast<size_t>(r) * d + i;
+        const float s = bf16_to_f32(f32_to_bf16(bf16_to_f32(x[at]) + bf16_to_f32(y[at])));
+        ASSERT_EQ(sum[at], f32_to_bf16(s)) << "row " << r << " col " << i;
+        ss += static_cast<double>(s) * s;
+      }
+      const double inv = 1.0 / std::sqrt(ss / d + 1e-6);
+      for (int i = 0; i < d; ++i) {
+        const size_t at = static_cast<size_t>(r) * d + i;
+        const double ref = bf16_to_f32(w[i]) * bf16_to_f32(f32_to_bf16(static_cast<float>(bf16_to_f32(sum[at]) * inv)));
+        EXPECT_NEAR(bf16_to_f32(out[at]), ref, std::abs(ref) / 64 + 1e-6) << "row " << r << " col " << i;
+      }
     }
-    const double inv = 1.0 / std::sqrt(ss / d + 1e-6);
-    for (int i = 0; i < d; ++i) {
-      const size_t at = static_cast<size_t>(r) * d + i;
-      const double ref = bf16_to_f32(w[i]) * bf16_to_f32(f32_to_bf16(static_cast<float>(bf16_to_f32(sum[at]) * inv)));
-      EXPECT_NEAR(bf16_to_f32(out[at]), ref, std::abs(ref) / 64 + 1e-6) << "row " << r << " col " << i;
-    }
+    for (void* p : {static_cast<void*>(dx), static_cast<void*>(dy), static_cast<void*>(dw), static_cast<void*>(dout)})
+      cudaFree(p);
   }
-  for (void* p : {static_cast<void*>(dx), static_cast<void*>(dy), static_cast<void*>(dw), static_cast<void*>(dout)}) cudaFree(p);
 }
 
 void check_qk_norm_rope_kv_write(int d) {
