@@ -5,7 +5,7 @@
 // by reading 512 MB (clean lines, as in a decode step, where the previous matrices' weights fill
 // it; a memset would leave dirty lines to write back, which a decode step does not see and which
 // the first version of this bench charged to the smaller matrices). GB/s = weight bytes read /
-// time (x and out are under 0.1% of it). One JSON object per line. Usage: gemv_bench [--quick]
+// time (x and out are under 0.1% of it). One JSON object per line. Usage: gemv_bench [--quick | --chain]
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -73,7 +73,19 @@ void* device_bytes(size_t bytes) {
 
 }  // namespace
 
+// --chain: one decode step's order instead of one launch at a time. For each op (and for a whole
+// layer: q/k/v, gate/up, o, down), kChain copies with distinct weights (together far over the 50 MB
+// L2) launched back to back in one CUDA graph, as a step replays them; time per copy. This charges
+// each kernel its real boundary (graph launch gap, ramp, tail) instead of a lone launch's.
+void run_chain(int reps, const cudaDeviceProp& prop);
+
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--chain") == 0) {
+    cudaDeviceProp prop{};
+    CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+    run_chain(20, prop);
+    return 0;
+  }
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const int reps = quick ? 5 : 30;
   constexpr int H = 2560, Q = 32 * 128, KV = 8 * 128, I = 9728, V = 151936;
@@ -154,4 +166,72 @@ int main(int argc, char** argv) {
   }
   cublasDestroy(cublas);
   return 0;
+}
+
+void run_chain(int reps, const cudaDeviceProp& prop) {
+  constexpr int H = 2560, Q = 32 * 128, KV = 8 * 128, I = 9728, kChain = 8;
+  Timer timer;
+  void* x = device_bytes(size_t{8} * I * 2);
+  void* out = device_bytes(size_t{8} * I * 4);
+  void* out2 = device_bytes(size_t{8} * I * 2);
+  void* out3 = device_bytes(size_t{8} * I * 2);
+  struct Layer {
+    void *q, *k, *v, *o, *g, *u, *d;
+  };
+  std::vector<Layer> layers(kChain);
+  for (Layer& l : layers) {
+    l = {device_bytes(size_t{Q} * H * 2), device_bytes(size_t{KV} * H * 2), device_bytes(size_t{KV} * H * 2),
+         device_bytes(size_t{H} * Q * 2),  device_bytes(size_t{I} * H * 2),  device_bytes(size_t{I} * H * 2),
+         device_bytes(size_t{H} * I * 2)};
+  }
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto qkv = [&](const Layer& l) {
+    const swaa::cuda::GemvOutput outs[3] = {{l.q, nullptr, out, Q}, {l.k, nullptr, out2, KV}, {l.v, nullptr, out3, KV}};
+    CHECK_OK(swaa::cuda::gemv_many(x, 1, H, outs, 3, false, s));
+  };
+  auto gate_up = [&](const Layer& l) { CHECK_OK(swaa::cuda::gemv_swiglu(x, 1, H, I, l.g, nullptr, l.u, nullptr, out2, s)); };
+  auto o = [&](const Layer& l) { CHECK_OK(swaa::cuda::gemv(x, l.o, 1, Q, H, out3, false, s)); };
+  auto down = [&](const Layer& l) { CHECK_OK(swaa::cuda::gemv(x, l.d, 1, I, H, out3, false, s)); };
+  const double b_qkv = 2.0 * (Q + 2 * KV) * H, b_gu = 4.0 * I * H, b_o = 2.0 * H * Q, b_d = 2.0 * H * I;
+  struct Op {
+    const char* name;
+    double bytes;
+    int which;  // 0 qkv, 1 gate_up, 2 o, 3 down, 4 all four
+  };
+  const Op ops[] = {{"qkv", b_qkv, 0}, {"gate_up_silu", b_gu, 1}, {"o", b_o, 2}, {"down", b_d, 3},
+                    {"layer", b_qkv + b_gu + b_o + b_d, 4}};
+  cudaEvent_t e0, e1;
+  CHECK_CUDA(cudaEventCreate(&e0));
+  CHECK_CUDA(cudaEventCreate(&e1));
+  for (const Op& op : ops) {
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    CHECK_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    for (const Layer& l : layers) {
+      if (op.which == 0 || op.which == 4) qkv(l);
+      if (op.which == 1 || op.which == 4) gate_up(l);
+      if (op.which == 2 || op.which == 4) o(l);
+      if (op.which == 3 || op.which == 4) down(l);
+    }
+    CHECK_CUDA(cudaStreamEndCapture(s, &graph));
+    CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
+    std::vector<float> ms;
+    for (int r = 0; r < reps + 1; ++r) {
+      read_all<<<1024, 256, 0, s>>>(static_cast<const uint4*>(timer.flush), timer.flush_bytes / 16, timer.sink);
+      CHECK_CUDA(cudaEventRecord(e0, s));
+      CHECK_CUDA(cudaGraphLaunch(exec, s));
+      CHECK_CUDA(cudaEventRecord(e1, s));
+      CHECK_CUDA(cudaEventSynchronize(e1));
+      float t = 0;
+      CHECK_CUDA(cudaEventElapsedTime(&t, e0, e1));
+      if (r > 0) ms.push_back(t / kChain);
+    }
+    std::sort(ms.begin(), ms.end());
+    const double m = ms[ms.size() / 2];
+    std::printf("{\"chain\": \"%s\", \"mb\": %.1f, \"us\": %.2f, \"gbps\": %.0f, \"device\": \"%s\"}\n", op.name, op.bytes / 1e6, m * 1e3, op.bytes / (m * 1e-3) / 1e9, prop.name);
+    std::fflush(stdout);
+    CHECK_CUDA(cudaGraphExecDestroy(exec));
+    CHECK_CUDA(cudaGraphDestroy(graph));
+  }
 }

@@ -4,7 +4,7 @@
 //
 // A CTA has 8 warps. Each output feature is computed by `ks` warps (1, 2, 4 or 8), each streaming
 // 1/ks of the weight row with 16-byte loads, kLoads in flight per lane; the ks partial sums meet in
-// shared memory. ks grows while the launch has fewer warps than about 48 per SM and each warp keeps
+// shared memory. ks grows while the launch has fewer warps than about 96 per SM and each warp keeps
 // at least 4 loads per lane, so the 2560-row o and down projections of Qwen3-4B fill the H200
 // instead of leaving it two-thirds idle. The weights are read once: the kernel is bound by HBM
 // bandwidth. Roundings are those of the unfused sequence (bf16 output, then + bias in bf16, then
@@ -20,6 +20,12 @@ namespace {
 
 using namespace gemv_common;
 constexpr int kMaxMatrices = kGemvMaxMatrices;
+// Split target (gemv_common::split_for; moe_gemv.cu keeps 48). 96 warps per SM puts Qwen3-4B's
+// down projection (2560 features over k = 9728) on 8 warps per feature: 17.7 us in a decode step's
+// order against 19.9 with 4 (`bench/gemv_bench --chain`, H200, 2026-12-03), while q/k/v, o and
+// gate/up keep 2, 4 and 1 (more would drop under 4 loads per lane or, for gate/up, whose warps
+// read two rows, measured slower: 29.8 us with 2 against 28.4).
+constexpr int kSplitWarpsPerSm = 96;
 
 struct GemvArgs {
   const bf16* x;
@@ -82,7 +88,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const GemvArgs a) {
 template <bool kGated>
 std::string launch(GemvArgs& a, cudaStream_t s) {
   const int features = a.row_end[a.count - 1];
-  a.ks = split_for(features, a.k);
+  a.ks = split_for(features, a.k, kSplitWarpsPerSm, kGated ? 2 : 1);
   const int per_cta = kWarps / a.ks;
   const dim3 grid((features + per_cta - 1) / per_cta);
   if (a.n == 1) {

@@ -93,12 +93,15 @@ inline int num_sms() {
   return cached[dev];
 }
 
-// Warps per output feature: enough to put ~48 warps on every SM, keeping >= 4 loads per lane.
-inline int split_for(int features, int k) {
-  const long long target = 48LL * num_sms();
+// Warps per output feature: grow while the launch has fewer than `warps_per_sm` warps per SM (a
+// feature counts `rows_per_warp` times: 2 for the gated kernel, whose warps stream gate and up) and
+// each warp keeps >= 4 loads per lane after the split.
+inline int split_for(int features, int k, int warps_per_sm = 48, int rows_per_warp = 1) {
+  const long long target = static_cast<long long>(warps_per_sm) * num_sms();
+  const long long work = static_cast<long long>(features) * rows_per_warp;
   const int chunks = k / 8;
   int ks = 1;
-  while (ks < kWarps && static_cast<long long>(features) * ks < target && chunks / (2 * ks) >= 32 * 4) ks *= 2;
+  while (ks < kWarps && work * ks < target && chunks / (2 * ks) >= 32 * 4) ks *= 2;
   return ks;
 }
 
