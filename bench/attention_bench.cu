@@ -2,7 +2,7 @@
 // before every timed launch, median of the repetitions; prints one JSON object per line.
 // Shapes of issue 7: 32 query heads, 8 KV heads, D = 128, bf16, paged KV (block 16, permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick]. Peers: bench/attention_peers.py; both: run_attention_bench.sh.
+// Usage: attention_bench [--quick | --decode | --once]. Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -140,6 +140,44 @@ void check_result(const std::string& err) {
 
 }  // namespace
 
+// Decode attention for each batch and length: the heuristic's split count and a sweep around it
+// (the windowed policy: batch 1 only).
+void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& batches, const std::vector<int>& lens) {
+  const Policy decode_policies[] = {{"causal", false, 0, 0, false}, {"W2048_S100", true, 2048, 100, false}};
+  for (int batch : batches) {
+    for (int len : lens) {
+      for (const Policy& pol : decode_policies) {
+        Batch b;
+        make_batch(b, batch, len, 1, pol, rng);
+        const long long vis = batch * visible_keys(pol, len - 1, true);
+        const double bytes = static_cast<double>(vis) * kKvHeads * kD * 2 * 2;
+        const int heuristic = swaa::cuda::decode_num_splits(b.p, sms);
+        std::vector<int> splits = {heuristic};
+        std::vector<int> sweep;
+        if (!pol.sliding) {
+          sweep = batch == 1 ? std::vector<int>{8, 16, 24, 32, 48, 64} : std::vector<int>{1, 4, 8, 16, 32};
+        } else if (batch == 1) {
+          sweep = {2, 4, 8, 16};
+        }
+        for (int s : sweep) {
+          if (s != heuristic) splits.push_back(s);
+        }
+        const int most = *std::max_element(splits.begin(), splits.end());
+        void* ws = nullptr;
+        CHECK_CUDA(cudaMalloc(&ws, swaa::cuda::decode_workspace_bytes(b.p, most) + 16));
+        for (int s : splits) {
+          const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_decode(b.p, s, ws, nullptr)); });
+          std::printf("{\"impl\":\"swaa\",\"op\":\"decode\",\"mask\":\"%s\",\"len\":%d,\"batch\":%d,\"splits\":%d,"
+                      "\"heuristic\":%s,\"ms\":%.4f,\"gbps\":%.0f}\n",
+                      pol.name, len, batch, s, s == heuristic ? "true" : "false", ms, bytes / (ms * 1e-3) / 1e9);
+          std::fflush(stdout);
+        }
+        CHECK_CUDA(cudaFree(ws));
+      }
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   if (argc > 1 && std::strcmp(argv[1], "--once") == 0) {  // one launch of each kernel, for ncu
@@ -168,6 +206,10 @@ int main(int argc, char** argv) {
   CHECK_CUDA(cudaGetDeviceProperties(&prop, dev));
   std::printf("{\"device\":\"%s\",\"sms\":%d}\n", prop.name, sms);
   std::mt19937 rng(1);
+  if (argc > 1 && std::strcmp(argv[1], "--decode") == 0) {  // decode only, batch 1 and 8
+    run_decode(gpu, sms, rng, {1, 8}, {8192, 32768, 131072});
+    return 0;
+  }
   const Policy policies[] = {{"causal", false, 0, 0, false}, {"W2048_S0", true, 2048, 0, false},
                              {"W2048_S100", true, 2048, 100, false}};
 
@@ -198,34 +240,6 @@ int main(int argc, char** argv) {
     }
   }
 
-  const int batch = 8;
-  const Policy decode_policies[] = {{"causal", false, 0, 0, false}, {"W2048_S100", true, 2048, 100, false}};
-  const std::vector<int> decode_lens =
-      quick ? std::vector<int>{8192} : std::vector<int>{8192, 16384, 32768, 65536, 131072};
-  for (int len : decode_lens) {
-    for (const Policy& pol : decode_policies) {
-      Batch b;
-      make_batch(b, batch, len, 1, pol, rng);
-      const long long vis = batch * visible_keys(pol, len - 1, true);
-      const double bytes = static_cast<double>(vis) * kKvHeads * kD * 2 * 2;
-      const int heuristic = swaa::cuda::decode_num_splits(b.p, sms);
-      std::vector<int> splits = {heuristic};
-      if (pol.sliding == false) {
-        for (int s : {1, 4, 8, 16, 32}) {
-          if (s != heuristic) splits.push_back(s);
-        }
-      }
-      void* ws = nullptr;
-      CHECK_CUDA(cudaMalloc(&ws, swaa::cuda::decode_workspace_bytes(b.p, std::max(32, heuristic)) + 16));
-      for (int s : splits) {
-        const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_decode(b.p, s, ws, nullptr)); });
-        std::printf("{\"impl\":\"swaa\",\"op\":\"decode\",\"mask\":\"%s\",\"len\":%d,\"batch\":%d,\"splits\":%d,"
-                    "\"heuristic\":%s,\"ms\":%.4f,\"gbps\":%.0f}\n",
-                    pol.name, len, batch, s, s == heuristic ? "true" : "false", ms, bytes / (ms * 1e-3) / 1e9);
-        std::fflush(stdout);
-      }
-      CHECK_CUDA(cudaFree(ws));
-    }
-  }
+  run_decode(gpu, sms, rng, {8}, quick ? std::vector<int>{8192} : std::vector<int>{8192, 16384, 32768, 65536, 131072});
   return 0;
 }

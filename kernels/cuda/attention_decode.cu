@@ -272,14 +272,18 @@ std::string launch_decode(const AttentionParams& p, int num_splits, void* worksp
 // Pick the split count whose last wave is fullest (batch 8 x 8 KV heads on 132 SMs: 4 splits =
 // 256 of 264 slots, 97%), among those leaving each split >= 8 tiles (512 keys) so the 3-stage
 // pipeline's fill (2 tiles) stays under 25% of a split; near-ties (within 5%) go to fewer splits,
-// which cost less in the combine.
+// which cost less in the combine. Where 8 tiles per split leave most slots empty, splits go down
+// to 4 tiles: batch 1 with W = 2048 (34 tiles, 8 KV heads) takes 7 splits instead of 4, 15.3 us
+// against 17.6 (`attention_bench --decode`, H200, 2026-12-03); batch 1 at 8k full attention
+// (31 instead of 16) is level, 24.5 against 24.1 us.
 int decode_num_splits(const AttentionParams& p, int num_sms) {
   const int items = std::max(1, p.num_tokens * p.num_kv_heads);
   long long keys = p.max_seqlen_k;
   if (p.sliding && !p.fa_decode) keys = std::min<long long>(keys, static_cast<long long>(p.window) + p.keep_first);
   const int tiles = static_cast<int>((keys + kBN - 1) / kBN);
-  const int max_splits = std::clamp(tiles / 8, 1, kDecodeMaxSplits);
   const long long slots = 2LL * std::max(1, num_sms);
+  const int min_tiles = static_cast<long long>(items) * (tiles / 8) < slots ? 4 : 8;
+  const int max_splits = std::clamp(tiles / min_tiles, 1, kDecodeMaxSplits);
   auto efficiency = [&](int s) {
     const long long ctas = static_cast<long long>(items) * s;
     const long long waves = (ctas + slots - 1) / slots;
