@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end GPU check and benchmark (issue 7): builds with CUDA, runs the GPU e2e tests, then times
 # `swaa bench --device cuda` on a random Qwen3-4B-shaped checkpoint (36 layers, hidden 2560, 32/8
-# heads, head dim 128) for full attention and the SWAA configurations of the paper's speed table.
+# heads, head dim 128) for full attention and the SWAA configurations of the paper's speed table,
+# each after one untimed request of the same shape (--warmup 1: steady-state TTFT).
 # Usage: bench/run_engine_bench.sh [OUT_DIR] [PROMPT_LENS]   (default: ./bench-out, "32768 131072")
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,6 @@ for len in $lens; do
              "--sliding-window-size 2048 --keep-first 100 --force-fa-decode true --non-sliding-layers $odd"; do
     # --max-model-len: the random checkpoint says max_position_embeddings 65536
     "$build/swaa" bench -m "$model" --device cuda --prompt-len "$len" --gen-len 32 --batch 1 --kv-cache-gib 60 \
-      --max-num-batched-tokens 16384 --max-model-len $((len + 32)) --json $cfg 2>>"$out/bench.err" | tee -a "$out/bench.jsonl"
+      --max-num-batched-tokens 16384 --max-model-len $((len + 32)) --warmup 1 --json $cfg 2>>"$out/bench.err" | tee -a "$out/bench.jsonl"
   done
 done
