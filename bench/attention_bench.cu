@@ -2,7 +2,8 @@
 // before every timed launch, median of the repetitions; prints one JSON object per line.
 // Shapes of issue 7: 32 query heads, 8 KV heads, D = 128, bf16, paged KV (block 16, permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once]. Peers: bench/attention_peers.py; both: run_attention_bench.sh.
+// Usage: attention_bench [--quick | --decode | --once]. Peers: bench/attention_peers.py; both:
+// run_attention_bench.sh.
 #include <cuda_runtime.h>
 
 #include <algorithm>

@@ -21,6 +21,9 @@
 
 namespace {
 
+// Qwen3-4B: hidden, q and kv projection widths, intermediate, vocabulary.
+constexpr int H = 2560, Q = 32 * 128, KV = 8 * 128, I = 9728, V = 151936;
+
 #define CHECK_OK(expr)                                                    \
   do {                                                                    \
     const std::string e_ = (expr);                                        \
@@ -88,7 +91,6 @@ int main(int argc, char** argv) {
   }
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const int reps = quick ? 5 : 30;
-  constexpr int H = 2560, Q = 32 * 128, KV = 8 * 128, I = 9728, V = 151936;
   Timer timer;
   cublasHandle_t cublas;
   if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) return 1;
@@ -169,7 +171,7 @@ int main(int argc, char** argv) {
 }
 
 void run_chain(int reps, const cudaDeviceProp& prop) {
-  constexpr int H = 2560, Q = 32 * 128, KV = 8 * 128, I = 9728, kChain = 8;
+  constexpr int kChain = 8;
   Timer timer;
   void* x = device_bytes(size_t{8} * I * 2);
   void* out = device_bytes(size_t{8} * I * 4);
@@ -190,7 +192,9 @@ void run_chain(int reps, const cudaDeviceProp& prop) {
     const swaa::cuda::GemvOutput outs[3] = {{l.q, nullptr, out, Q}, {l.k, nullptr, out2, KV}, {l.v, nullptr, out3, KV}};
     CHECK_OK(swaa::cuda::gemv_many(x, 1, H, outs, 3, false, s));
   };
-  auto gate_up = [&](const Layer& l) { CHECK_OK(swaa::cuda::gemv_swiglu(x, 1, H, I, l.g, nullptr, l.u, nullptr, out2, s)); };
+  auto gate_up = [&](const Layer& l) {
+    CHECK_OK(swaa::cuda::gemv_swiglu(x, 1, H, I, l.g, nullptr, l.u, nullptr, out2, s));
+  };
   auto o = [&](const Layer& l) { CHECK_OK(swaa::cuda::gemv(x, l.o, 1, Q, H, out3, false, s)); };
   auto down = [&](const Layer& l) { CHECK_OK(swaa::cuda::gemv(x, l.d, 1, I, H, out3, false, s)); };
   const double b_qkv = 2.0 * (Q + 2 * KV) * H, b_gu = 4.0 * I * H, b_o = 2.0 * H * Q, b_d = 2.0 * H * I;
@@ -229,7 +233,8 @@ void run_chain(int reps, const cudaDeviceProp& prop) {
     }
     std::sort(ms.begin(), ms.end());
     const double m = ms[ms.size() / 2];
-    std::printf("{\"chain\": \"%s\", \"mb\": %.1f, \"us\": %.2f, \"gbps\": %.0f, \"device\": \"%s\"}\n", op.name, op.bytes / 1e6, m * 1e3, op.bytes / (m * 1e-3) / 1e9, prop.name);
+    std::printf("{\"chain\": \"%s\", \"mb\": %.1f, \"us\": %.2f, \"gbps\": %.0f, \"device\": \"%s\"}\n", op.name,
+                op.bytes / 1e6, m * 1e3, op.bytes / (m * 1e-3) / 1e9, prop.name);
     std::fflush(stdout);
     CHECK_CUDA(cudaGraphExecDestroy(exec));
     CHECK_CUDA(cudaGraphDestroy(graph));

@@ -5,7 +5,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 
 #include "ops.h"
@@ -156,15 +155,16 @@ std::string add_rms_norm(void* x, const void* y, const void* w, int rows, int d,
   const bool aligned = (reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(y) |
                         reinterpret_cast<uintptr_t>(w) | reinterpret_cast<uintptr_t>(out)) % 16 == 0;
   const bool vec = d % 8 == 0 && aligned;
+  auto run = [&](auto kernel, int threads) {
+    kernel<<<rows, threads, 0, st(stream)>>>(static_cast<bf16*>(x), static_cast<const bf16*>(y),
+                                             static_cast<const bf16*>(w), d, eps, static_cast<bf16*>(out));
+  };
   if (vec && chunks <= 1024) {
-    add_rms_norm_vec_kernel<1><<<rows, (chunks + 31) / 32 * 32, 0, st(stream)>>>(
-        static_cast<bf16*>(x), static_cast<const bf16*>(y), static_cast<const bf16*>(w), d, eps, static_cast<bf16*>(out));
+    run(add_rms_norm_vec_kernel<1>, (chunks + 31) / 32 * 32);
   } else if (vec && chunks <= 4 * 512) {
-    add_rms_norm_vec_kernel<4><<<rows, ((chunks + 3) / 4 + 31) / 32 * 32, 0, st(stream)>>>(
-        static_cast<bf16*>(x), static_cast<const bf16*>(y), static_cast<const bf16*>(w), d, eps, static_cast<bf16*>(out));
+    run(add_rms_norm_vec_kernel<4>, ((chunks + 3) / 4 + 31) / 32 * 32);
   } else {
-    add_rms_norm_kernel<<<rows, d >= 1024 ? 1024 : ((d + 31) / 32) * 32, 0, st(stream)>>>(
-        static_cast<bf16*>(x), static_cast<const bf16*>(y), static_cast<const bf16*>(w), d, eps, static_cast<bf16*>(out));
+    run(add_rms_norm_kernel, d >= 1024 ? 1024 : ((d + 31) / 32) * 32);
   }
   return check("add_rms_norm");
 }
