@@ -2,7 +2,7 @@
 // before every timed launch, median of the repetitions; prints one JSON object per line.
 // Shapes of issue 7: 32 query heads, 8 KV heads, D = 128, bf16, paged KV (block 16, permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once]. Peers: bench/attention_peers.py; both:
+// Usage: attention_bench [--quick | --decode | --once] [--prefill] [--contiguous]. Peers: bench/attention_peers.py; both:
 // run_attention_bench.sh.
 #include <cuda_runtime.h>
 
@@ -79,7 +79,9 @@ T* device_array(const std::vector<T>& h) {
   return d;
 }
 
-// Caches of `num_seqs` sequences of `len` keys each, block table permuted.
+// Caches of `num_seqs` sequences of `len` keys each, block table permuted (consecutive blocks with
+// --contiguous, as a fresh engine cache usually hands them out).
+bool g_contiguous = false;
 struct Batch {
   swaa::cuda::AttentionParams p;
   std::vector<void*> owned;
@@ -93,7 +95,7 @@ void make_batch(Batch& b, int num_seqs, int len, int q_per_seq, const Policy& po
   const size_t num_blocks = static_cast<size_t>(num_seqs) * blocks_per_seq;
   std::vector<int> perm(num_blocks);
   std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), rng);
+  if (!g_contiguous) std::shuffle(perm.begin(), perm.end(), rng);
   std::vector<int> cu(num_seqs + 1), pos, seqlen_k(num_seqs, len);
   std::vector<uint8_t> gen;
   for (int s = 0; s < num_seqs; ++s) {
@@ -128,6 +130,7 @@ void make_batch(Batch& b, int num_seqs, int len, int q_per_seq, const Policy& po
   p.max_seqlen_q = q_per_seq, p.max_seqlen_k = len;
   p.num_heads = kHeads, p.num_kv_heads = kKvHeads, p.head_dim = kD;
   p.block_size = kBlock, p.max_blocks = blocks_per_seq;
+  p.num_slots = static_cast<long long>(num_blocks) * kBlock;
   p.sliding = pol.sliding, p.window = pol.W, p.keep_first = pol.S, p.fa_decode = pol.fa_decode;
   p.softmax_scale = 1.f / std::sqrt(static_cast<float>(kD));
 }
@@ -181,6 +184,11 @@ void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& ba
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool prefill_only = false;
+  for (int i = 1; i < argc; ++i) {
+    g_contiguous = g_contiguous || std::strcmp(argv[i], "--contiguous") == 0;
+    prefill_only = prefill_only || std::strcmp(argv[i], "--prefill") == 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "--once") == 0) {  // one launch of each kernel, for ncu
     std::mt19937 r1(1);
     Batch pre;
@@ -191,6 +199,9 @@ int main(int argc, char** argv) {
     make_batch(causal, 1, 8192, 8192, {"causal", false, 0, 0, false}, r1);
     check_result(swaa::cuda::attention_prefill(causal.p, nullptr));
     check_result(swaa::cuda::attention_prefill_sm90(causal.p, nullptr));
+    for (int variant = 0; variant < 4; ++variant) {
+      check_result(swaa::cuda::attention_prefill_sm90_tma(causal.p, variant, nullptr));
+    }
     Batch dec;
     make_batch(dec, 8, 131072, 1, {"causal", false, 0, 0, false}, r1);
     void* ws = nullptr;
@@ -237,10 +248,25 @@ int main(int argc, char** argv) {
         std::printf("{\"impl\":\"swaa_sm90\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
                     pol.name, len, ms90, 4.0 * kHeads * kD * static_cast<double>(vis) / (ms90 * 1e-3) / 1e12);
       }
+      // The TMA version's variants (attention_prefill_sm90_tma.cu), where it launches.
+      for (int variant = 0; variant < 4 && swaa::cuda::prefill_tma_supported(b.p); ++variant) {
+        const std::string tma = swaa::cuda::attention_prefill_sm90_tma(b.p, variant, nullptr);
+        const cudaError_t e = cudaDeviceSynchronize();
+        if (!tma.empty() || e != cudaSuccess) {
+          std::printf("{\"impl\":\"swaa_tma%d\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"error\":\"%s\"}\n",
+                      variant, pol.name, len, tma.empty() ? cudaGetErrorString(e) : tma.c_str());
+          if (e != cudaSuccess) std::exit(1);
+          continue;
+        }
+        const double mt = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill_sm90_tma(b.p, variant, nullptr)); });
+        std::printf("{\"impl\":\"swaa_tma%d\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
+                    variant, pol.name, len, mt, 4.0 * kHeads * kD * static_cast<double>(vis) / (mt * 1e-3) / 1e12);
+      }
       std::fflush(stdout);
     }
   }
 
+  if (prefill_only) return 0;
   run_decode(gpu, sms, rng, {8}, quick ? std::vector<int>{8192} : std::vector<int>{8192, 16384, 32768, 65536, 131072});
   return 0;
 }

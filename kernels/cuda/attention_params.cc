@@ -21,6 +21,7 @@ std::string validate_attention_params(const AttentionParams& p) {
   }
   if (p.block_size < 1) return bad("block_size", p.block_size, ">= 1");
   if (p.max_blocks < 1) return bad("max_blocks", p.max_blocks, ">= 1");
+  if (p.num_slots < 0) return bad("num_slots", p.num_slots, ">= 0");
   if (p.max_seqlen_q < 0) return bad("max_seqlen_q", p.max_seqlen_q, ">= 0");
   if (p.max_seqlen_k < 0) return bad("max_seqlen_k", p.max_seqlen_k, ">= 0");
   if (p.sliding && p.window < 1) return bad("window", p.window, ">= 1 on a sliding layer");

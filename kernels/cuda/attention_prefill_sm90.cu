@@ -12,6 +12,8 @@
 // mbarriers, S of tile i issued before P V of tile i-1) was slower, 379 causal (commit b7d356d).
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
 #include "device_info.h"
@@ -185,6 +187,11 @@ std::string attention_prefill_sm90(const AttentionParams& p, void* stream) {
     return "attention_prefill_sm90: needs a compute capability 9.0 GPU (H100/H200), this one is " +
            (cc < 0 ? std::string("unknown") : std::to_string(cc / 10) + "." + std::to_string(cc % 10));
   }
+  static const int tma_variant = [] {  // bring-up switch: SWAA_PREFILL_TMA=<variant> runs the TMA kernel
+    const char* v = std::getenv("SWAA_PREFILL_TMA");
+    return v != nullptr && v[0] >= '0' && v[0] <= '3' ? v[0] - '0' : -1;
+  }();
+  if (tma_variant >= 0 && prefill_tma_supported(p)) return attention_prefill_sm90_tma(p, tma_variant, stream);
   cudaError_t e = cudaFuncSetAttribute(prefill_sm90_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (e != cudaSuccess) return std::string("attention_prefill_sm90: ") + cudaGetErrorString(e);
   const dim3 grid((p.max_seqlen_q + kBM - 1) / kBM, p.num_heads, p.num_seqs);

@@ -37,6 +37,9 @@ struct AttentionParams {
   int head_dim = 0;      // 64 or 128
   int block_size = 0;    // >= 1, any value (keys are gathered row by row); >= 16 keeps loads efficient
   int max_blocks = 0;    // row stride of block_table
+  // Rows of k_cache and v_cache (num_blocks * block_size). 0 = not given: the Hopper prefill then
+  // gathers keys with cp.async instead of TMA (a tensor map needs the cache's extent).
+  long long num_slots = 0;
 
   // Layer policy (swaa::LayerPolicy): a query at p sees j <= p, and when the layer is sliding and the
   // token is not (generated with fa_decode), only j > p - window or j < keep_first.
@@ -61,6 +64,12 @@ std::string attention_prefill(const AttentionParams& p, void* stream);
 // attention_prefill on warpgroup MMAs (attention_prefill_sm90.cu); the backend's prefill for head
 // dim 128 where hopper_kernels_available(). Checked by tests/kernels/attention_kernel_test.cc.
 std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
+// The FlashAttention-3-structured Hopper prefill (attention_prefill_sm90_tma.cu): TMA loads from a
+// producer warp, two consumer warpgroups. variant (bring-up): 0 overlap + ping-pong, 1 overlap,
+// 2 neither, 3 overlap + ping-pong with 3 stages. Needs prefill_tma_supported(p).
+std::string attention_prefill_sm90_tma(const AttentionParams& p, int variant, void* stream);
+// Head dim 128, num_slots given, block_size >= 8 dividing 128 or a multiple of it, a driver with TMA.
+bool prefill_tma_supported(const AttentionParams& p);
 // Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for
 // sm_90a (SWAA_CUDA_ARCHS=90a, the default). Probes the current device once per process.
 bool hopper_kernels_available();

@@ -52,6 +52,7 @@ struct Case {
   std::vector<SeqSpec> seqs;
   bool sink_offset = false;  // add 64 to V of sink rows so sink errors show
   bool release = true;       // -1 for blocks no query of the batch sees (and NaN in their storage)
+  bool shuffle = true;       // physical blocks in random order (false: consecutive, TMA's one-box path)
   uint64_t seed = 0;
   std::string describe() const {
     std::string s = "W=" + std::to_string(policy.W) + " S=" + std::to_string(policy.S) +
@@ -59,6 +60,7 @@ struct Case {
                     " D=" + std::to_string(head_dim) + " kv_heads=" + std::to_string(num_kv_heads) +
                     " gqa=" + std::to_string(gqa) + " bs=" + std::to_string(block_size) +
                     " sink_offset=" + std::to_string(sink_offset) + " release=" + std::to_string(release) +
+                    " shuffle=" + std::to_string(shuffle) +
                     " seed=" + std::to_string(seed) + " seqs=";
     for (const SeqSpec& q : seqs) {
       s += "[P=" + std::to_string(q.prompt_len) + " q=" + std::to_string(q.start) + "+" + std::to_string(q.n) + "]";
@@ -127,7 +129,7 @@ Problem make_problem(const Case& c) {
   pr.num_phys_blocks = total_blocks + 3;
   std::vector<int> perm(pr.num_phys_blocks);
   for (int i = 0; i < pr.num_phys_blocks; ++i) perm[i] = i;
-  std::shuffle(perm.begin(), perm.end(), rng);
+  if (c.shuffle) std::shuffle(perm.begin(), perm.end(), rng);
   const size_t row = static_cast<size_t>(KH) * D;
   pr.k_cache.assign(static_cast<size_t>(pr.num_phys_blocks) * bs * row, kNaNBf16);
   pr.v_cache = pr.k_cache;
@@ -221,10 +223,12 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
   }
 }
 
-// kPrefillSm90: the Hopper prefill (head dim 128 only).
-enum class Kernel { kPrefill, kPrefillSm90, kDecode };
+// kPrefillSm90: the Hopper prefill (head dim 128 only); kPrefillSm90Tma: its TMA version (variant
+// in num_splits).
+enum class Kernel { kPrefill, kPrefillSm90, kPrefillSm90Tma, kDecode };
 const char* kernel_name(Kernel k) {
-  return k == Kernel::kPrefill ? "prefill" : k == Kernel::kPrefillSm90 ? "prefill_sm90" : "decode";
+  return k == Kernel::kPrefill ? "prefill" : k == Kernel::kPrefillSm90 ? "prefill_sm90"
+                                         : k == Kernel::kPrefillSm90Tma ? "prefill_sm90_tma" : "decode";
 }
 
 // Runs one kernel on the problem and returns the errors; fails the test on launch errors, unwritten
@@ -256,6 +260,7 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
   p.head_dim = c.head_dim;
   p.block_size = c.block_size;
   p.max_blocks = pr.max_blocks;
+  p.num_slots = static_cast<long long>(pr.num_phys_blocks) * c.block_size;
   p.sliding = c.policy.sliding;
   p.window = c.policy.W;
   p.keep_first = c.policy.S;
@@ -266,6 +271,8 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
     msg = cuda::attention_prefill(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90) {
     msg = cuda::attention_prefill_sm90(p, nullptr);
+  } else if (kernel == Kernel::kPrefillSm90Tma) {
+    msg = cuda::attention_prefill_sm90_tma(p, num_splits, nullptr);
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -319,7 +326,8 @@ void check(const Problem& pr, Kernel kernel, int num_splits, const std::vector<d
   const Errors e = run_kernel(pr, kernel, num_splits, ref, naive);
   summary.add(e);
   EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kDecode ? "decode splits=" + std::to_string(num_splits)
-                                                             : std::string(kernel_name(kernel)))
+                                   : kernel == Kernel::kPrefillSm90Tma ? "prefill_sm90_tma variant=" + std::to_string(num_splits)
+                                                                       : std::string(kernel_name(kernel)))
                                << " err " << e.kernel << " naive bf16 err " << e.naive << " " << pr.c.describe();
 }
 
@@ -444,12 +452,18 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
   decode_sum.print("decode short windows");
 }
 
-// The Hopper prefill (head dim 128) on the sweep's mixed batches and the short-window cases, in a
-// test of its own, so a failure names it.
-TEST(AttentionKernelsSm90, PrefillAgainstReference) {
-  ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
+// The Hopper prefill's sweep (head dim 128): mixed batches over W, S and FA decode, full causal, and
+// the short-window cases; fn(problem, ref, naive, summary) runs the kernels on each.
+template <class Fn>
+void sm90_sweep(Summary& mixed, Summary& short_windows, Fn fn) {
   std::mt19937_64 rng(90);
-  Summary mixed, short_windows;
+  auto run = [&](const Case& c, Summary& sum) {
+    const Problem pr = make_problem(c);
+    std::vector<double> ref;
+    std::vector<float> naive;
+    reference_outputs(pr, ref, naive);
+    fn(pr, ref, naive, sum);
+  };
   int variant = 0;
   for (int W : {1, 37, 64, 100, 1000}) {
     for (int S : {0, 1, W + 13, 1000}) {
@@ -458,35 +472,71 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
         if (quick() && v % 5 != 0) continue;
         Case c = mixed_case({true, W, S, fa == 1}, v % 3 == 0 ? 128 : 1 + v * 7 % 200, v, rng);
         c.head_dim = 128;
-        const Problem pr = make_problem(c);
-        std::vector<double> ref;
-        std::vector<float> naive;
-        reference_outputs(pr, ref, naive);
-        check(pr, Kernel::kPrefillSm90, 1, ref, naive, mixed);
+        run(c, mixed);
       }
     }
   }
   for (int v = 0; v < 3; ++v) {  // full causal
     Case c = mixed_case({false, 0, 0, false}, 64 + 64 * v, v, rng);
     c.head_dim = 128;
-    const Problem pr = make_problem(c);
-    std::vector<double> ref;
-    std::vector<float> naive;
-    reference_outputs(pr, ref, naive);
-    check(pr, Kernel::kPrefillSm90, 1, ref, naive, mixed);
+    run(c, mixed);
   }
   for (int W : {1, 5, 64, 127, 128, 129}) {  // windows around the 128-key tile, sinks far away
     for (int S : {1, 70, 128, 130}) {
       if (quick() && (W + S) % 3 != 0) continue;
-      const Problem pr = make_problem(short_window_case(W, S, rng()));
-      std::vector<double> ref;
-      std::vector<float> naive;
-      reference_outputs(pr, ref, naive);
-      check(pr, Kernel::kPrefillSm90, 1, ref, naive, short_windows);
+      run(short_window_case(W, S, rng()), short_windows);
     }
   }
+}
+
+// The Hopper prefill (head dim 128) on its sweep, in a test of its own, so a failure names it.
+TEST(AttentionKernelsSm90, PrefillAgainstReference) {
+  ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
+  Summary mixed, short_windows;
+  sm90_sweep(mixed, short_windows, [](const Problem& pr, const auto& ref, const auto& naive, Summary& sum) {
+    check(pr, Kernel::kPrefillSm90, 1, ref, naive, sum);
+  });
   mixed.print("prefill_sm90 mixed batches");
   short_windows.print("prefill_sm90 short windows");
+}
+
+// The TMA version, every variant, on the same sweep where the block size suits TMA (16, 32, 64 of
+// the sweep's 16, 5, 64, 1, 32), then on the page shapes only it has: 8-key pages (one box per
+// 8 rows), 128 and 256 (a tile inside one page), and consecutive blocks (one box per tile half),
+// with the sequences' last pages partly past seqlen_k and released blocks NaN-poisoned.
+TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
+  ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
+  auto check_tma = [](const Problem& pr, const std::vector<double>& ref, const std::vector<float>& naive,
+                      Summary& sum) {
+    cuda::AttentionParams p;
+    p.head_dim = pr.c.head_dim, p.block_size = pr.c.block_size, p.num_slots = pr.num_phys_blocks * pr.c.block_size;
+    p.k_cache = p.v_cache = reinterpret_cast<const void*>(256);
+    if (!cuda::prefill_tma_supported(p)) return;
+    for (int variant = 0; variant < 4; ++variant) check(pr, Kernel::kPrefillSm90Tma, variant, ref, naive, sum);
+  };
+  Summary mixed, short_windows, pages;
+  sm90_sweep(mixed, short_windows, check_tma);
+  std::mt19937_64 rng(91);
+  int v = 0;
+  for (int bs : {8, 16, 128, 256}) {
+    for (bool shuffle : {false, true}) {
+      for (const Policy& pol : {Policy{false, 0, 0, false}, Policy{true, 100, 70, false}, Policy{true, 37, 0, true}}) {
+        Case c = mixed_case(pol, v % 2 == 0 ? 128 : 200, v, rng);
+        ++v;
+        c.head_dim = 128, c.block_size = bs, c.shuffle = shuffle;
+        const Problem pr = make_problem(c);
+        std::vector<double> ref;
+        std::vector<float> naive;
+        reference_outputs(pr, ref, naive);
+        check_tma(pr, ref, naive, pages);
+      }
+    }
+  }
+  EXPECT_GT(mixed.cases, 0);
+  EXPECT_GT(pages.cases, 0);
+  mixed.print("prefill_sm90_tma mixed");
+  short_windows.print("prefill_sm90_tma short windows");
+  pages.print("prefill_sm90_tma page shapes");
 }
 
 // Split-KV edges: decode batches (one generated token per sequence) where the window start falls in

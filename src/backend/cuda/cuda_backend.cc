@@ -258,6 +258,7 @@ void CudaBackend::attention(const Tensor& q, const Tensor& kc, const Tensor& vc,
   p.head_dim = static_cast<int>(q.dim(2));
   p.block_size = layout_->block_size;
   p.max_blocks = bt_stride_[g];
+  p.num_slots = kc.dim(0);
   p.sliding = policy.sliding;
   p.window = policy.window;
   p.keep_first = policy.keep_first;

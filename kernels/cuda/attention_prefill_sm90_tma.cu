@@ -1,0 +1,457 @@
+// SWAA prefill attention on Hopper (sm_90a) in the FlashAttention-3 structure, with TMA loads: the
+// tile walk of attention_prefill_sm90.cu (128-query tile per CTA, only the key tiles of the rows'
+// sinks ∪ windows, per-row phase masks) split over three warpgroups.
+//  - Producer (warpgroup 2, one warp working): fills 128-key K and V tiles of the paged cache into
+//    128-byte-swizzled shared memory with TMA, one box per page (or one per tile half when the
+//    tile's pages are consecutive blocks), completing on the stage's "full" mbarrier. Pages a TMA
+//    box cannot take (the page holding seqlen_k, released blocks, pages past seqlen_k) are copied or
+//    zero-filled by the warp with plain loads, so no key past seqlen_k or in a released block is
+//    read: the V rows of invisible keys are finite (0 * NaN would poison O).
+//  - Consumers (warpgroups 0, 1: 64 query rows each): S = Q K^T and O += P V on wgmma. kOverlap:
+//    S of tile i is issued before P V of tile i - 1 and tile i's softmax runs while that P V is in
+//    flight (FA3's intra-warpgroup overlap). kPingPong: the two warpgroups take turns issuing their
+//    MMAs (named barriers), so one's softmax runs under the other's MMAs.
+// Head dim 128; block sizes dividing 128 or multiples of 128 (attention_prefill_sm90 falls back to
+// the cp.async kernel otherwise). Checked against the fp64 reference by
+// tests/kernels/attention_kernel_test.cc (AttentionKernelsSm90).
+#include <cuda.h>
+#include <cudaTypedefs.h>
+#include <cuda_runtime.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "attention_mask.cuh"
+#include "attention_mma.cuh"
+#include "device_info.h"
+#include "mbarrier.cuh"
+#include "swaa_attention.h"
+#include "wgmma.cuh"
+
+namespace swaa::cuda {
+namespace {
+
+constexpr int kD = 128;
+constexpr int kBM = 128;  // query rows per CTA: 2 consumer warpgroups x 64
+constexpr int kBN = 128;  // keys per tile
+constexpr int kConsumerThreads = 256;
+constexpr int kThreads = kConsumerThreads + 128;  // + the producer warpgroup
+constexpr int kProducerWarp = kConsumerThreads / 32;
+constexpr int kProducerRegs = 40, kConsumerRegs = 232;  // 128 x 40 + 256 x 232 <= 64K
+constexpr int kTileBytes = kBN * kD * 2;                // 32 KiB; Q is the same size
+constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of a tile
+
+constexpr int smem_bytes(int stages) { return (1 + 2 * stages) * kTileBytes + 1024; }
+
+struct TmaArgs {
+  AttentionParams p;
+  CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
+  CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
+  int page_rows;               // min(block_size, 128)
+};
+
+template <int kStages>
+struct Barriers {
+  unsigned long long full_k[kStages], full_v[kStages];    // producer -> consumers (1 arrival + bytes)
+  unsigned long long empty_k[kStages], empty_v[kStages];  // consumers -> producer (8 warps)
+};
+
+#if SWAA_WGMMA_AVAILABLE
+__device__ __forceinline__ void hold_a(uint32_t (&a)[kBN / 16][4]) {
+#pragma unroll
+  for (int j = 0; j < kBN / 16; ++j) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(a[j][e])::"memory");
+  }
+}
+
+// online_softmax_row without the rescale of O (which may be in flight): returns the row's factor.
+__device__ __forceinline__ float softmax_row_exp(float (&s)[kBN / 8][4], int h, float& row_max, float& row_sum,
+                                                 float scale_log2) {
+  float part[kBN / 16];
+#pragma unroll
+  for (int q = 0; q < kBN / 16; ++q) {
+    part[q] = fmaxf(fmaxf(s[2 * q][2 * h], s[2 * q][2 * h + 1]), fmaxf(s[2 * q + 1][2 * h], s[2 * q + 1][2 * h + 1]));
+  }
+  float mx = warp_max4(fmaxf(row_max, tree_max<kBN>(part)));
+  const float m_scaled = mx == -INFINITY ? 0.f : mx * scale_log2;
+  const float alpha = exp2f(row_max * scale_log2 - m_scaled);
+  row_max = mx;
+#pragma unroll
+  for (int n = 0; n < kBN / 8; ++n) {
+    s[n][2 * h] = exp2f(fmaf(s[n][2 * h], scale_log2, -m_scaled));
+    s[n][2 * h + 1] = exp2f(fmaf(s[n][2 * h + 1], scale_log2, -m_scaled));
+  }
+#pragma unroll
+  for (int q = 0; q < kBN / 16; ++q) {
+    part[q] = (s[2 * q][2 * h] + s[2 * q][2 * h + 1]) + (s[2 * q + 1][2 * h] + s[2 * q + 1][2 * h + 1]);
+  }
+  row_sum = fmaf(row_sum, alpha, tree_sum<kBN>(part));
+  return alpha;
+}
+
+__device__ __forceinline__ void rescale_row(float (&o)[kD / 8][4], int h, float alpha) {
+#pragma unroll
+  for (int d = 0; d < kD / 8; ++d) {
+    o[d][2 * h] *= alpha;
+    o[d][2 * h + 1] *= alpha;
+  }
+}
+
+// The producer warp's fill of one K or V tile (keys [k0, k0 + 128)) into `dst`, completing on `bar`.
+// Lane l < 128 / page_rows owns the tile's rows [l * page_rows, (l + 1) * page_rows): one page, or a
+// slice of one when block_size > 128.
+struct TileFill {
+  int first_row;        // this lane's cache row of its first key; TMA-able when tma
+  bool tma;             // a whole allocated page of keys < seqlen_k
+  unsigned manual;      // lanes whose rows the warp copies or zero-fills instead
+  bool contiguous;      // every lane TMA-able and their rows consecutive: one box per half
+  uint32_t bytes;       // what the TMA copies of this tile bring
+
+  __device__ __forceinline__ void plan(const TmaArgs& a, const int* bt_row, int seqlen_k, int k0) {
+    const int lane = threadIdx.x % 32, R = a.page_rows, npages = kBN / R, bs = a.p.block_size;
+    const int key = k0 + lane * R;
+    int blk = -1;
+    if (lane < npages && key < seqlen_k) blk = bt_row[key / bs];
+    first_row = blk >= 0 ? blk * bs + key % bs : -1;
+    tma = blk >= 0 && key + R <= seqlen_k;
+    manual = __ballot_sync(0xffffffffu, lane < npages && !tma);
+    const int first0 = __shfl_sync(0xffffffffu, first_row, 0);
+    contiguous = __all_sync(0xffffffffu, lane >= npages || (tma && first_row == first0 + lane * R));
+    bytes = static_cast<uint32_t>(__popc(__ballot_sync(0xffffffffu, tma))) * R * kD * 2;
+  }
+
+  // cache: the K or V cache; map_page / map_tile: its tensor maps.
+  __device__ __forceinline__ void issue(const TmaArgs& a, const int* bt_row, int seqlen_k, int k0, int kv_head,
+                                        const __nv_bfloat16* cache, const CUtensorMap* map_page,
+                                        const CUtensorMap* map_tile, uint32_t dst, uint32_t bar) const {
+    const int lane = threadIdx.x % 32, R = a.page_rows;
+    if (manual != 0u) {  // the warp gathers these pages row by row (zeros where nothing may be read)
+      for (unsigned m = manual; m != 0u; m &= m - 1) {
+        const int r0 = (__ffs(m) - 1) * R;
+        for (int idx = lane; idx < R * 16; idx += 32) {
+          const int r = r0 + idx / 16, chunk = idx % 16;
+          const int row = cache_row(bt_row, a.p.block_size, seqlen_k, k0 + r);
+          uint4 v = make_uint4(0u, 0u, 0u, 0u);
+          if (row >= 0) {
+            v = *reinterpret_cast<const uint4*>(cache + (static_cast<long long>(row) * a.p.num_kv_heads + kv_head) * kD +
+                                                chunk * 8);
+          }
+          const uint32_t at = dst + sw128_offset<kBN>(r, chunk);
+          asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(at), "r"(v.x), "r"(v.y), "r"(v.z),
+                       "r"(v.w)
+                       : "memory");
+        }
+      }
+      fence_proxy_async_smem();  // the generic writes, visible to wgmma's async proxy
+    }
+    __syncwarp();
+    if (lane == 0) mbar_arrive_expect_tx(bar, bytes);
+    if (contiguous) {
+      if (lane == 0) {
+        tma_load_3d(dst, map_tile, 0, kv_head, first_row, bar);
+        tma_load_3d(dst + kHalfBytes, map_tile, 64, kv_head, first_row, bar);
+      }
+    } else if (tma) {
+      const uint32_t d = dst + lane * R * 128;
+      tma_load_3d(d, map_page, 0, kv_head, first_row, bar);
+      tma_load_3d(d + kHalfBytes, map_page, 64, kv_head, first_row, bar);
+    }
+  }
+};
+#endif
+
+template <bool kOverlap, bool kPingPong, int kStages>
+__global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a) {
+#if SWAA_WGMMA_AVAILABLE
+  const AttentionParams& p = a.p;
+  extern __shared__ unsigned char smem_raw[];
+  __shared__ Barriers<kStages> bars;
+  const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t k_smem = q_smem + kTileBytes;  // stage s at + s tiles
+  const uint32_t v_smem = k_smem + kStages * kTileBytes;
+
+  const int seq = blockIdx.z;
+  const int head = blockIdx.y;
+  const int m_block = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
+  const int q_begin = p.cu_seqlens_q[seq];
+  const int q_len = p.cu_seqlens_q[seq + 1] - q_begin;
+  const int m0 = m_block * kBM;
+  if (m0 >= q_len) return;
+  const int kv_head = head / (p.num_heads / p.num_kv_heads);
+  const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  if (tid == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbar_init(smem_u32(&bars.full_k[s]), 1);
+      mbar_init(smem_u32(&bars.full_v[s]), 1);
+      mbar_init(smem_u32(&bars.empty_k[s]), kConsumerThreads / 32);
+      mbar_init(smem_u32(&bars.empty_v[s]), kConsumerThreads / 32);
+    }
+    fence_mbar_init();
+  }
+  if (warp == kProducerWarp && lane == 0) {
+    tma_prefetch_map(&a.k_page);
+    tma_prefetch_map(&a.v_page);
+  }
+  // Its two barriers also publish the mbarrier initialisation to every thread.
+  const CtaKeyRanges keys = cta_key_ranges<kBM, kThreads>(p, q_begin, m0, q_len);
+  const TileList tiles = keys.tiles<kBN>();
+  const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
+
+  if (warp >= kProducerWarp) {
+    setmaxnreg_dec<kProducerRegs>();
+    if (warp != kProducerWarp) return;
+    const int seqlen_k = p.seqlen_k[seq];
+    const int* bt_row = p.block_table + static_cast<long long>(seq) * p.max_blocks;
+    const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
+    const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
+    for (int j = 0; j < num_tiles; ++j) {
+      const int s = j % kStages;
+      const uint32_t reuse_parity = ((j / kStages) - 1) & 1;
+      const int k0 = tiles.tile(j) * kBN;
+      TileFill f;
+      f.plan(a, bt_row, seqlen_k, k0);
+      if (j >= kStages) mbar_wait(smem_u32(&bars.empty_k[s]), reuse_parity);
+      f.issue(a, bt_row, seqlen_k, k0, kv_head, k_cache, &a.k_page, &a.k_tile, k_smem + s * kTileBytes,
+              smem_u32(&bars.full_k[s]));
+      if (j >= kStages) mbar_wait(smem_u32(&bars.empty_v[s]), reuse_parity);
+      f.issue(a, bt_row, seqlen_k, k0, kv_head, v_cache, &a.v_page, &a.v_tile, v_smem + s * kTileBytes,
+              smem_u32(&bars.full_v[s]));
+    }
+    return;
+  }
+
+  setmaxnreg_inc<kConsumerRegs>();
+  // Consumers. Warpgroup wg owns query rows [wg * 64, wg * 64 + 64) of the tile; this thread's rows
+  // in the accumulators (the mma.sync C layout per 16-row warp slice):
+  const int wg = warp / 4, warp_in_wg = warp % 4;
+  {  // this warpgroup's 64 Q rows (rows past q_len zero-filled), ready for wgmma
+    const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
+    const int chunk = tid % 16;
+    for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
+      const bool valid = m0 + r < q_len;
+      const long long off = valid ? (static_cast<long long>(q_begin + m0 + r) * p.num_heads + head) * kD + chunk * 8 : 0;
+      cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + off, valid ? 16 : 0);
+    }
+    cp_async_commit();
+    cp_async_wait<0>();
+    fence_proxy_async_smem();
+    named_bar_sync(1 + wg, 128);
+  }
+  int row_pos[2];
+  unsigned row_gen = 0;
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
+    row_pos[h] = r < q_len ? p.positions[q_begin + r] : -1;
+    if (r < q_len && p.generated[q_begin + r] != 0) row_gen |= 1u << h;
+  }
+  float o[kD / 8][4];
+#pragma unroll
+  for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+  const float scale_log2 = p.softmax_scale * kLog2e;
+  const uint32_t q_wg = q_smem + wg * 64 * 128;  // this warpgroup's 64 rows in each column half
+  float s[kBN / 8][4];
+  uint32_t pk[kBN / 16][4];
+
+  // S = Q K^T for the tile in stage `st`: 8 k-steps of 16 columns (4 per 64-column half, +32 B each).
+  auto issue_qk = [&](int st) {
+    const uint32_t k_tile = k_smem + st * kTileBytes;
+    wgmma_hold(s);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk) {
+      const uint32_t col = (kk / 4) * kBM * 128 + (kk % 4) * 32;
+      const uint32_t kcol = (kk / 4) * kBN * 128 + (kk % 4) * 32;
+      wgmma_m64n128k16_ss(s, sw128_desc(q_wg + col, 16, 1024), sw128_desc(k_tile + kcol, 16, 1024), kk > 0 ? 1 : 0);
+    }
+    wgmma_commit();
+  };
+  // O += P V for the tile in stage `st` (16 keys = 2048 bytes per k-step; halves kBN * 128 B apart).
+  auto issue_pv = [&](int st) {
+    const uint32_t v_tile = v_smem + st * kTileBytes;
+    wgmma_hold(o);
+    hold_a(pk);
+    wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < kBN / 16; ++ks) {
+      wgmma_m64n128k16_rs_tb(o, pk[ks], sw128_desc(v_tile + ks * 16 * 128, kBN * 128, 1024));
+    }
+    wgmma_commit();
+  };
+  auto release = [&](unsigned long long& bar) {
+    if (lane == 0) mbar_arrive(smem_u32(&bar));  // after the warp's wgmma_wait: its reads are done
+  };
+  auto softmax = [&](int i, float (&alpha)[2]) {
+    const int k0 = tiles.tile(i) * kBN;
+    if (!keys.tile_full(k0, kBN)) mask_scores<kBN>(s, p, row_pos, row_gen, k0);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) alpha[h] = softmax_row_exp(s, h, row_max[h], row_sum[h], scale_log2);
+  };
+  auto my_turn = [&] {
+    if constexpr (kPingPong) named_bar_sync(3 + wg, 256);
+  };
+  auto your_turn = [&] {
+    if constexpr (kPingPong) named_bar_arrive(3 + (1 - wg), 256);
+  };
+  auto full_parity = [](int i) { return static_cast<uint32_t>((i / kStages) & 1); };
+
+  float alpha[2];
+  if constexpr (kOverlap) {
+    if (wg == 1) your_turn();  // warpgroup 0 goes first
+    mbar_wait(smem_u32(&bars.full_k[0]), 0);
+    my_turn();
+    issue_qk(0);
+    your_turn();
+    wgmma_wait<0>();
+    wgmma_hold(s);
+    release(bars.empty_k[0]);
+    softmax(0, alpha);
+    pack_c_to_a<kBN>(s, pk);
+    for (int i = 1; i < num_tiles; ++i) {
+      const int st = i % kStages, prev = (i - 1) % kStages;
+      mbar_wait(smem_u32(&bars.full_k[st]), full_parity(i));
+      mbar_wait(smem_u32(&bars.full_v[prev]), full_parity(i - 1));
+      my_turn();
+      issue_qk(st);
+      issue_pv(prev);
+      your_turn();
+      wgmma_wait<1>();  // S_i is in; P_{i-1} V_{i-1} may still run
+      wgmma_hold(s);
+      release(bars.empty_k[st]);
+      softmax(i, alpha);
+      wgmma_hold(s);
+      wgmma_wait<0>();
+      wgmma_hold(o);
+      hold_a(pk);
+      release(bars.empty_v[prev]);
+#pragma unroll
+      for (int h = 0; h < 2; ++h) rescale_row(o, h, alpha[h]);
+      pack_c_to_a<kBN>(s, pk);
+    }
+    const int last = (num_tiles - 1) % kStages;
+    mbar_wait(smem_u32(&bars.full_v[last]), full_parity(num_tiles - 1));
+    my_turn();
+    issue_pv(last);
+    if (wg == 0) your_turn();  // warpgroup 1 issues last: no arrival left without its sync
+    wgmma_wait<0>();
+    wgmma_hold(o);
+  } else {
+    for (int i = 0; i < num_tiles; ++i) {
+      const int st = i % kStages;
+      mbar_wait(smem_u32(&bars.full_k[st]), full_parity(i));
+      issue_qk(st);
+      wgmma_wait<0>();
+      wgmma_hold(s);
+      release(bars.empty_k[st]);
+      softmax(i, alpha);
+#pragma unroll
+      for (int h = 0; h < 2; ++h) rescale_row(o, h, alpha[h]);
+      pack_c_to_a<kBN>(s, pk);
+      mbar_wait(smem_u32(&bars.full_v[st]), full_parity(i));
+      issue_pv(st);
+      wgmma_wait<0>();
+      wgmma_hold(o);
+      release(bars.empty_v[st]);
+    }
+  }
+
+  // Epilogue: normalise and store the valid rows.
+  __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out);
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const float l = warp_sum4(row_sum[h]);
+    const float inv = l > 0.f ? 1.f / l : 0.f;
+    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
+    if (r >= q_len) continue;
+    store_row_bf16<kD / 8>(out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD, o, h, inv, lane);
+  }
+#else
+  __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly
+#endif
+}
+
+// cuTensorMapEncodeTiled from the driver, found once through the runtime (no link against libcuda).
+PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      f = nullptr;
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+  }();
+  return fn;
+}
+
+// A map of the cache [num_slots][num_kv_heads][128] bf16 with boxes of 64 columns x 1 head x rows
+// keys, 128-byte swizzled (the layout sw128_offset and the wgmma descriptors use).
+std::string encode_cache_map(CUtensorMap* map, const void* cache, const AttentionParams& p, int rows) {
+  auto encode = tensor_map_encoder();
+  if (encode == nullptr) return "the driver has no cuTensorMapEncodeTiled";
+  const cuuint64_t dims[3] = {static_cast<cuuint64_t>(kD), static_cast<cuuint64_t>(p.num_kv_heads),
+                              static_cast<cuuint64_t>(p.num_slots)};
+  const cuuint64_t strides[2] = {kD * 2, static_cast<cuuint64_t>(p.num_kv_heads) * kD * 2};
+  const cuuint32_t box[3] = {64, 1, static_cast<cuuint32_t>(rows)};
+  const cuuint32_t elem_strides[3] = {1, 1, 1};
+  const CUresult r = encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(cache), dims, strides, box,
+                            elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                            CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) return "cuTensorMapEncodeTiled failed (CUresult " + std::to_string(static_cast<int>(r)) + ")";
+  return "";
+}
+
+template <bool kOverlap, bool kPingPong, int kStages>
+std::string launch(const TmaArgs& a, void* stream) {
+  auto kernel = prefill_tma_kernel<kOverlap, kPingPong, kStages>;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes(kStages));
+  if (e != cudaSuccess) return cudaGetErrorString(e);
+  const dim3 grid((a.p.max_seqlen_q + kBM - 1) / kBM, a.p.num_heads, a.p.num_seqs);
+  kernel<<<grid, kThreads, smem_bytes(kStages), static_cast<cudaStream_t>(stream)>>>(a);
+  e = cudaGetLastError();
+  if (e != cudaSuccess) return std::string("launch failed: ") + cudaGetErrorString(e);
+  return "";
+}
+
+}  // namespace
+
+bool prefill_tma_supported(const AttentionParams& p) {
+  const int bs = p.block_size;
+  const bool pages = bs >= 8 && (128 % bs == 0 || bs % 128 == 0);  // >= 8 rows: the swizzle's period
+  return p.head_dim == kD && pages && p.num_slots > 0 && p.num_slots % bs == 0 &&
+         (reinterpret_cast<uintptr_t>(p.k_cache) % 16) == 0 && (reinterpret_cast<uintptr_t>(p.v_cache) % 16) == 0 &&
+         tensor_map_encoder() != nullptr;
+}
+
+std::string attention_prefill_sm90_tma(const AttentionParams& p, int variant, void* stream) {
+  std::string err = validate_attention_params(p);
+  if (!err.empty()) return "attention_prefill_sm90_tma: " + err;
+  if (p.num_tokens == 0) return "";
+  if (p.max_seqlen_q < 1) return "attention_prefill_sm90_tma: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
+  if (!prefill_tma_supported(p)) {
+    return "attention_prefill_sm90_tma: needs head_dim 128, num_slots > 0 and a block_size >= 8 dividing 128 or a "
+           "multiple of 128; got head_dim " + std::to_string(p.head_dim) + ", num_slots " + std::to_string(p.num_slots) +
+           ", block_size " + std::to_string(p.block_size);
+  }
+  TmaArgs a;
+  a.p = p;
+  a.page_rows = p.block_size < kBN ? p.block_size : kBN;
+  err = encode_cache_map(&a.k_page, p.k_cache, p, a.page_rows);
+  if (err.empty()) err = encode_cache_map(&a.v_page, p.v_cache, p, a.page_rows);
+  if (err.empty()) err = encode_cache_map(&a.k_tile, p.k_cache, p, kBN);
+  if (err.empty()) err = encode_cache_map(&a.v_tile, p.v_cache, p, kBN);
+  if (err.empty()) {
+    switch (variant) {
+      case 1: err = launch<true, false, 2>(a, stream); break;
+      case 2: err = launch<false, false, 2>(a, stream); break;
+      case 3: err = launch<true, true, 3>(a, stream); break;
+      default: err = launch<true, true, 2>(a, stream); break;
+    }
+  }
+  return err.empty() ? "" : "attention_prefill_sm90_tma: " + err;
+}
+
+}  // namespace swaa::cuda
