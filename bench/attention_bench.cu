@@ -1,8 +1,10 @@
 // Times the SWAA attention kernels (kernels/cuda/swaa_attention.h) with CUDA events, L2 flushed
 // before every timed launch, median of the repetitions; prints one JSON object per line.
-// Shapes of issue 7: 32 query heads, 8 KV heads, D = 128, bf16, paged KV (block 16, permuted).
+// Shapes of issue 7: 32 query heads, 8 KV heads, D = 128, bf16, paged KV of 16-key blocks (prefill:
+// consecutive blocks, as the engine allocates, and permuted for the TMA kernel's other row; decode:
+// permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once] [--prefill] [--contiguous]. Peers: bench/attention_peers.py; both:
+// Usage: attention_bench [--quick | --decode | --once] [--prefill]. Peers: bench/attention_peers.py; both:
 // run_attention_bench.sh.
 #include <cuda_runtime.h>
 
@@ -11,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <string>
@@ -79,9 +82,8 @@ T* device_array(const std::vector<T>& h) {
   return d;
 }
 
-// Caches of `num_seqs` sequences of `len` keys each, block table permuted (consecutive blocks with
-// --contiguous, as a fresh engine cache usually hands them out).
-bool g_contiguous = false;
+// Caches of `num_seqs` sequences of `len` keys each; physical blocks in random order (`permuted`) or
+// consecutive, as the engine's BlockPool hands them to a fresh sequence (lowest free ids first).
 struct Batch {
   swaa::cuda::AttentionParams p;
   std::vector<void*> owned;
@@ -90,12 +92,13 @@ struct Batch {
   }
 };
 
-void make_batch(Batch& b, int num_seqs, int len, int q_per_seq, const Policy& pol, std::mt19937& rng) {
+void make_batch(Batch& b, int num_seqs, int len, int q_per_seq, const Policy& pol, std::mt19937& rng,
+                bool permuted = true) {
   const int blocks_per_seq = (len + kBlock - 1) / kBlock;
   const size_t num_blocks = static_cast<size_t>(num_seqs) * blocks_per_seq;
   std::vector<int> perm(num_blocks);
   std::iota(perm.begin(), perm.end(), 0);
-  if (!g_contiguous) std::shuffle(perm.begin(), perm.end(), rng);
+  if (permuted) std::shuffle(perm.begin(), perm.end(), rng);
   std::vector<int> cu(num_seqs + 1), pos, seqlen_k(num_seqs, len);
   std::vector<uint8_t> gen;
   for (int s = 0; s < num_seqs; ++s) {
@@ -185,23 +188,19 @@ void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& ba
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   bool prefill_only = false;
-  for (int i = 1; i < argc; ++i) {
-    g_contiguous = g_contiguous || std::strcmp(argv[i], "--contiguous") == 0;
-    prefill_only = prefill_only || std::strcmp(argv[i], "--prefill") == 0;
-  }
+  for (int i = 1; i < argc; ++i) prefill_only = prefill_only || std::strcmp(argv[i], "--prefill") == 0;
   if (argc > 1 && std::strcmp(argv[1], "--once") == 0) {  // one launch of each kernel, for ncu
     std::mt19937 r1(1);
     Batch pre;
-    make_batch(pre, 1, 32768, 32768, {"W2048_S100", true, 2048, 100, false}, r1);
+    make_batch(pre, 1, 32768, 32768, {"W2048_S100", true, 2048, 100, false}, r1, false);
     check_result(swaa::cuda::attention_prefill(pre.p, nullptr));
-    check_result(swaa::cuda::attention_prefill_sm90(pre.p, nullptr));
+    check_result(swaa::cuda::attention_prefill_sm90_cp_async(pre.p, nullptr));
+    check_result(swaa::cuda::attention_prefill_sm90_tma(pre.p, nullptr));
     Batch causal;
-    make_batch(causal, 1, 8192, 8192, {"causal", false, 0, 0, false}, r1);
+    make_batch(causal, 1, 8192, 8192, {"causal", false, 0, 0, false}, r1, false);
     check_result(swaa::cuda::attention_prefill(causal.p, nullptr));
-    check_result(swaa::cuda::attention_prefill_sm90(causal.p, nullptr));
-    for (int variant = 0; variant < 4; ++variant) {
-      check_result(swaa::cuda::attention_prefill_sm90_tma(causal.p, variant, nullptr));
-    }
+    check_result(swaa::cuda::attention_prefill_sm90_cp_async(causal.p, nullptr));
+    check_result(swaa::cuda::attention_prefill_sm90_tma(causal.p, nullptr));
     Batch dec;
     make_batch(dec, 8, 131072, 1, {"causal", false, 0, 0, false}, r1);
     void* ws = nullptr;
@@ -229,38 +228,34 @@ int main(int argc, char** argv) {
   for (int len : prefill_lens) {
     for (const Policy& pol : policies) {
       Batch b;
-      make_batch(b, 1, len, len, pol, rng);
+      make_batch(b, 1, len, len, pol, rng, false);
       long long vis = 0;
       for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
       const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill(b.p, nullptr)); });
       const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
       std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
                   pol.name, len, ms, tflops);
-      // The Hopper kernel, where it launches (an error is reported, not fatal: a machine without it).
-      const std::string sm90 = swaa::cuda::attention_prefill_sm90(b.p, nullptr);
-      const cudaError_t sync = cudaDeviceSynchronize();
-      if (!sm90.empty() || sync != cudaSuccess) {
-        std::printf("{\"impl\":\"swaa_sm90\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"error\":\"%s\"}\n", pol.name,
-                    len, sm90.empty() ? cudaGetErrorString(sync) : sm90.c_str());
-        if (sync != cudaSuccess) std::exit(1);  // the context is gone after a device fault
-      } else {
-        const double ms90 = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill_sm90(b.p, nullptr)); });
-        std::printf("{\"impl\":\"swaa_sm90\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
-                    pol.name, len, ms90, 4.0 * kHeads * kD * static_cast<double>(vis) / (ms90 * 1e-3) / 1e12);
-      }
-      // The TMA version's variants (attention_prefill_sm90_tma.cu), where it launches.
-      for (int variant = 0; variant < 4 && swaa::cuda::prefill_tma_supported(b.p); ++variant) {
-        const std::string tma = swaa::cuda::attention_prefill_sm90_tma(b.p, variant, nullptr);
-        const cudaError_t e = cudaDeviceSynchronize();
-        if (!tma.empty() || e != cudaSuccess) {
-          std::printf("{\"impl\":\"swaa_tma%d\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"error\":\"%s\"}\n",
-                      variant, pol.name, len, tma.empty() ? cudaGetErrorString(e) : tma.c_str());
-          if (e != cudaSuccess) std::exit(1);
+      // The Hopper kernels, where they launch (an error is reported, not fatal: a machine without
+      // them): cp.async, TMA on consecutive blocks (the engine's), TMA on permuted blocks.
+      Batch perm;
+      make_batch(perm, 1, len, len, pol, rng, true);
+      const std::pair<const char*, std::function<std::string(const swaa::cuda::AttentionParams&)>> hopper[] = {
+          {"swaa_sm90", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_cp_async(p, nullptr); }},
+          {"swaa_tma", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_tma(p, nullptr); }},
+          {"swaa_tma_perm", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_tma(p, nullptr); }}};
+      for (const auto& [name, run] : hopper) {
+        const swaa::cuda::AttentionParams& p = std::strcmp(name, "swaa_tma_perm") == 0 ? perm.p : b.p;
+        const std::string err = run(p);
+        const cudaError_t sync = cudaDeviceSynchronize();
+        if (!err.empty() || sync != cudaSuccess) {
+          std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"error\":\"%s\"}\n", name,
+                      pol.name, len, err.empty() ? cudaGetErrorString(sync) : err.c_str());
+          if (sync != cudaSuccess) std::exit(1);  // the context is gone after a device fault
           continue;
         }
-        const double mt = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill_sm90_tma(b.p, variant, nullptr)); });
-        std::printf("{\"impl\":\"swaa_tma%d\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
-                    variant, pol.name, len, mt, 4.0 * kHeads * kD * static_cast<double>(vis) / (mt * 1e-3) / 1e12);
+        const double mh = gpu.time_ms([&] { check_result(run(p)); });
+        std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
+                    name, pol.name, len, mh, 4.0 * kHeads * kD * static_cast<double>(vis) / (mh * 1e-3) / 1e12);
       }
       std::fflush(stdout);
     }

@@ -28,7 +28,7 @@ dec = {}
 for r in rows:
     if r.get("op") == "decode" and r.get("heuristic", True):
         dec[(r["impl"], r["mask"], r["len"])] = r
-impls = ["swaa", "swaa_sm90", "cudnn_sdpa", "flash2_sdpa", "flex"]
+impls = ["swaa", "swaa_sm90", "swaa_tma", "swaa_tma_perm", "cudnn_sdpa", "flash2_sdpa", "flex"]
 def cell(r, key):
     if r is None: return "-"
     if "error" in r: return "error"

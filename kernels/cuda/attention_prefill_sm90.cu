@@ -174,31 +174,35 @@ bool hopper_kernels_available() {
   return available;
 }
 
-std::string attention_prefill_sm90(const AttentionParams& p, void* stream) {
+std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stream) {
   std::string err = validate_attention_params(p);
-  if (!err.empty()) return "attention_prefill_sm90: " + err;
-  if (p.head_dim != kD) return "attention_prefill_sm90: head_dim must be 128, got " + std::to_string(p.head_dim);
+  if (!err.empty()) return "attention_prefill_sm90_cp_async: " + err;
+  if (p.head_dim != kD) return "attention_prefill_sm90_cp_async: head_dim must be 128, got " + std::to_string(p.head_dim);
   if (p.num_tokens == 0) return "";
-  if (p.max_seqlen_q < 1) return "attention_prefill_sm90: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
+  if (p.max_seqlen_q < 1) return "attention_prefill_sm90_cp_async: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
   int device = 0;
   cudaGetDevice(&device);
   const int cc = compute_capability(device);
   if (cc != 90) {
-    return "attention_prefill_sm90: needs a compute capability 9.0 GPU (H100/H200), this one is " +
+    return "attention_prefill_sm90_cp_async: needs a compute capability 9.0 GPU (H100/H200), this one is " +
            (cc < 0 ? std::string("unknown") : std::to_string(cc / 10) + "." + std::to_string(cc % 10));
   }
-  static const int tma_variant = [] {  // bring-up switch: SWAA_PREFILL_TMA=<variant> runs the TMA kernel
-    const char* v = std::getenv("SWAA_PREFILL_TMA");
-    return v != nullptr && v[0] >= '0' && v[0] <= '3' ? v[0] - '0' : -1;
-  }();
-  if (tma_variant >= 0 && prefill_tma_supported(p)) return attention_prefill_sm90_tma(p, tma_variant, stream);
   cudaError_t e = cudaFuncSetAttribute(prefill_sm90_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
-  if (e != cudaSuccess) return std::string("attention_prefill_sm90: ") + cudaGetErrorString(e);
+  if (e != cudaSuccess) return std::string("attention_prefill_sm90_cp_async: ") + cudaGetErrorString(e);
   const dim3 grid((p.max_seqlen_q + kBM - 1) / kBM, p.num_heads, p.num_seqs);
   prefill_sm90_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(p);
   e = cudaGetLastError();
-  if (e != cudaSuccess) return std::string("attention_prefill_sm90: launch failed: ") + cudaGetErrorString(e);
+  if (e != cudaSuccess) return std::string("attention_prefill_sm90_cp_async: launch failed: ") + cudaGetErrorString(e);
   return "";
+}
+
+std::string attention_prefill_sm90(const AttentionParams& p, void* stream) {
+  static const bool tma = [] {  // SWAA_PREFILL_TMA=0: the cp.async kernel even where TMA works
+    const char* v = std::getenv("SWAA_PREFILL_TMA");
+    return !(v != nullptr && std::string(v) == "0");
+  }();
+  if (tma && prefill_tma_supported(p)) return attention_prefill_sm90_tma(p, stream);
+  return attention_prefill_sm90_cp_async(p, stream);
 }
 
 }  // namespace swaa::cuda

@@ -2,18 +2,20 @@
 // tile walk of attention_prefill_sm90.cu (128-query tile per CTA, only the key tiles of the rows'
 // sinks ∪ windows, per-row phase masks) split over three warpgroups.
 //  - Producer (warpgroup 2, one warp working): fills 128-key K and V tiles of the paged cache into
-//    128-byte-swizzled shared memory with TMA, one box per page (or one per tile half when the
-//    tile's pages are consecutive blocks), completing on the stage's "full" mbarrier. Pages a TMA
-//    box cannot take (the page holding seqlen_k, released blocks, pages past seqlen_k) are copied or
-//    zero-filled by the warp with plain loads, so no key past seqlen_k or in a released block is
-//    read: the V rows of invisible keys are finite (0 * NaN would poison O).
-//  - Consumers (warpgroups 0, 1: 64 query rows each): S = Q K^T and O += P V on wgmma. kOverlap:
-//    S of tile i is issued before P V of tile i - 1 and tile i's softmax runs while that P V is in
-//    flight (FA3's intra-warpgroup overlap). kPingPong: the two warpgroups take turns issuing their
-//    MMAs (named barriers), so one's softmax runs under the other's MMAs.
-// Head dim 128; block sizes dividing 128 or multiples of 128 (attention_prefill_sm90 falls back to
-// the cp.async kernel otherwise). Checked against the fp64 reference by
-// tests/kernels/attention_kernel_test.cc (AttentionKernelsSm90).
+//    128-byte-swizzled shared memory with TMA, completing on the stage's "full" mbarrier. A run of
+//    consecutive physical blocks goes in boxes of 1, 2, 4, ... pages (a whole tile half in one box
+//    when the tile's pages are consecutive, as a fresh sequence's are: BlockPool hands out the lowest
+//    free ids). Pages a box cannot take (the page holding seqlen_k, released blocks, pages past
+//    seqlen_k) are copied or zero-filled by the warp with plain loads, so no key past seqlen_k or in
+//    a released block is read: the V rows of invisible keys stay finite (0 * NaN would poison O).
+//  - Consumers (warpgroups 0, 1: 64 query rows each): S = Q K^T and O += P V on wgmma. S of tile i
+//    is issued before P V of tile i - 1 and tile i's softmax runs while that P V is in flight
+//    (FA3's intra-warpgroup overlap); the two warpgroups take turns issuing their MMAs (named
+//    barriers), so one's softmax also runs under the other's MMAs.
+// Head dim 128; block sizes >= 8 dividing 128 or multiples of 128, and the cache's extent
+// (num_slots) given; attention_prefill_sm90 falls back to the cp.async kernel otherwise.
+// Measured on the H200 in bench/attention_notes.md; checked against the fp64 reference by
+// tests/kernels/attention_kernel_test.cc (AttentionKernelsSm90.PrefillTmaAgainstReference).
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
@@ -41,16 +43,17 @@ constexpr int kProducerRegs = 40, kConsumerRegs = 232;  // 128 x 40 + 256 x 232 
 constexpr int kTileBytes = kBN * kD * 2;                // 32 KiB; Q is the same size
 constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of a tile
 
-constexpr int smem_bytes(int stages) { return (1 + 2 * stages) * kTileBytes + 1024; }
+constexpr int kStages = 2;
+constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // Q, K and V stages, + 1024 to align
+constexpr int kMaxBoxSizes = 5;  // boxes of 1, 2, 4, 8, 16 pages (8-key pages: 16 per tile)
 
 struct TmaArgs {
   AttentionParams p;
-  CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
-  CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
-  int page_rows;               // min(block_size, 128)
+  // Box {64 columns, 1 head, page_rows << k keys} for k < num_box_sizes.
+  CUtensorMap k_maps[kMaxBoxSizes], v_maps[kMaxBoxSizes];
+  int page_rows;  // min(block_size, 128)
 };
 
-template <int kStages>
 struct Barriers {
   unsigned long long full_k[kStages], full_v[kStages];    // producer -> consumers (1 arrival + bytes)
   unsigned long long empty_k[kStages], empty_v[kStages];  // consumers -> producer (8 warps)
@@ -100,13 +103,14 @@ __device__ __forceinline__ void rescale_row(float (&o)[kD / 8][4], int h, float 
 
 // The producer warp's fill of one K or V tile (keys [k0, k0 + 128)) into `dst`, completing on `bar`.
 // Lane l < 128 / page_rows owns the tile's rows [l * page_rows, (l + 1) * page_rows): one page, or a
-// slice of one when block_size > 128.
+// slice of one when block_size > 128. A run of lanes whose pages are whole, allocated and physically
+// consecutive is split greedily into boxes of 2^k pages (a run of 7: 4 + 2 + 1), each issued by the
+// lane at its start.
 struct TileFill {
-  int first_row;        // this lane's cache row of its first key; TMA-able when tma
-  bool tma;             // a whole allocated page of keys < seqlen_k
-  unsigned manual;      // lanes whose rows the warp copies or zero-fills instead
-  bool contiguous;      // every lane TMA-able and their rows consecutive: one box per half
-  uint32_t bytes;       // what the TMA copies of this tile bring
+  int first_row;    // this lane's cache row of its first key
+  int box;          // this lane starts a box of 2^box pages; -1: it does not
+  unsigned manual;  // lanes whose rows the warp copies or zero-fills instead
+  uint32_t bytes;   // what the TMA boxes of this tile bring
 
   __device__ __forceinline__ void plan(const TmaArgs& a, const int* bt_row, int seqlen_k, int k0) {
     const int lane = threadIdx.x % 32, R = a.page_rows, npages = kBN / R, bs = a.p.block_size;
@@ -114,17 +118,32 @@ struct TileFill {
     int blk = -1;
     if (lane < npages && key < seqlen_k) blk = bt_row[key / bs];
     first_row = blk >= 0 ? blk * bs + key % bs : -1;
-    tma = blk >= 0 && key + R <= seqlen_k;
-    manual = __ballot_sync(0xffffffffu, lane < npages && !tma);
-    const int first0 = __shfl_sync(0xffffffffu, first_row, 0);
-    contiguous = __all_sync(0xffffffffu, lane >= npages || (tma && first_row == first0 + lane * R));
-    bytes = static_cast<uint32_t>(__popc(__ballot_sync(0xffffffffu, tma))) * R * kD * 2;
+    const bool tma = blk >= 0 && key + R <= seqlen_k;  // a whole allocated page of keys < seqlen_k
+    const unsigned tma_lanes = __ballot_sync(0xffffffffu, tma);
+    manual = __ballot_sync(0xffffffffu, lane < npages) & ~tma_lanes;
+    bytes = static_cast<uint32_t>(__popc(tma_lanes)) * R * kD * 2;
+    // linked: this lane's page follows the previous lane's in the same run.
+    const int prev_row = __shfl_up_sync(0xffffffffu, first_row, 1);
+    const bool linked = tma && lane > 0 && ((tma_lanes >> (lane - 1)) & 1u) && first_row == prev_row + R;
+    const unsigned links = __ballot_sync(0xffffffffu, linked);
+    // This lane's run: its start and length (the links after the start, + 1).
+    const unsigned before = ~links & ((2u << lane) - 1u);  // lanes <= this one not linked to their left
+    const int start = 31 - __clz(before);
+    const int len = start < 31 ? __ffs(~(links >> (start + 1))) : 1;
+    box = -1;
+    if (tma) {
+      for (int o = 0; o < len;) {  // greedy power-of-two pieces of the run
+        const int k = 31 - __clz(len - o);
+        if (start + o == lane) box = k;
+        o += 1 << k;
+      }
+    }
   }
 
-  // cache: the K or V cache; map_page / map_tile: its tensor maps.
+  // cache: the K or V cache; maps: its tensor maps by box size.
   __device__ __forceinline__ void issue(const TmaArgs& a, const int* bt_row, int seqlen_k, int k0, int kv_head,
-                                        const __nv_bfloat16* cache, const CUtensorMap* map_page,
-                                        const CUtensorMap* map_tile, uint32_t dst, uint32_t bar) const {
+                                        const __nv_bfloat16* cache, const CUtensorMap* maps, uint32_t dst,
+                                        uint32_t bar) const {
     const int lane = threadIdx.x % 32, R = a.page_rows;
     if (manual != 0u) {  // the warp gathers these pages row by row (zeros where nothing may be read)
       for (unsigned m = manual; m != 0u; m &= m - 1) {
@@ -147,26 +166,20 @@ struct TileFill {
     }
     __syncwarp();
     if (lane == 0) mbar_arrive_expect_tx(bar, bytes);
-    if (contiguous) {
-      if (lane == 0) {
-        tma_load_3d(dst, map_tile, 0, kv_head, first_row, bar);
-        tma_load_3d(dst + kHalfBytes, map_tile, 64, kv_head, first_row, bar);
-      }
-    } else if (tma) {
+    if (box >= 0) {
       const uint32_t d = dst + lane * R * 128;
-      tma_load_3d(d, map_page, 0, kv_head, first_row, bar);
-      tma_load_3d(d + kHalfBytes, map_page, 64, kv_head, first_row, bar);
+      tma_load_3d(d, &maps[box], 0, kv_head, first_row, bar);
+      tma_load_3d(d + kHalfBytes, &maps[box], 64, kv_head, first_row, bar);
     }
   }
 };
 #endif
 
-template <bool kOverlap, bool kPingPong, int kStages>
 __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a) {
 #if SWAA_WGMMA_AVAILABLE
   const AttentionParams& p = a.p;
   extern __shared__ unsigned char smem_raw[];
-  __shared__ Barriers<kStages> bars;
+  __shared__ Barriers bars;
   const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
   const uint32_t k_smem = q_smem + kTileBytes;  // stage s at + s tiles
   const uint32_t v_smem = k_smem + kStages * kTileBytes;
@@ -190,8 +203,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     fence_mbar_init();
   }
   if (warp == kProducerWarp && lane == 0) {
-    tma_prefetch_map(&a.k_page);
-    tma_prefetch_map(&a.v_page);
+    tma_prefetch_map(&a.k_maps[0]);
+    tma_prefetch_map(&a.v_maps[0]);
   }
   // Its two barriers also publish the mbarrier initialisation to every thread.
   const CtaKeyRanges keys = cta_key_ranges<kBM, kThreads>(p, q_begin, m0, q_len);
@@ -212,10 +225,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       TileFill f;
       f.plan(a, bt_row, seqlen_k, k0);
       if (j >= kStages) mbar_wait(smem_u32(&bars.empty_k[s]), reuse_parity);
-      f.issue(a, bt_row, seqlen_k, k0, kv_head, k_cache, &a.k_page, &a.k_tile, k_smem + s * kTileBytes,
+      f.issue(a, bt_row, seqlen_k, k0, kv_head, k_cache, a.k_maps, k_smem + s * kTileBytes,
               smem_u32(&bars.full_k[s]));
       if (j >= kStages) mbar_wait(smem_u32(&bars.empty_v[s]), reuse_parity);
-      f.issue(a, bt_row, seqlen_k, k0, kv_head, v_cache, &a.v_page, &a.v_tile, v_smem + s * kTileBytes,
+      f.issue(a, bt_row, seqlen_k, k0, kv_head, v_cache, a.v_maps, v_smem + s * kTileBytes,
               smem_u32(&bars.full_v[s]));
     }
     return;
@@ -289,16 +302,14 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
 #pragma unroll
     for (int h = 0; h < 2; ++h) alpha[h] = softmax_row_exp(s, h, row_max[h], row_sum[h], scale_log2);
   };
-  auto my_turn = [&] {
-    if constexpr (kPingPong) named_bar_sync(3 + wg, 256);
-  };
-  auto your_turn = [&] {
-    if constexpr (kPingPong) named_bar_arrive(3 + (1 - wg), 256);
-  };
+  // Turn taking (FA3's warp scheduler barriers 3 and 4): wait for this warpgroup's turn before
+  // issuing MMAs, hand it over after.
+  auto my_turn = [&] { named_bar_sync(3 + wg, 256); };
+  auto your_turn = [&] { named_bar_arrive(3 + (1 - wg), 256); };
   auto full_parity = [](int i) { return static_cast<uint32_t>((i / kStages) & 1); };
 
   float alpha[2];
-  if constexpr (kOverlap) {
+  {
     if (wg == 1) your_turn();  // warpgroup 0 goes first
     mbar_wait(smem_u32(&bars.full_k[0]), 0);
     my_turn();
@@ -337,24 +348,6 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     if (wg == 0) your_turn();  // warpgroup 1 issues last: no arrival left without its sync
     wgmma_wait<0>();
     wgmma_hold(o);
-  } else {
-    for (int i = 0; i < num_tiles; ++i) {
-      const int st = i % kStages;
-      mbar_wait(smem_u32(&bars.full_k[st]), full_parity(i));
-      issue_qk(st);
-      wgmma_wait<0>();
-      wgmma_hold(s);
-      release(bars.empty_k[st]);
-      softmax(i, alpha);
-#pragma unroll
-      for (int h = 0; h < 2; ++h) rescale_row(o, h, alpha[h]);
-      pack_c_to_a<kBN>(s, pk);
-      mbar_wait(smem_u32(&bars.full_v[st]), full_parity(i));
-      issue_pv(st);
-      wgmma_wait<0>();
-      wgmma_hold(o);
-      release(bars.empty_v[st]);
-    }
   }
 
   // Epilogue: normalise and store the valid rows.
@@ -404,18 +397,6 @@ std::string encode_cache_map(CUtensorMap* map, const void* cache, const Attentio
   return "";
 }
 
-template <bool kOverlap, bool kPingPong, int kStages>
-std::string launch(const TmaArgs& a, void* stream) {
-  auto kernel = prefill_tma_kernel<kOverlap, kPingPong, kStages>;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes(kStages));
-  if (e != cudaSuccess) return cudaGetErrorString(e);
-  const dim3 grid((a.p.max_seqlen_q + kBM - 1) / kBM, a.p.num_heads, a.p.num_seqs);
-  kernel<<<grid, kThreads, smem_bytes(kStages), static_cast<cudaStream_t>(stream)>>>(a);
-  e = cudaGetLastError();
-  if (e != cudaSuccess) return std::string("launch failed: ") + cudaGetErrorString(e);
-  return "";
-}
-
 }  // namespace
 
 bool prefill_tma_supported(const AttentionParams& p) {
@@ -426,7 +407,7 @@ bool prefill_tma_supported(const AttentionParams& p) {
          tensor_map_encoder() != nullptr;
 }
 
-std::string attention_prefill_sm90_tma(const AttentionParams& p, int variant, void* stream) {
+std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
   std::string err = validate_attention_params(p);
   if (!err.empty()) return "attention_prefill_sm90_tma: " + err;
   if (p.num_tokens == 0) return "";
@@ -436,19 +417,25 @@ std::string attention_prefill_sm90_tma(const AttentionParams& p, int variant, vo
            "multiple of 128; got head_dim " + std::to_string(p.head_dim) + ", num_slots " + std::to_string(p.num_slots) +
            ", block_size " + std::to_string(p.block_size);
   }
+  int device = 0;
+  cudaGetDevice(&device);
+  if (compute_capability(device) != 90) return "attention_prefill_sm90_tma: needs a compute capability 9.0 GPU (H100/H200)";
   TmaArgs a;
   a.p = p;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
-  err = encode_cache_map(&a.k_page, p.k_cache, p, a.page_rows);
-  if (err.empty()) err = encode_cache_map(&a.v_page, p.v_cache, p, a.page_rows);
-  if (err.empty()) err = encode_cache_map(&a.k_tile, p.k_cache, p, kBN);
-  if (err.empty()) err = encode_cache_map(&a.v_tile, p.v_cache, p, kBN);
+  for (int k = 0; k < kMaxBoxSizes && (a.page_rows << k) <= kBN && err.empty(); ++k) {
+    err = encode_cache_map(&a.k_maps[k], p.k_cache, p, a.page_rows << k);
+    if (err.empty()) err = encode_cache_map(&a.v_maps[k], p.v_cache, p, a.page_rows << k);
+  }
   if (err.empty()) {
-    switch (variant) {
-      case 1: err = launch<true, false, 2>(a, stream); break;
-      case 2: err = launch<false, false, 2>(a, stream); break;
-      case 3: err = launch<true, true, 3>(a, stream); break;
-      default: err = launch<true, true, 2>(a, stream); break;
+    cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+    if (e == cudaSuccess) {
+      const dim3 grid((p.max_seqlen_q + kBM - 1) / kBM, p.num_heads, p.num_seqs);
+      prefill_tma_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a);
+      e = cudaGetLastError();
+      if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
+    } else {
+      err = cudaGetErrorString(e);
     }
   }
   return err.empty() ? "" : "attention_prefill_sm90_tma: " + err;

@@ -61,13 +61,16 @@ std::string validate_attention_params(const AttentionParams& p);
 std::string attention_prefill(const AttentionParams& p, void* stream);
 
 // Prefill on Hopper (compute capability 9.0, head dim 128): the same tile walk and result as
-// attention_prefill on warpgroup MMAs (attention_prefill_sm90.cu); the backend's prefill for head
-// dim 128 where hopper_kernels_available(). Checked by tests/kernels/attention_kernel_test.cc.
+// attention_prefill on warpgroup MMAs; the backend's prefill for head dim 128 where
+// hopper_kernels_available(). Runs attention_prefill_sm90_tma where prefill_tma_supported(p), else
+// its cp.async kernel (attention_prefill_sm90.cu). Checked by tests/kernels/attention_kernel_test.cc.
 std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
+// Its cp.async kernel alone (any block size; num_slots not needed).
+std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stream);
 // The FlashAttention-3-structured Hopper prefill (attention_prefill_sm90_tma.cu): TMA loads from a
-// producer warp, two consumer warpgroups. variant (bring-up): 0 overlap + ping-pong, 1 overlap,
-// 2 neither, 3 overlap + ping-pong with 3 stages. Needs prefill_tma_supported(p).
-std::string attention_prefill_sm90_tma(const AttentionParams& p, int variant, void* stream);
+// producer warp, two consumer warpgroups overlapping softmax with the MMAs; same result as
+// attention_prefill_sm90, which runs it wherever prefill_tma_supported(p) (SWAA_PREFILL_TMA=0: not).
+std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream);
 // Head dim 128, num_slots given, block_size >= 8 dividing 128 or a multiple of it, a driver with TMA.
 bool prefill_tma_supported(const AttentionParams& p);
 // Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for

@@ -223,8 +223,8 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
   }
 }
 
-// kPrefillSm90: the Hopper prefill (head dim 128 only); kPrefillSm90Tma: its TMA version (variant
-// in num_splits).
+// kPrefillSm90: the Hopper prefill's cp.async kernel (head dim 128 only); kPrefillSm90Tma: its TMA
+// kernel (attention_prefill_sm90 picks between them).
 enum class Kernel { kPrefill, kPrefillSm90, kPrefillSm90Tma, kDecode };
 const char* kernel_name(Kernel k) {
   return k == Kernel::kPrefill ? "prefill" : k == Kernel::kPrefillSm90 ? "prefill_sm90"
@@ -270,9 +270,9 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
   if (kernel == Kernel::kPrefill) {
     msg = cuda::attention_prefill(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90) {
-    msg = cuda::attention_prefill_sm90(p, nullptr);
+    msg = cuda::attention_prefill_sm90_cp_async(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90Tma) {
-    msg = cuda::attention_prefill_sm90_tma(p, num_splits, nullptr);
+    msg = cuda::attention_prefill_sm90_tma(p, nullptr);
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -326,8 +326,7 @@ void check(const Problem& pr, Kernel kernel, int num_splits, const std::vector<d
   const Errors e = run_kernel(pr, kernel, num_splits, ref, naive);
   summary.add(e);
   EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kDecode ? "decode splits=" + std::to_string(num_splits)
-                                   : kernel == Kernel::kPrefillSm90Tma ? "prefill_sm90_tma variant=" + std::to_string(num_splits)
-                                                                       : std::string(kernel_name(kernel)))
+                                                             : std::string(kernel_name(kernel)))
                                << " err " << e.kernel << " naive bf16 err " << e.naive << " " << pr.c.describe();
 }
 
@@ -500,7 +499,7 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
   short_windows.print("prefill_sm90 short windows");
 }
 
-// The TMA version, every variant, on the same sweep where the block size suits TMA (16, 32, 64 of
+// The TMA kernel on the same sweep where the block size suits TMA (16, 32, 64 of
 // the sweep's 16, 5, 64, 1, 32), then on the page shapes only it has: 8-key pages (one box per
 // 8 rows), 128 and 256 (a tile inside one page), and consecutive blocks (one box per tile half),
 // with the sequences' last pages partly past seqlen_k and released blocks NaN-poisoned.
@@ -512,7 +511,7 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     p.head_dim = pr.c.head_dim, p.block_size = pr.c.block_size, p.num_slots = pr.num_phys_blocks * pr.c.block_size;
     p.k_cache = p.v_cache = reinterpret_cast<const void*>(256);
     if (!cuda::prefill_tma_supported(p)) return;
-    for (int variant = 0; variant < 4; ++variant) check(pr, Kernel::kPrefillSm90Tma, variant, ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90Tma, 1, ref, naive, sum);
   };
   Summary mixed, short_windows, pages;
   sm90_sweep(mixed, short_windows, check_tma);

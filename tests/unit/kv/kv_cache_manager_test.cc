@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "attention/layer_policy.h"
+#include "kv/block_pool.h"
 
 namespace swaa {
 namespace {
@@ -87,6 +88,36 @@ TEST(KvCacheManager, ReleasedBlocksAreReused) {
   kv.free(a);
   ASSERT_TRUE(kv.append(b, 12).ok());  // all three blocks free again for another sequence
   EXPECT_EQ(kv.num_free_blocks(KvGroup::kWindowed), 0);
+}
+
+// Lowest free id first, whatever the release order: a sequence allocated after others were freed
+// gets ascending consecutive ids (the TMA prefill's one-box-per-tile path).
+TEST(BlockPool, HandsOutTheLowestFreeId) {
+  BlockPool pool(8);
+  for (int b = 0; b < 8; ++b) EXPECT_EQ(pool.allocate(), b);
+  EXPECT_FALSE(pool.can_allocate(1));
+  for (int b : {2, 7, 3, 1, 4}) pool.release(b);
+  EXPECT_EQ(pool.num_free(), 5);
+  for (int b : {1, 2, 3, 4, 7}) EXPECT_EQ(pool.allocate(), b);
+  EXPECT_EQ(pool.num_free(), 0);
+}
+
+TEST(BlockPool, DoubleReleaseIsCaught) {
+  BlockPool pool(2);
+  const int b = pool.allocate();
+  pool.release(b);
+  EXPECT_DEATH(pool.release(b), "");
+}
+
+TEST(KvCacheManager, FreedSequenceBlocksComeBackAscending) {
+  KvCacheManager kv(make_spec(4, 4, 0, 100, 100));
+  SequenceKv a, b;
+  ASSERT_TRUE(kv.append(a, 40).ok());
+  kv.free(a);
+  ASSERT_TRUE(kv.append(b, 40).ok());
+  for (int g = 0; g < 2; ++g) {
+    for (size_t i = 0; i < b.block_tables[g].size(); ++i) EXPECT_EQ(b.block_tables[g][i], static_cast<int>(i)) << g;
+  }
 }
 
 }  // namespace
