@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
           {"swaa_sm90", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_cp_async(p, nullptr); }},
           {"swaa_tma", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_tma(p, nullptr); }},
           {"swaa_tma_perm", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_tma(p, nullptr); }}};
-      for (const auto& [name, run] : hopper) {
+      for (const auto& kernel : hopper) {
+        const char* name = kernel.first;
+        const auto& run = kernel.second;
         const swaa::cuda::AttentionParams& p = std::strcmp(name, "swaa_tma_perm") == 0 ? perm.p : b.p;
         const std::string err = run(p);
         const cudaError_t sync = cudaDeviceSynchronize();

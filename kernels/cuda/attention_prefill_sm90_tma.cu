@@ -2,12 +2,12 @@
 // tile walk of attention_prefill_sm90.cu (128-query tile per CTA, only the key tiles of the rows'
 // sinks ∪ windows, per-row phase masks) split over three warpgroups.
 //  - Producer (warpgroup 2, one warp working): fills 128-key K and V tiles of the paged cache into
-//    128-byte-swizzled shared memory with TMA, completing on the stage's "full" mbarrier. A run of
-//    consecutive physical blocks goes in boxes of 1, 2, 4, ... pages (a whole tile half in one box
-//    when the tile's pages are consecutive, as a fresh sequence's are: BlockPool hands out the lowest
-//    free ids). Pages a box cannot take (the page holding seqlen_k, released blocks, pages past
-//    seqlen_k) are copied or zero-filled by the warp with plain loads, so no key past seqlen_k or in
-//    a released block is read: the V rows of invisible keys stay finite (0 * NaN would poison O).
+//    128-byte-swizzled shared memory with TMA, completing on the stage's "full" mbarrier: one box
+//    per 64-column half when the tile's pages are consecutive physical blocks (as a fresh
+//    sequence's are: BlockPool hands out the lowest free ids), else one per page. Pages a box
+//    cannot take (the page holding seqlen_k, released blocks, pages past seqlen_k) are copied or
+//    zero-filled by the warp with plain loads, so no key past seqlen_k or in a released block is
+//    read: the V rows of invisible keys stay finite (0 * NaN would poison O).
 //  - Consumers (warpgroups 0, 1: 64 query rows each): S = Q K^T and O += P V on wgmma. S of tile i
 //    is issued before P V of tile i - 1 and tile i's softmax runs while that P V is in flight
 //    (FA3's intra-warpgroup overlap); the two warpgroups take turns issuing their MMAs (named
@@ -20,8 +20,6 @@
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 
-#include <cstdlib>
-#include <mutex>
 
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
@@ -45,13 +43,11 @@ constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of
 
 constexpr int kStages = 2;
 constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // Q, K and V stages, + 1024 to align
-constexpr int kMaxBoxSizes = 5;  // boxes of 1, 2, 4, 8, 16 pages (8-key pages: 16 per tile)
-
 struct TmaArgs {
   AttentionParams p;
-  // Box {64 columns, 1 head, page_rows << k keys} for k < num_box_sizes.
-  CUtensorMap k_maps[kMaxBoxSizes], v_maps[kMaxBoxSizes];
-  int page_rows;  // min(block_size, 128)
+  CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
+  CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
+  int page_rows;               // min(block_size, 128)
 };
 
 struct Barriers {
@@ -103,12 +99,14 @@ __device__ __forceinline__ void rescale_row(float (&o)[kD / 8][4], int h, float 
 
 // The producer warp's fill of one K or V tile (keys [k0, k0 + 128)) into `dst`, completing on `bar`.
 // Lane l < 128 / page_rows owns the tile's rows [l * page_rows, (l + 1) * page_rows): one page, or a
-// slice of one when block_size > 128. A run of lanes whose pages are whole, allocated and physically
-// consecutive is split greedily into boxes of 2^k pages (a run of 7: 4 + 2 + 1), each issued by the
-// lane at its start.
+// slice of one when block_size > 128. When every lane's page is whole, allocated and the pages are
+// physically consecutive, lane 0 loads the tile in one box per 64-column half; else each lane its
+// page. (Splitting partial runs of consecutive pages into power-of-two boxes was measured slower on
+// both consecutive and permuted blocks: 548 vs 582 TFLOP/s at 8k causal, bench/attention_notes.md.)
 struct TileFill {
   int first_row;    // this lane's cache row of its first key
-  int box;          // this lane starts a box of 2^box pages; -1: it does not
+  bool tma;         // a whole allocated page of keys < seqlen_k
+  bool contiguous;  // every lane's page TMA-able and their rows consecutive
   unsigned manual;  // lanes whose rows the warp copies or zero-fills instead
   uint32_t bytes;   // what the TMA boxes of this tile bring
 
@@ -118,32 +116,17 @@ struct TileFill {
     int blk = -1;
     if (lane < npages && key < seqlen_k) blk = bt_row[key / bs];
     first_row = blk >= 0 ? blk * bs + key % bs : -1;
-    const bool tma = blk >= 0 && key + R <= seqlen_k;  // a whole allocated page of keys < seqlen_k
-    const unsigned tma_lanes = __ballot_sync(0xffffffffu, tma);
-    manual = __ballot_sync(0xffffffffu, lane < npages) & ~tma_lanes;
-    bytes = static_cast<uint32_t>(__popc(tma_lanes)) * R * kD * 2;
-    // linked: this lane's page follows the previous lane's in the same run.
-    const int prev_row = __shfl_up_sync(0xffffffffu, first_row, 1);
-    const bool linked = tma && lane > 0 && ((tma_lanes >> (lane - 1)) & 1u) && first_row == prev_row + R;
-    const unsigned links = __ballot_sync(0xffffffffu, linked);
-    // This lane's run: its start and length (the links after the start, + 1).
-    const unsigned before = ~links & ((2u << lane) - 1u);  // lanes <= this one not linked to their left
-    const int start = 31 - __clz(before);
-    const int len = start < 31 ? __ffs(~(links >> (start + 1))) : 1;
-    box = -1;
-    if (tma) {
-      for (int o = 0; o < len;) {  // greedy power-of-two pieces of the run
-        const int k = 31 - __clz(len - o);
-        if (start + o == lane) box = k;
-        o += 1 << k;
-      }
-    }
+    tma = blk >= 0 && key + R <= seqlen_k;
+    manual = __ballot_sync(0xffffffffu, lane < npages && !tma);
+    const int first0 = __shfl_sync(0xffffffffu, first_row, 0);
+    contiguous = __all_sync(0xffffffffu, lane >= npages || (tma && first_row == first0 + lane * R));
+    bytes = static_cast<uint32_t>(__popc(__ballot_sync(0xffffffffu, tma))) * R * kD * 2;
   }
 
-  // cache: the K or V cache; maps: its tensor maps by box size.
+  // cache: the K or V cache; map_page / map_tile: its tensor maps.
   __device__ __forceinline__ void issue(const TmaArgs& a, const int* bt_row, int seqlen_k, int k0, int kv_head,
-                                        const __nv_bfloat16* cache, const CUtensorMap* maps, uint32_t dst,
-                                        uint32_t bar) const {
+                                        const __nv_bfloat16* cache, const CUtensorMap* map_page,
+                                        const CUtensorMap* map_tile, uint32_t dst, uint32_t bar) const {
     const int lane = threadIdx.x % 32, R = a.page_rows;
     if (manual != 0u) {  // the warp gathers these pages row by row (zeros where nothing may be read)
       for (unsigned m = manual; m != 0u; m &= m - 1) {
@@ -166,10 +149,15 @@ struct TileFill {
     }
     __syncwarp();
     if (lane == 0) mbar_arrive_expect_tx(bar, bytes);
-    if (box >= 0) {
+    if (contiguous) {
+      if (lane == 0) {
+        tma_load_3d(dst, map_tile, 0, kv_head, first_row, bar);
+        tma_load_3d(dst + kHalfBytes, map_tile, 64, kv_head, first_row, bar);
+      }
+    } else if (tma) {
       const uint32_t d = dst + lane * R * 128;
-      tma_load_3d(d, &maps[box], 0, kv_head, first_row, bar);
-      tma_load_3d(d + kHalfBytes, &maps[box], 64, kv_head, first_row, bar);
+      tma_load_3d(d, map_page, 0, kv_head, first_row, bar);
+      tma_load_3d(d + kHalfBytes, map_page, 64, kv_head, first_row, bar);
     }
   }
 };
@@ -203,8 +191,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     fence_mbar_init();
   }
   if (warp == kProducerWarp && lane == 0) {
-    tma_prefetch_map(&a.k_maps[0]);
-    tma_prefetch_map(&a.v_maps[0]);
+    tma_prefetch_map(&a.k_page);
+    tma_prefetch_map(&a.v_page);
+    tma_prefetch_map(&a.k_tile);
+    tma_prefetch_map(&a.v_tile);
   }
   // Its two barriers also publish the mbarrier initialisation to every thread.
   const CtaKeyRanges keys = cta_key_ranges<kBM, kThreads>(p, q_begin, m0, q_len);
@@ -225,10 +215,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       TileFill f;
       f.plan(a, bt_row, seqlen_k, k0);
       if (j >= kStages) mbar_wait(smem_u32(&bars.empty_k[s]), reuse_parity);
-      f.issue(a, bt_row, seqlen_k, k0, kv_head, k_cache, a.k_maps, k_smem + s * kTileBytes,
+      f.issue(a, bt_row, seqlen_k, k0, kv_head, k_cache, &a.k_page, &a.k_tile, k_smem + s * kTileBytes,
               smem_u32(&bars.full_k[s]));
       if (j >= kStages) mbar_wait(smem_u32(&bars.empty_v[s]), reuse_parity);
-      f.issue(a, bt_row, seqlen_k, k0, kv_head, v_cache, a.v_maps, v_smem + s * kTileBytes,
+      f.issue(a, bt_row, seqlen_k, k0, kv_head, v_cache, &a.v_page, &a.v_tile, v_smem + s * kTileBytes,
               smem_u32(&bars.full_v[s]));
     }
     return;
@@ -423,10 +413,10 @@ std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
   TmaArgs a;
   a.p = p;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
-  for (int k = 0; k < kMaxBoxSizes && (a.page_rows << k) <= kBN && err.empty(); ++k) {
-    err = encode_cache_map(&a.k_maps[k], p.k_cache, p, a.page_rows << k);
-    if (err.empty()) err = encode_cache_map(&a.v_maps[k], p.v_cache, p, a.page_rows << k);
-  }
+  err = encode_cache_map(&a.k_page, p.k_cache, p, a.page_rows);
+  if (err.empty()) err = encode_cache_map(&a.v_page, p.v_cache, p, a.page_rows);
+  if (err.empty()) err = encode_cache_map(&a.k_tile, p.k_cache, p, kBN);
+  if (err.empty()) err = encode_cache_map(&a.v_tile, p.v_cache, p, kBN);
   if (err.empty()) {
     cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
     if (e == cudaSuccess) {
