@@ -3,7 +3,7 @@
 # reference), with SANITIZE=1 memcheck and racecheck on the TMA kernel's quick sweep,
 # attention_bench's prefill rows (peers: bench/run_attention_bench.sh), then
 # bench/run_engine_bench.sh (GPU e2e tests, the TTFT / decode table on the
-# Qwen3-4B-shaped checkpoint).
+# Qwen3-4B-shaped checkpoint; LEAN=1: four of its rows, no e2e tests).
 # Build here:  scripts/device_bundle.sh --targets "swaa make_random_model attention_bench attention_kernel_test e2e_cuda_test"
 # Run there:   bench/prefill_tma_final.sh "$OUT"     (carry .cache/devbundle; ~5 min)
 set -uo pipefail
@@ -22,7 +22,20 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   done
 fi
 timeout 150 $R build-device/bench/attention_bench --prefill >"$O/swaa.jsonl" 2>&1; el "attention_bench rc $?"
-$R env SWAA_SKIP_BUILD=1 SWAA_BUILD_DIR=/tmp/swaa-src/build-device timeout 280 bench/run_engine_bench.sh "$O/engine" \
-  >"$O/engine.txt" 2>&1
-el "run_engine_bench rc $?"
+if [ "${LEAN:-0}" = 1 ]; then  # little device time left: full and W = 2048 at 32k and 128k, no e2e tests
+  M=/tmp/q4b
+  timeout 100 $R build-device/tests/make_random_model $M --type qwen3 --vocab 151936 --hidden 2560 --layers 36 \
+    --heads 32 --kv-heads 8 --head-dim 128 --intermediate 9728 --fast-init true >/dev/null 2>>"$O/log"
+  for len in 32768 131072; do
+    for cfg in "" "--sliding-window-size 2048"; do
+      timeout 60 $R build-device/swaa bench -m $M --device cuda --prompt-len $len --gen-len 32 --batch 1 --kv-cache-gib 60 \
+        --max-num-batched-tokens 16384 --max-model-len $((len + 32)) --warmup 1 --json $cfg 2>>"$O/log" >>"$O/engine.jsonl"
+      el "swaa bench $len $cfg rc $?"
+    done
+  done
+else
+  $R env SWAA_SKIP_BUILD=1 SWAA_BUILD_DIR=/tmp/swaa-src/build-device timeout 280 bench/run_engine_bench.sh "$O/engine" \
+    >"$O/engine.txt" 2>&1
+  el "run_engine_bench rc $?"
+fi
 el end
