@@ -41,6 +41,30 @@ __device__ __forceinline__ bool key_visible(const RowRange& r, int key) {
   return (key < r.end) & ((key >= r.window_begin) | (key < r.sink_end));
 }
 
+// What a prefill CTA works on: blockIdx = (query tile, query head, sequence), query tiles taken in
+// reverse so the longest causal rows start first. empty(): the tile lies past the sequence's rows.
+template <int kBM>
+struct PrefillCta {
+  int seq, head, kv_head;
+  int q_begin, q_len;  // the sequence's query rows in the batch
+  int m0;              // the tile's first row within them
+  __device__ __forceinline__ explicit PrefillCta(const AttentionParams& p)
+      : seq(blockIdx.z), head(blockIdx.y), kv_head(blockIdx.y / (p.num_heads / p.num_kv_heads)) {
+    q_begin = p.cu_seqlens_q[seq];
+    q_len = p.cu_seqlens_q[seq + 1] - q_begin;
+    m0 = (gridDim.x - 1 - blockIdx.x) * kBM;
+  }
+  __device__ __forceinline__ bool empty() const { return m0 >= q_len; }
+};
+
+// Position (-1 past q_len: sees nothing) and phase bit `bit` of query row r of a sequence.
+__device__ __forceinline__ int row_phase(const AttentionParams& p, int q_begin, int q_len, int r, unsigned& gen,
+                                         int bit) {
+  if (r >= q_len) return -1;
+  if (p.generated[q_begin + r] != 0) gen |= 1u << bit;
+  return p.positions[q_begin + r];
+}
+
 // The key tiles (of kTileN keys) a set of rows needs, in the order a kernel walks them: a list of
 // at most two tile ranges, the sink tiles [0, sink_tiles) then the window tiles [win_lo, win_hi),
 // merged into one range when they touch. Tile t covers keys [t * kTileN, (t + 1) * kTileN).

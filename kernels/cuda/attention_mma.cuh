@@ -100,9 +100,12 @@ __device__ __forceinline__ float tree_sum(const float (&part)[kN / 16]) {
   }
 }
 
-template <int kN, int kDT>
-__device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
-                                                   float (&o)[kDT][4], float scale_log2) {
+// The exponentiating half of online_softmax_row: the scores become exp2(s * scale_log2 - max), row_max
+// and row_sum are updated, and the factor the row's output accumulators must be scaled by is
+// returned (kernels whose O is still in flight on the tensor cores apply it later, rescale_row).
+template <int kN>
+__device__ __forceinline__ float softmax_row_exp(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
+                                                 float scale_log2) {
   float part[kN / 16];
 #pragma unroll
   for (int q = 0; q < kN / 16; ++q) {
@@ -123,11 +126,22 @@ __device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h,
     part[q] = (s[2 * q][2 * h] + s[2 * q][2 * h + 1]) + (s[2 * q + 1][2 * h] + s[2 * q + 1][2 * h + 1]);
   }
   row_sum = fmaf(row_sum, alpha, tree_sum<kN>(part));
+  return alpha;
+}
+
+template <int kDT>
+__device__ __forceinline__ void rescale_row(float (&o)[kDT][4], int h, float alpha) {
 #pragma unroll
   for (int d = 0; d < kDT; ++d) {
     o[d][2 * h] *= alpha;
     o[d][2 * h + 1] *= alpha;
   }
+}
+
+template <int kN, int kDT>
+__device__ __forceinline__ void online_softmax_row(float (&s)[kN / 8][4], int h, float& row_max, float& row_sum,
+                                                   float (&o)[kDT][4], float scale_log2) {
+  rescale_row<kDT>(o, h, softmax_row_exp<kN>(s, h, row_max, row_sum, scale_log2));
 }
 
 // The C fragments of a 16 x kN fp32 tile (kN / 8 m16n8 accumulators) as bf16 A fragments of the same
@@ -175,6 +189,19 @@ __device__ __forceinline__ void store_row_bf16(__nv_bfloat16* dst, const float (
   for (int d = 0; d < kDT; ++d) {
     *reinterpret_cast<__nv_bfloat162*>(dst + d * 8) = __floats2bfloat162_rn(o[d][2 * h] * inv, o[d][2 * h + 1] * inv);
   }
+}
+
+// The prefill epilogue for row half h of an m16 accumulator tile: normalised by its softmax sum
+// (summed over the row's 4 lanes here) and stored as bf16 to query row r of the sequence at q_begin
+// of `out` ([tokens][num_heads][kDT * 8]); rows r >= q_len are not written.
+template <int kDT>
+__device__ __forceinline__ void store_out_row(void* out, int num_heads, int head, int q_begin, int q_len, int r,
+                                              const float (&o)[kDT][4], int h, float row_sum, int lane) {
+  const float l = warp_sum4(row_sum);
+  const float inv = l > 0.f ? 1.f / l : 0.f;
+  if (r >= q_len) return;
+  const long long row = static_cast<long long>(q_begin + r) * num_heads + head;
+  store_row_bf16<kDT>(static_cast<__nv_bfloat16*>(out) + row * kDT * 8, o, h, inv, lane);
 }
 
 // Physical cache row of key `key` of a sequence, or -1 when the key is past seqlen_k or in a

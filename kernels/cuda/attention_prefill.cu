@@ -41,14 +41,10 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
   const uint32_t q_smem = smem_u32(smem);
   const uint32_t kv_smem = q_smem + kBM * kD * 2;  // stage s: K at + 2s tiles, V at + (2s + 1) tiles
 
-  const int seq = blockIdx.z;
-  const int head = blockIdx.y;
-  const int m_block = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
-  const int q_begin = p.cu_seqlens_q[seq];
-  const int q_len = p.cu_seqlens_q[seq + 1] - q_begin;
-  const int m0 = m_block * kBM;
-  if (m0 >= q_len) return;
-  const int kv_head = head / (p.num_heads / p.num_kv_heads);
+  const PrefillCta<kBM> cta(p);
+  if (cta.empty()) return;
+  const int seq = cta.seq, head = cta.head, kv_head = cta.kv_head;
+  const int q_begin = cta.q_begin, q_len = cta.q_len, m0 = cta.m0;
   const int seqlen_k = p.seqlen_k[seq];
   const int* bt_row = p.block_table + static_cast<long long>(seq) * p.max_blocks;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
@@ -111,8 +107,7 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int r = m0 + warp * 16 * kMT + mt * 16 + lane / 4 + h * 8;
-      row_pos[mt][h] = r < q_len ? p.positions[q_begin + r] : -1;
-      if (r < q_len && p.generated[q_begin + r] != 0) row_gen |= 1u << (mt * 2 + h);
+      row_pos[mt][h] = row_phase(p, q_begin, q_len, r, row_gen, mt * 2 + h);
     }
   }
 
@@ -188,17 +183,12 @@ __global__ void __launch_bounds__(PrefillConfig<kD, kMT>::kThreads, PrefillConfi
   }
   cp_async_wait<0>();
 
-  // Epilogue: normalise and store the valid rows.
-  __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out);
 #pragma unroll
   for (int mt = 0; mt < kMT; ++mt) {
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      const float l = warp_sum4(row_sum[mt][h]);
-      const float inv = l > 0.f ? 1.f / l : 0.f;
       const int r = m0 + warp * 16 * kMT + mt * 16 + lane / 4 + h * 8;
-      if (r >= q_len) continue;
-      store_row_bf16<kDT>(out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD, o[mt], h, inv, lane);
+      store_out_row<kDT>(p.out, p.num_heads, head, q_begin, q_len, r, o[mt], h, row_sum[mt][h], lane);
     }
   }
 }

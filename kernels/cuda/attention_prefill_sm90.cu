@@ -37,14 +37,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
   const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
   const uint32_t kv_smem = q_smem + kTileBytes;  // stage s: K at + 2s tiles, V at + (2s + 1) tiles
 
-  const int seq = blockIdx.z;
-  const int head = blockIdx.y;
-  const int m_block = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
-  const int q_begin = p.cu_seqlens_q[seq];
-  const int q_len = p.cu_seqlens_q[seq + 1] - q_begin;
-  const int m0 = m_block * kBM;
-  if (m0 >= q_len) return;
-  const int kv_head = head / (p.num_heads / p.num_kv_heads);
+  const PrefillCta<kBM> cta(p);
+  if (cta.empty()) return;
+  const int seq = cta.seq, head = cta.head, kv_head = cta.kv_head;
+  const int q_begin = cta.q_begin, q_len = cta.q_len, m0 = cta.m0;
   const int seqlen_k = p.seqlen_k[seq];
   const int* bt_row = p.block_table + static_cast<long long>(seq) * p.max_blocks;
   const int tid = threadIdx.x, lane = tid % 32;
@@ -76,14 +72,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
   cp_async_commit();
 
   // This thread's rows of the warpgroup's accumulators (the mma.sync C layout per 16-row warp slice).
-  int row_pos[2];
+  const int row0 = m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
   unsigned row_gen = 0;
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
-    row_pos[h] = r < q_len ? p.positions[q_begin + r] : -1;
-    if (r < q_len && p.generated[q_begin + r] != 0) row_gen |= 1u << h;
-  }
+  const int row_pos[2] = {row_phase(p, q_begin, q_len, row0, row_gen, 0),
+                          row_phase(p, q_begin, q_len, row0 + 8, row_gen, 1)};
   float o[kD / 8][4];
 #pragma unroll
   for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
@@ -105,17 +97,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
     const uint32_t k_tile = kv_smem + (i % kStages) * 2 * kTileBytes, v_tile = k_tile + kTileBytes;
     const int k0 = tiles.tile(i) * kBN;
 
-    // S = Q K^T over the 8 k-steps of 16 columns (4 per 64-column half; +32 bytes each).
     float s[kBN / 8][4];
-    wgmma_hold(s);  // as CUTLASS's fence_operand: pin the accumulators around the async MMAs
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk) {
-      const uint32_t col = (kk / 4) * kBM * 128 + (kk % 4) * 32;
-      const uint32_t kcol = (kk / 4) * kBN * 128 + (kk % 4) * 32;
-      wgmma_m64n128k16_ss(s, sw128_desc(q_wg + col, 16, 1024), sw128_desc(k_tile + kcol, 16, 1024), kk > 0 ? 1 : 0);
-    }
-    wgmma_commit();
+    wgmma_qk_128(s, q_wg, k_tile);
     wgmma_wait<0>();
     wgmma_hold(s);
 
@@ -123,31 +106,18 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_sm90_kernel(const __grid_
 #pragma unroll
     for (int h = 0; h < 2; ++h) online_softmax_row<kBN, kD / 8>(s, h, row_max[h], row_sum[h], o, scale_log2);
 
-    // O += P V: P's bf16 A fragments straight from S's registers; V transposed from shared memory
-    // (16 keys = 2048 bytes per k-step; the two 64-column halves kBN * 128 bytes apart).
+    // O += P V: P's bf16 A fragments straight from S's registers.
     uint32_t pk[kBN / 16][4];
     pack_c_to_a<kBN>(s, pk);
-    wgmma_hold(o);
-    wgmma_fence();
-#pragma unroll
-    for (int ks = 0; ks < kBN / 16; ++ks) {
-      wgmma_m64n128k16_rs_tb(o, pk[ks], sw128_desc(v_tile + ks * 16 * 128, kBN * 128, 1024));
-    }
-    wgmma_commit();
+    wgmma_pv_128(o, pk, v_tile);
     wgmma_wait<0>();
     wgmma_hold(o);
   }
   cp_async_wait<0>();
 
-  // Epilogue: normalise and store the valid rows.
-  __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out);
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    const float l = warp_sum4(row_sum[h]);
-    const float inv = l > 0.f ? 1.f / l : 0.f;
-    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
-    if (r >= q_len) continue;
-    store_row_bf16<kD / 8>(out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD, o, h, inv, lane);
+    store_out_row<kD / 8>(p.out, p.num_heads, head, q_begin, q_len, row0 + 8 * h, o, h, row_sum[h], lane);
   }
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly

@@ -56,47 +56,6 @@ struct Barriers {
 };
 
 #if SWAA_WGMMA_AVAILABLE
-__device__ __forceinline__ void hold_a(uint32_t (&a)[kBN / 16][4]) {
-#pragma unroll
-  for (int j = 0; j < kBN / 16; ++j) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(a[j][e])::"memory");
-  }
-}
-
-// online_softmax_row without the rescale of O (which may be in flight): returns the row's factor.
-__device__ __forceinline__ float softmax_row_exp(float (&s)[kBN / 8][4], int h, float& row_max, float& row_sum,
-                                                 float scale_log2) {
-  float part[kBN / 16];
-#pragma unroll
-  for (int q = 0; q < kBN / 16; ++q) {
-    part[q] = fmaxf(fmaxf(s[2 * q][2 * h], s[2 * q][2 * h + 1]), fmaxf(s[2 * q + 1][2 * h], s[2 * q + 1][2 * h + 1]));
-  }
-  float mx = warp_max4(fmaxf(row_max, tree_max<kBN>(part)));
-  const float m_scaled = mx == -INFINITY ? 0.f : mx * scale_log2;
-  const float alpha = exp2f(row_max * scale_log2 - m_scaled);
-  row_max = mx;
-#pragma unroll
-  for (int n = 0; n < kBN / 8; ++n) {
-    s[n][2 * h] = exp2f(fmaf(s[n][2 * h], scale_log2, -m_scaled));
-    s[n][2 * h + 1] = exp2f(fmaf(s[n][2 * h + 1], scale_log2, -m_scaled));
-  }
-#pragma unroll
-  for (int q = 0; q < kBN / 16; ++q) {
-    part[q] = (s[2 * q][2 * h] + s[2 * q][2 * h + 1]) + (s[2 * q + 1][2 * h] + s[2 * q + 1][2 * h + 1]);
-  }
-  row_sum = fmaf(row_sum, alpha, tree_sum<kBN>(part));
-  return alpha;
-}
-
-__device__ __forceinline__ void rescale_row(float (&o)[kD / 8][4], int h, float alpha) {
-#pragma unroll
-  for (int d = 0; d < kD / 8; ++d) {
-    o[d][2 * h] *= alpha;
-    o[d][2 * h + 1] *= alpha;
-  }
-}
-
 // The producer warp's fill of one K or V tile (keys [k0, k0 + 128)) into `dst`, completing on `bar`.
 // Lane l < 128 / page_rows owns the tile's rows [l * page_rows, (l + 1) * page_rows): one page, or a
 // slice of one when block_size > 128. When every lane's page is whole, allocated and the pages are
@@ -136,8 +95,8 @@ struct TileFill {
           const int row = cache_row(bt_row, a.p.block_size, seqlen_k, k0 + r);
           uint4 v = make_uint4(0u, 0u, 0u, 0u);
           if (row >= 0) {
-            v = *reinterpret_cast<const uint4*>(cache + (static_cast<long long>(row) * a.p.num_kv_heads + kv_head) * kD +
-                                                chunk * 8);
+            const long long src = (static_cast<long long>(row) * a.p.num_kv_heads + kv_head) * kD + chunk * 8;
+            v = *reinterpret_cast<const uint4*>(cache + src);
           }
           const uint32_t at = dst + sw128_offset<kBN>(r, chunk);
           asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(at), "r"(v.x), "r"(v.y), "r"(v.z),
@@ -172,14 +131,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   const uint32_t k_smem = q_smem + kTileBytes;  // stage s at + s tiles
   const uint32_t v_smem = k_smem + kStages * kTileBytes;
 
-  const int seq = blockIdx.z;
-  const int head = blockIdx.y;
-  const int m_block = gridDim.x - 1 - blockIdx.x;  // longest causal rows first
-  const int q_begin = p.cu_seqlens_q[seq];
-  const int q_len = p.cu_seqlens_q[seq + 1] - q_begin;
-  const int m0 = m_block * kBM;
-  if (m0 >= q_len) return;
-  const int kv_head = head / (p.num_heads / p.num_kv_heads);
+  const PrefillCta<kBM> cta(p);
+  if (cta.empty()) return;
+  const int seq = cta.seq, head = cta.head, kv_head = cta.kv_head;
+  const int q_begin = cta.q_begin, q_len = cta.q_len, m0 = cta.m0;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   if (tid == 0) {
     for (int s = 0; s < kStages; ++s) {
@@ -241,14 +196,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     fence_proxy_async_smem();
     named_bar_sync(1 + wg, 128);
   }
-  int row_pos[2];
+  const int row0 = m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
   unsigned row_gen = 0;
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
-    row_pos[h] = r < q_len ? p.positions[q_begin + r] : -1;
-    if (r < q_len && p.generated[q_begin + r] != 0) row_gen |= 1u << h;
-  }
+  const int row_pos[2] = {row_phase(p, q_begin, q_len, row0, row_gen, 0),
+                          row_phase(p, q_begin, q_len, row0 + 8, row_gen, 1)};
   float o[kD / 8][4];
 #pragma unroll
   for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
@@ -258,31 +209,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   float s[kBN / 8][4];
   uint32_t pk[kBN / 16][4];
 
-  // S = Q K^T for the tile in stage `st`: 8 k-steps of 16 columns (4 per 64-column half, +32 B each).
-  auto issue_qk = [&](int st) {
-    const uint32_t k_tile = k_smem + st * kTileBytes;
-    wgmma_hold(s);
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kD / 16; ++kk) {
-      const uint32_t col = (kk / 4) * kBM * 128 + (kk % 4) * 32;
-      const uint32_t kcol = (kk / 4) * kBN * 128 + (kk % 4) * 32;
-      wgmma_m64n128k16_ss(s, sw128_desc(q_wg + col, 16, 1024), sw128_desc(k_tile + kcol, 16, 1024), kk > 0 ? 1 : 0);
-    }
-    wgmma_commit();
-  };
-  // O += P V for the tile in stage `st` (16 keys = 2048 bytes per k-step; halves kBN * 128 B apart).
-  auto issue_pv = [&](int st) {
-    const uint32_t v_tile = v_smem + st * kTileBytes;
-    wgmma_hold(o);
-    hold_a(pk);
-    wgmma_fence();
-#pragma unroll
-    for (int ks = 0; ks < kBN / 16; ++ks) {
-      wgmma_m64n128k16_rs_tb(o, pk[ks], sw128_desc(v_tile + ks * 16 * 128, kBN * 128, 1024));
-    }
-    wgmma_commit();
-  };
+  auto issue_qk = [&](int st) { wgmma_qk_128(s, q_wg, k_smem + st * kTileBytes); };
+  auto issue_pv = [&](int st) { wgmma_pv_128(o, pk, v_smem + st * kTileBytes); };
   auto release = [&](unsigned long long& bar) {
     if (lane == 0) mbar_arrive(smem_u32(&bar));  // after the warp's wgmma_wait: its reads are done
   };
@@ -290,7 +218,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     const int k0 = tiles.tile(i) * kBN;
     if (!keys.tile_full(k0, kBN)) mask_scores<kBN>(s, p, row_pos, row_gen, k0);
 #pragma unroll
-    for (int h = 0; h < 2; ++h) alpha[h] = softmax_row_exp(s, h, row_max[h], row_sum[h], scale_log2);
+    for (int h = 0; h < 2; ++h) alpha[h] = softmax_row_exp<kBN>(s, h, row_max[h], row_sum[h], scale_log2);
   };
   // Turn taking (FA3's warp scheduler barriers 3 and 4): wait for this warpgroup's turn before
   // issuing MMAs, hand it over after.
@@ -325,10 +253,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       wgmma_hold(s);
       wgmma_wait<0>();
       wgmma_hold(o);
-      hold_a(pk);
+      wgmma_hold_a(pk);
       release(bars.empty_v[prev]);
 #pragma unroll
-      for (int h = 0; h < 2; ++h) rescale_row(o, h, alpha[h]);
+      for (int h = 0; h < 2; ++h) rescale_row<kD / 8>(o, h, alpha[h]);
       pack_c_to_a<kBN>(s, pk);
     }
     const int last = (num_tiles - 1) % kStages;
@@ -340,15 +268,9 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     wgmma_hold(o);
   }
 
-  // Epilogue: normalise and store the valid rows.
-  __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out);
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    const float l = warp_sum4(row_sum[h]);
-    const float inv = l > 0.f ? 1.f / l : 0.f;
-    const int r = m0 + wg * 64 + warp_in_wg * 16 + lane / 4 + h * 8;
-    if (r >= q_len) continue;
-    store_row_bf16<kD / 8>(out + (static_cast<long long>(q_begin + r) * p.num_heads + head) * kD, o, h, inv, lane);
+    store_out_row<kD / 8>(p.out, p.num_heads, head, q_begin, q_len, row0 + 8 * h, o, h, row_sum[h], lane);
   }
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly
@@ -401,15 +323,20 @@ std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
   std::string err = validate_attention_params(p);
   if (!err.empty()) return "attention_prefill_sm90_tma: " + err;
   if (p.num_tokens == 0) return "";
-  if (p.max_seqlen_q < 1) return "attention_prefill_sm90_tma: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
+  if (p.max_seqlen_q < 1) {
+    return "attention_prefill_sm90_tma: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
+  }
   if (!prefill_tma_supported(p)) {
     return "attention_prefill_sm90_tma: needs head_dim 128, num_slots > 0 and a block_size >= 8 dividing 128 or a "
-           "multiple of 128; got head_dim " + std::to_string(p.head_dim) + ", num_slots " + std::to_string(p.num_slots) +
-           ", block_size " + std::to_string(p.block_size);
+           "multiple of 128; got head_dim " +
+           std::to_string(p.head_dim) + ", num_slots " + std::to_string(p.num_slots) + ", block_size " +
+           std::to_string(p.block_size);
   }
   int device = 0;
   cudaGetDevice(&device);
-  if (compute_capability(device) != 90) return "attention_prefill_sm90_tma: needs a compute capability 9.0 GPU (H100/H200)";
+  if (compute_capability(device) != 90) {
+    return "attention_prefill_sm90_tma: needs a compute capability 9.0 GPU (H100/H200)";
+  }
   TmaArgs a;
   a.p = p;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;

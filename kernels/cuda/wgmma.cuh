@@ -103,6 +103,37 @@ __device__ __forceinline__ void wgmma_m64n128k16_rs_tb(float (&d)[16][4], const 
       : SWAA_WGMMA_D_OPERANDS(d)
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b));
 }
+__device__ __forceinline__ void wgmma_hold_a(uint32_t (&a)[8][4]) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+r"(a[j][e])::"memory");
+  }
+}
+
+// The attention prefill's two products for one warpgroup, issued and committed (the caller waits):
+// S[64 x 128 keys] = Q K^T over head dim 128 (q_wg: the warpgroup's 64 rows in a [2][128][128 B]
+// Q tile; k_tile: a [2][128][128 B] K tile), 8 k-steps of 16 columns, 4 per 64-column half.
+__device__ __forceinline__ void wgmma_qk_128(float (&s)[16][4], uint32_t q_wg, uint32_t k_tile) {
+  wgmma_hold(s);  // as CUTLASS's fence_operand: pin the accumulators around the async MMAs
+  wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < 8; ++kk) {
+    const uint32_t col = (kk / 4) * 128 * 128 + (kk % 4) * 32;
+    wgmma_m64n128k16_ss(s, sw128_desc(q_wg + col, 16, 1024), sw128_desc(k_tile + col, 16, 1024), kk > 0 ? 1 : 0);
+  }
+  wgmma_commit();
+}
+// O[64 x 128] += P V: P's bf16 A fragments from registers (pack_c_to_a of S), V from a [2][128 keys]
+// [128 B] tile read transposed (16 keys = 2048 bytes per k-step; the halves 128 * 128 B apart).
+__device__ __forceinline__ void wgmma_pv_128(float (&o)[16][4], uint32_t (&pk)[8][4], uint32_t v_tile) {
+  wgmma_hold(o);
+  wgmma_hold_a(pk);
+  wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < 8; ++ks) wgmma_m64n128k16_rs_tb(o, pk[ks], sw128_desc(v_tile + ks * 16 * 128, 128 * 128, 1024));
+  wgmma_commit();
+}
 #endif  // SWAA_WGMMA_AVAILABLE
 
 }  // namespace swaa::cuda
