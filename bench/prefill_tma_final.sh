@@ -3,7 +3,8 @@
 # reference), with SANITIZE=1 memcheck and racecheck on the TMA kernel's quick sweep,
 # attention_bench's prefill rows (peers: bench/run_attention_bench.sh), then
 # bench/run_engine_bench.sh (GPU e2e tests, the TTFT / decode table on the
-# Qwen3-4B-shaped checkpoint; LEAN=1: the e2e tests and four of its rows).
+# Qwen3-4B-shaped checkpoint; LEAN=1: the e2e tests and four of its rows; LEAN=2: the e2e
+# tests alone).
 # Build here:  scripts/device_bundle.sh --targets "swaa make_random_model attention_bench attention_kernel_test e2e_cuda_test"
 # Run there:   bench/prefill_tma_final.sh "$OUT"     (carry .cache/devbundle; ~5 min)
 set -uo pipefail
@@ -22,7 +23,10 @@ if [ "${SANITIZE:-0}" = 1 ]; then
   done
 fi
 timeout 150 $R build-device/bench/attention_bench --prefill >"$O/swaa.jsonl" 2>&1; el "attention_bench rc $?"
-if [ "${LEAN:-0}" = 1 ]; then  # little device time left: e2e tests, full and W = 2048 at 32k and 128k
+if [ "${LEAN:-0}" = 2 ]; then  # least device time: the e2e tests, no engine rows
+  timeout 90 $R build-device/tests/e2e/e2e_cuda_test >"$O/e2e.log" 2>&1; el "e2e_cuda_test rc $?"
+  grep -E "^\[  (PASSED|FAILED)" "$O/e2e.log" | tee -a "$O/log"
+elif [ "${LEAN:-0}" = 1 ]; then  # little device time left: e2e tests, full and W = 2048 at 32k and 128k
   timeout 90 $R build-device/tests/e2e/e2e_cuda_test >"$O/e2e.log" 2>&1; el "e2e_cuda_test rc $?"
   grep -E "^\[  (PASSED|FAILED)" "$O/e2e.log" | tee -a "$O/log"
   M=/tmp/q4b
