@@ -5,7 +5,7 @@
 # bench/run_engine_bench.sh (GPU e2e tests, the issue's TTFT / decode table on the
 # Qwen3-4B-shaped checkpoint; LEAN=1: the e2e tests and four of its rows; LEAN=2: the e2e
 # tests alone).
-# Build here:  scripts/device_bundle.sh --targets "swaa make_random_model attention_bench attention_kernel_test e2e_cuda_test"
+# Build here:  scripts/device_bundle.sh --targets "swaa make_random_model attention_bench attention_kernel_test ops_kernel_test e2e_cuda_test"
 # Run there:   bench/prefill_tma_final.sh "$OUT"     (carry .cache/devbundle; ~5 min)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,8 @@ T0=$(date +%s)
 el() { echo "[$(( $(date +%s) - T0 ))s] $*" | tee -a "$O/log"; }
 timeout 120 $R build-device/tests/kernels/attention_kernel_test >"$O/tests.log" 2>&1; el "attention_kernel_test rc $?"
 grep -E "summary|FAILED|Failure|PASSED" "$O/tests.log" | head -30 | tee -a "$O/log"
+timeout 30 $R build-device/tests/kernels/ops_kernel_test --gtest_filter='Wgmma*' >>"$O/tests.log" 2>&1
+el "ops_kernel_test Wgmma rc $?"
 if [ "${SANITIZE:-0}" = 1 ]; then
   for tool in memcheck racecheck; do
     SWAA_KERNEL_TEST_QUICK=1 timeout 90 $R compute-sanitizer --tool $tool --error-exitcode 9 \

@@ -51,14 +51,7 @@ __global__ void wgmma_check_kernel(const uint16_t* q, const uint16_t* k, const u
   __syncthreads();
 
   float s[16][4];
-  wgmma_hold(s);
-  wgmma_fence();
-#pragma unroll
-  for (int kk = 0; kk < 8; ++kk) {
-    const uint32_t col = (kk / 4) * 128 * 128 + (kk % 4) * 32;
-    wgmma_m64n128k16_ss(s, sw128_desc(q_smem + col, 16, 1024), sw128_desc(k_smem + col, 16, 1024), kk > 0 ? 1 : 0);
-  }
-  wgmma_commit();
+  wgmma_qk_128(s, q_smem, k_smem);  // the prefill kernels' own product code
   wgmma_wait<0>();
   wgmma_hold(s);
   store_acc(s, s_out);
@@ -78,11 +71,7 @@ __global__ void wgmma_check_kernel(const uint16_t* q, const uint16_t* k, const u
   float o[16][4];
 #pragma unroll
   for (int j = 0; j < 16; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
-  wgmma_hold(o);
-  wgmma_fence();
-#pragma unroll
-  for (int ks = 0; ks < 8; ++ks) wgmma_m64n128k16_rs_tb(o, pa[ks], sw128_desc(v_smem + ks * 16 * 128, 128 * 128, 1024));
-  wgmma_commit();
+  wgmma_pv_128(o, pa, v_smem);
   wgmma_wait<0>();
   wgmma_hold(o);
   store_acc(o, o_out);
