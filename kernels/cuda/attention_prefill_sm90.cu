@@ -144,19 +144,26 @@ bool hopper_kernels_available() {
   return available;
 }
 
-std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stream) {
+std::string check_hopper_prefill(const AttentionParams& p) {
   std::string err = validate_attention_params(p);
-  if (!err.empty()) return "attention_prefill_sm90_cp_async: " + err;
-  if (p.head_dim != kD) return "attention_prefill_sm90_cp_async: head_dim must be 128, got " + std::to_string(p.head_dim);
+  if (!err.empty()) return err;
+  if (p.head_dim != kD) return "head_dim must be 128, got " + std::to_string(p.head_dim);
   if (p.num_tokens == 0) return "";
-  if (p.max_seqlen_q < 1) return "attention_prefill_sm90_cp_async: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
+  if (p.max_seqlen_q < 1) return "max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
   int device = 0;
   cudaGetDevice(&device);
   const int cc = compute_capability(device);
   if (cc != 90) {
-    return "attention_prefill_sm90_cp_async: needs a compute capability 9.0 GPU (H100/H200), this one is " +
+    return "needs a compute capability 9.0 GPU (H100/H200), this one is " +
            (cc < 0 ? std::string("unknown") : std::to_string(cc / 10) + "." + std::to_string(cc % 10));
   }
+  return "";
+}
+
+std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stream) {
+  const std::string err = check_hopper_prefill(p);
+  if (!err.empty()) return "attention_prefill_sm90_cp_async: " + err;
+  if (p.num_tokens == 0) return "";
   cudaError_t e = cudaFuncSetAttribute(prefill_sm90_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
   if (e != cudaSuccess) return std::string("attention_prefill_sm90_cp_async: ") + cudaGetErrorString(e);
   const dim3 grid((p.max_seqlen_q + kBM - 1) / kBM, p.num_heads, p.num_seqs);

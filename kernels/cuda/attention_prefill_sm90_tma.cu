@@ -20,10 +20,8 @@
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 
-
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
-#include "device_info.h"
 #include "mbarrier.cuh"
 #include "swaa_attention.h"
 #include "wgmma.cuh"
@@ -320,22 +318,14 @@ bool prefill_tma_supported(const AttentionParams& p) {
 }
 
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
-  std::string err = validate_attention_params(p);
+  std::string err = check_hopper_prefill(p);
   if (!err.empty()) return "attention_prefill_sm90_tma: " + err;
   if (p.num_tokens == 0) return "";
-  if (p.max_seqlen_q < 1) {
-    return "attention_prefill_sm90_tma: max_seqlen_q must be >= 1, got " + std::to_string(p.max_seqlen_q);
-  }
   if (!prefill_tma_supported(p)) {
     return "attention_prefill_sm90_tma: needs head_dim 128, num_slots > 0 and a block_size >= 8 dividing 128 or a "
            "multiple of 128; got head_dim " +
            std::to_string(p.head_dim) + ", num_slots " + std::to_string(p.num_slots) + ", block_size " +
            std::to_string(p.block_size);
-  }
-  int device = 0;
-  cudaGetDevice(&device);
-  if (compute_capability(device) != 90) {
-    return "attention_prefill_sm90_tma: needs a compute capability 9.0 GPU (H100/H200)";
   }
   TmaArgs a;
   a.p = p;

@@ -65,6 +65,9 @@ std::string attention_prefill(const AttentionParams& p, void* stream);
 // hopper_kernels_available(). Runs attention_prefill_sm90_tma where prefill_tma_supported(p), else
 // its cp.async kernel (attention_prefill_sm90.cu). Checked by tests/kernels/attention_kernel_test.cc.
 std::string attention_prefill_sm90(const AttentionParams& p, void* stream);
+// The checks both Hopper prefill kernels' launchers make first (the params, head dim 128, and for
+// num_tokens > 0 max_seqlen_q and a compute capability 9.0 GPU): "" or the problem, unprefixed.
+std::string check_hopper_prefill(const AttentionParams& p);
 // Its cp.async kernel alone (any block size; num_slots not needed).
 std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stream);
 // The FlashAttention-3-structured Hopper prefill (attention_prefill_sm90_tma.cu): TMA loads from a
