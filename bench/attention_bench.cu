@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <numeric>
 #include <random>
 #include <string>
@@ -239,15 +238,18 @@ int main(int argc, char** argv) {
       // them): cp.async, TMA on consecutive blocks (the engine's), TMA on permuted blocks.
       Batch perm;
       make_batch(perm, 1, len, len, pol, rng, true);
-      const std::pair<const char*, std::function<std::string(const swaa::cuda::AttentionParams&)>> hopper[] = {
-          {"swaa_sm90", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_cp_async(p, nullptr); }},
-          {"swaa_tma", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_tma(p, nullptr); }},
-          {"swaa_tma_perm", [](const auto& p) { return swaa::cuda::attention_prefill_sm90_tma(p, nullptr); }}};
-      for (const auto& kernel : hopper) {
-        const char* name = kernel.first;
-        const auto& run = kernel.second;
-        const swaa::cuda::AttentionParams& p = std::strcmp(name, "swaa_tma_perm") == 0 ? perm.p : b.p;
-        const std::string err = run(p);
+      using Launch = std::string (*)(const swaa::cuda::AttentionParams&, void*);
+      const struct {
+        const char* name;
+        Launch launch;
+        const swaa::cuda::AttentionParams& p;
+      } hopper[] = {{"swaa_sm90", swaa::cuda::attention_prefill_sm90_cp_async, b.p},
+                    {"swaa_tma", swaa::cuda::attention_prefill_sm90_tma, b.p},
+                    {"swaa_tma_perm", swaa::cuda::attention_prefill_sm90_tma, perm.p}};
+      for (const auto& h : hopper) {
+        const char* name = h.name;
+        auto run = [&h] { return h.launch(h.p, nullptr); };
+        const std::string err = run();
         const cudaError_t sync = cudaDeviceSynchronize();
         if (!err.empty() || sync != cudaSuccess) {
           std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"error\":\"%s\"}\n", name,
@@ -255,7 +257,7 @@ int main(int argc, char** argv) {
           if (sync != cudaSuccess) std::exit(1);  // the context is gone after a device fault
           continue;
         }
-        const double mh = gpu.time_ms([&] { check_result(run(p)); });
+        const double mh = gpu.time_ms([&] { check_result(run()); });
         std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
                     name, pol.name, len, mh, 4.0 * kHeads * kD * static_cast<double>(vis) / (mh * 1e-3) / 1e12);
       }

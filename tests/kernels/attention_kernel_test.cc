@@ -451,18 +451,22 @@ TEST(AttentionKernels, ShortWindowSinksFarAway) {
   decode_sum.print("decode short windows");
 }
 
+// Builds case c and its references and hands them to fn(problem, ref, naive, sum).
+template <class Fn>
+void run_case(const Case& c, Summary& sum, Fn fn) {
+  const Problem pr = make_problem(c);
+  std::vector<double> ref;
+  std::vector<float> naive;
+  reference_outputs(pr, ref, naive);
+  fn(pr, ref, naive, sum);
+}
+
 // The Hopper prefill's sweep (head dim 128): mixed batches over W, S and FA decode, full causal, and
 // the short-window cases; fn(problem, ref, naive, summary) runs the kernels on each.
 template <class Fn>
 void sm90_sweep(Summary& mixed, Summary& short_windows, Fn fn) {
   std::mt19937_64 rng(90);
-  auto run = [&](const Case& c, Summary& sum) {
-    const Problem pr = make_problem(c);
-    std::vector<double> ref;
-    std::vector<float> naive;
-    reference_outputs(pr, ref, naive);
-    fn(pr, ref, naive, sum);
-  };
+  auto run = [&](const Case& c, Summary& sum) { run_case(c, sum, fn); };
   int variant = 0;
   for (int W : {1, 37, 64, 100, 1000}) {
     for (int S : {0, 1, W + 13, 1000}) {
@@ -523,11 +527,7 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
         Case c = mixed_case(pol, v % 2 == 0 ? 128 : 200, v, rng);
         ++v;
         c.head_dim = 128, c.block_size = bs, c.shuffle = shuffle;
-        const Problem pr = make_problem(c);
-        std::vector<double> ref;
-        std::vector<float> naive;
-        reference_outputs(pr, ref, naive);
-        check_tma(pr, ref, naive, pages);
+        run_case(c, pages, check_tma);
       }
     }
   }
