@@ -23,6 +23,11 @@
 
 namespace {
 
+template <swaa::cuda::PrefillSchedule Schedule>  // the TMA prefill on one CTA schedule (A/B rows)
+std::string tma_schedule(const swaa::cuda::AttentionParams& p, void* stream) {
+  return swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
+}
+
 constexpr int kHeads = 32, kKvHeads = 8, kD = 128, kBlock = 16;
 
 __global__ void fill_random(uint16_t* x, size_t n, uint32_t seed) {
@@ -235,7 +240,8 @@ int main(int argc, char** argv) {
       std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
                   pol.name, len, ms, tflops);
       // The Hopper kernels, where they launch (an error is reported, not fatal: a machine without
-      // them): cp.async, TMA on consecutive blocks (the engine's), TMA on permuted blocks.
+      // them): cp.async, TMA on consecutive blocks (the engine's), TMA on permuted blocks, and TMA
+      // forced onto each CTA schedule (the default picks one per mask: prefill_tma_schedule).
       Batch perm;
       make_batch(perm, 1, len, len, pol, rng, true);
       using Launch = std::string (*)(const swaa::cuda::AttentionParams&, void*);
@@ -245,7 +251,9 @@ int main(int argc, char** argv) {
         const swaa::cuda::AttentionParams& p;
       } hopper[] = {{"swaa_sm90", swaa::cuda::attention_prefill_sm90_cp_async, b.p},
                     {"swaa_tma", swaa::cuda::attention_prefill_sm90_tma, b.p},
-                    {"swaa_tma_perm", swaa::cuda::attention_prefill_sm90_tma, perm.p}};
+                    {"swaa_tma_perm", swaa::cuda::attention_prefill_sm90_tma, perm.p},
+                    {"swaa_tma_tile", tma_schedule<swaa::cuda::PrefillSchedule::kPerTile>, b.p},
+                    {"swaa_tma_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>, b.p}};
       for (const auto& h : hopper) {
         const char* name = h.name;
         auto run = [&h] { return h.launch(h.p, nullptr); };

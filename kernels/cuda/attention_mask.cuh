@@ -153,6 +153,23 @@ __device__ __forceinline__ CtaKeyRanges cta_key_ranges(const AttentionParams& p,
   return {s_max_sink_end, s_min_wb, s_max_end, s_min_end, s_max_wb, s_min_sink_end};
 }
 
+// cta_key_ranges computed by one warp alone, without a barrier (the persistent prefill, whose
+// warpgroups reach a new tile at different times): lane l takes rows l, l + 32, ...
+template <int kBM>
+__device__ __forceinline__ CtaKeyRanges warp_key_ranges(const AttentionParams& p, int q_begin, int m0, int q_len) {
+  int max_sink_end = 0, min_wb = INT_MAX, max_end = 0, min_end = INT_MAX, max_wb = 0, min_sink_end = INT_MAX;
+  for (int r = threadIdx.x % 32; r < kBM && m0 + r < q_len; r += 32) {
+    const int t = q_begin + m0 + r;
+    const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
+    max_sink_end = max(max_sink_end, rr.sink_end), min_sink_end = min(min_sink_end, rr.sink_end);
+    min_wb = min(min_wb, rr.window_begin), max_wb = max(max_wb, rr.window_begin);
+    max_end = max(max_end, rr.end), min_end = min(min_end, rr.end);
+  }
+  return {__reduce_max_sync(0xffffffffu, max_sink_end), __reduce_min_sync(0xffffffffu, min_wb),
+          __reduce_max_sync(0xffffffffu, max_end),      __reduce_min_sync(0xffffffffu, min_end),
+          __reduce_max_sync(0xffffffffu, max_wb),       __reduce_min_sync(0xffffffffu, min_sink_end)};
+}
+
 // Sets to -inf the scores of an m16 x kN C-fragment tile (keys from k0) that row half h (position
 // pos[h], generated bit h of gen) must not see.
 template <int kN>

@@ -12,6 +12,8 @@
 //    is issued before P V of tile i - 1 and tile i's softmax runs while that P V is in flight
 //    (FA3's intra-warpgroup overlap); the two warpgroups take turns issuing their MMAs (named
 //    barriers), so one's softmax also runs under the other's MMAs.
+// CTA schedule (prefill_tma_schedule): one CTA per query tile, or persistent (one CTA per SM walking
+// the tiles, the stage ring running on from one tile to the next) on sliding layers.
 // Head dim 128; block sizes >= 8 dividing 128 or multiples of 128, and the cache's extent
 // (num_slots) given; attention_prefill_sm90 falls back to the cp.async kernel otherwise.
 // Measured on the H200 in bench/attention_notes.md; checked against the fp64 reference by
@@ -19,6 +21,9 @@
 #include <cuda.h>
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
@@ -120,7 +125,52 @@ struct TileFill {
 };
 #endif
 
-__global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a) {
+// The work items of a launch: (query tile, query head, sequence) for every sequence, numbered so
+// that item t = blockIdx.x of a one-item-per-CTA grid reproduces the 3D grid's order (query tiles
+// reversed, fastest), or with `lpt` all heads and sequences of the longest query tiles first (the
+// longest-processing-time-first order a persistent grid walks: CTA c takes items c, c + grid, ...).
+struct WorkItems {
+  int m_blocks, heads, seqs;
+  bool lpt;
+  __device__ __forceinline__ int count() const { return m_blocks * heads * seqs; }
+  // seq, head and the reversed tile index of item t.
+  __device__ __forceinline__ void decode(int t, int& seq, int& head, int& m_rev) const {
+    if (lpt) {
+      seq = t % seqs, head = (t / seqs) % heads, m_rev = t / (seqs * heads);
+    } else {
+      m_rev = t % m_blocks, head = (t / m_blocks) % heads, seq = t / (m_blocks * heads);
+    }
+  }
+};
+
+// One query tile's coordinates; empty when the tile lies past its sequence's rows.
+struct Item {
+  int seq, head, kv_head, q_begin, q_len, m0;
+  __device__ __forceinline__ Item(const AttentionParams& p, const WorkItems& w, int t) {
+    int m_rev;
+    w.decode(t, seq, head, m_rev);
+    kv_head = head / (p.num_heads / p.num_kv_heads);
+    q_begin = p.cu_seqlens_q[seq];
+    q_len = p.cu_seqlens_q[seq + 1] - q_begin;
+    m0 = (w.m_blocks - 1 - m_rev) * kBM;
+  }
+  __device__ __forceinline__ bool empty() const { return m0 >= q_len; }
+};
+
+// This CTA's next non-empty item after t (t = blockIdx.x - gridDim.x to start), or w.count().
+__device__ __forceinline__ int next_item(const AttentionParams& p, const WorkItems& w, int t) {
+  for (t += gridDim.x; t < w.count(); t += gridDim.x) {
+    if (!Item(p, w, t).empty()) break;
+  }
+  return t;
+}
+
+// One CTA per item (grid = items) or persistent (grid = SMs, each CTA walking its items): the
+// producer warp and the consumer warpgroups walk the same items, with the stage ring and its
+// phases running on across items (g = tiles before this item), so the producer fills the next
+// item's first tiles while the consumers finish the current one.
+__global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a,
+                                                                   const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
   const AttentionParams& p = a.p;
   extern __shared__ unsigned char smem_raw[];
@@ -129,10 +179,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   const uint32_t k_smem = q_smem + kTileBytes;  // stage s at + s tiles
   const uint32_t v_smem = k_smem + kStages * kTileBytes;
 
-  const PrefillCta<kBM> cta(p);
-  if (cta.empty()) return;
-  const int seq = cta.seq, head = cta.head, kv_head = cta.kv_head;
-  const int q_begin = cta.q_begin, q_len = cta.q_len, m0 = cta.m0;
+  const int first = next_item(p, w, static_cast<int>(blockIdx.x) - static_cast<int>(gridDim.x));
+  if (first >= w.count()) return;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   if (tid == 0) {
     for (int s = 0; s < kStages; ++s) {
@@ -149,97 +197,105 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     tma_prefetch_map(&a.k_tile);
     tma_prefetch_map(&a.v_tile);
   }
-  // Its two barriers also publish the mbarrier initialisation to every thread.
-  const CtaKeyRanges keys = cta_key_ranges<kBM, kThreads>(p, q_begin, m0, q_len);
-  const TileList tiles = keys.tiles<kBN>();
-  const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
+  __syncthreads();  // the barriers' initialisation, to every thread
 
   if (warp >= kProducerWarp) {
     setmaxnreg_dec<kProducerRegs>();
     if (warp != kProducerWarp) return;
-    const int seqlen_k = p.seqlen_k[seq];
-    const int* bt_row = p.block_table + static_cast<long long>(seq) * p.max_blocks;
     const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
     const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
-    for (int j = 0; j < num_tiles; ++j) {
-      const int s = j % kStages;
-      const uint32_t reuse_parity = ((j / kStages) - 1) & 1;
-      const int k0 = tiles.tile(j) * kBN;
-      TileFill f;
-      f.plan(a, bt_row, seqlen_k, k0);
-      if (j >= kStages) mbar_wait(smem_u32(&bars.empty_k[s]), reuse_parity);
-      f.issue(a, bt_row, seqlen_k, k0, kv_head, k_cache, &a.k_page, &a.k_tile, k_smem + s * kTileBytes,
-              smem_u32(&bars.full_k[s]));
-      if (j >= kStages) mbar_wait(smem_u32(&bars.empty_v[s]), reuse_parity);
-      f.issue(a, bt_row, seqlen_k, k0, kv_head, v_cache, &a.v_page, &a.v_tile, v_smem + s * kTileBytes,
-              smem_u32(&bars.full_v[s]));
+    int g = 0;
+    for (int t = first; t < w.count(); t = next_item(p, w, t)) {
+      const Item it(p, w, t);
+      const TileList tiles = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len).tiles<kBN>();
+      const int seqlen_k = p.seqlen_k[it.seq];
+      const int* bt_row = p.block_table + static_cast<long long>(it.seq) * p.max_blocks;
+      for (int j = 0; j < tiles.size(); ++j, ++g) {
+        const int s = g % kStages;
+        const uint32_t reuse_parity = ((g / kStages) - 1) & 1;
+        const int k0 = tiles.tile(j) * kBN;
+        TileFill f;
+        f.plan(a, bt_row, seqlen_k, k0);
+        if (g >= kStages) mbar_wait(smem_u32(&bars.empty_k[s]), reuse_parity);
+        f.issue(a, bt_row, seqlen_k, k0, it.kv_head, k_cache, &a.k_page, &a.k_tile, k_smem + s * kTileBytes,
+                smem_u32(&bars.full_k[s]));
+        if (g >= kStages) mbar_wait(smem_u32(&bars.empty_v[s]), reuse_parity);
+        f.issue(a, bt_row, seqlen_k, k0, it.kv_head, v_cache, &a.v_page, &a.v_tile, v_smem + s * kTileBytes,
+                smem_u32(&bars.full_v[s]));
+      }
     }
     return;
   }
 
   setmaxnreg_inc<kConsumerRegs>();
-  // Consumers. Warpgroup wg owns query rows [wg * 64, wg * 64 + 64) of the tile; this thread's rows
-  // in the accumulators (the mma.sync C layout per 16-row warp slice):
+  // Consumers. Warpgroup wg owns query rows [wg * 64, wg * 64 + 64) of each tile; this thread's rows
+  // in the accumulators (the mma.sync C layout per 16-row warp slice) are row0 and row0 + 8.
   const int wg = warp / 4, warp_in_wg = warp % 4;
-  {  // this warpgroup's 64 Q rows (rows past q_len zero-filled), ready for wgmma
-    const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
-    const int chunk = tid % 16;
-    for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
-      const bool valid = m0 + r < q_len;
-      const long long off = valid ? (static_cast<long long>(q_begin + m0 + r) * p.num_heads + head) * kD + chunk * 8 : 0;
-      cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + off, valid ? 16 : 0);
-    }
-    cp_async_commit();
-    cp_async_wait<0>();
-    fence_proxy_async_smem();
-    named_bar_sync(1 + wg, 128);
-  }
-  const int row0 = m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
-  unsigned row_gen = 0;
-  const int row_pos[2] = {row_phase(p, q_begin, q_len, row0, row_gen, 0),
-                          row_phase(p, q_begin, q_len, row0 + 8, row_gen, 1)};
-  float o[kD / 8][4];
-#pragma unroll
-  for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-  float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
   const float scale_log2 = p.softmax_scale * kLog2e;
   const uint32_t q_wg = q_smem + wg * 64 * 128;  // this warpgroup's 64 rows in each column half
+  float o[kD / 8][4];
   float s[kBN / 8][4];
   uint32_t pk[kBN / 16][4];
-
   auto issue_qk = [&](int st) { wgmma_qk_128(s, q_wg, k_smem + st * kTileBytes); };
   auto issue_pv = [&](int st) { wgmma_pv_128(o, pk, v_smem + st * kTileBytes); };
   auto release = [&](unsigned long long& bar) {
     if (lane == 0) mbar_arrive(smem_u32(&bar));  // after the warp's wgmma_wait: its reads are done
   };
-  auto softmax = [&](int i, float (&alpha)[2]) {
-    const int k0 = tiles.tile(i) * kBN;
-    if (!keys.tile_full(k0, kBN)) mask_scores<kBN>(s, p, row_pos, row_gen, k0);
-#pragma unroll
-    for (int h = 0; h < 2; ++h) alpha[h] = softmax_row_exp<kBN>(s, h, row_max[h], row_sum[h], scale_log2);
-  };
   // Turn taking (FA3's warp scheduler barriers 3 and 4): wait for this warpgroup's turn before
-  // issuing MMAs, hand it over after.
+  // issuing MMAs, hand it over after. Every item has the same number of turns for both warpgroups.
   auto my_turn = [&] { named_bar_sync(3 + wg, 256); };
   auto your_turn = [&] { named_bar_arrive(3 + (1 - wg), 256); };
   auto full_parity = [](int i) { return static_cast<uint32_t>((i / kStages) & 1); };
+  if (wg == 1) your_turn();  // warpgroup 0 goes first
 
-  float alpha[2];
-  {
-    if (wg == 1) your_turn();  // warpgroup 0 goes first
-    mbar_wait(smem_u32(&bars.full_k[0]), 0);
+  int g = 0;
+  for (int t = first; t < w.count();) {
+    const Item it(p, w, t);
+    const int next = next_item(p, w, t);
+    const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
+    const TileList tiles = keys.tiles<kBN>();
+    const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
+    {  // this warpgroup's 64 Q rows (rows past q_len zero-filled); its last item's Q K^T are done
+      const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
+      const int chunk = tid % 16;
+      for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
+        const bool valid = it.m0 + r < it.q_len;
+        const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
+        cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
+      }
+      cp_async_commit();
+      cp_async_wait<0>();
+      fence_proxy_async_smem();
+      named_bar_sync(1 + wg, 128);
+    }
+    const int row0 = it.m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
+    unsigned row_gen = 0;
+    const int row_pos[2] = {row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0),
+                            row_phase(p, it.q_begin, it.q_len, row0 + 8, row_gen, 1)};
+#pragma unroll
+    for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
+    auto softmax = [&](int i, float (&alpha)[2]) {
+      const int k0 = tiles.tile(i) * kBN;
+      if (!keys.tile_full(k0, kBN)) mask_scores<kBN>(s, p, row_pos, row_gen, k0);
+#pragma unroll
+      for (int h = 0; h < 2; ++h) alpha[h] = softmax_row_exp<kBN>(s, h, row_max[h], row_sum[h], scale_log2);
+    };
+
+    float alpha[2];
+    mbar_wait(smem_u32(&bars.full_k[g % kStages]), full_parity(g));
     my_turn();
-    issue_qk(0);
+    issue_qk(g % kStages);
     your_turn();
     wgmma_wait<0>();
     wgmma_hold(s);
-    release(bars.empty_k[0]);
+    release(bars.empty_k[g % kStages]);
     softmax(0, alpha);
     pack_c_to_a<kBN>(s, pk);
     for (int i = 1; i < num_tiles; ++i) {
-      const int st = i % kStages, prev = (i - 1) % kStages;
-      mbar_wait(smem_u32(&bars.full_k[st]), full_parity(i));
-      mbar_wait(smem_u32(&bars.full_v[prev]), full_parity(i - 1));
+      const int gi = g + i, st = gi % kStages, prev = (gi - 1) % kStages;
+      mbar_wait(smem_u32(&bars.full_k[st]), full_parity(gi));
+      mbar_wait(smem_u32(&bars.full_v[prev]), full_parity(gi - 1));
       my_turn();
       issue_qk(st);
       issue_pv(prev);
@@ -257,18 +313,21 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       for (int h = 0; h < 2; ++h) rescale_row<kD / 8>(o, h, alpha[h]);
       pack_c_to_a<kBN>(s, pk);
     }
-    const int last = (num_tiles - 1) % kStages;
-    mbar_wait(smem_u32(&bars.full_v[last]), full_parity(num_tiles - 1));
+    const int gl = g + num_tiles - 1, last = gl % kStages;
+    mbar_wait(smem_u32(&bars.full_v[last]), full_parity(gl));
     my_turn();
     issue_pv(last);
-    if (wg == 0) your_turn();  // warpgroup 1 issues last: no arrival left without its sync
+    // Warpgroup 1 issues the CTA's very last MMAs: no arrival left without its sync.
+    if (wg == 0 || next < w.count()) your_turn();
     wgmma_wait<0>();
     wgmma_hold(o);
-  }
-
+    release(bars.empty_v[last]);  // the producer may refill it for the next item
 #pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    store_out_row<kD / 8>(p.out, p.num_heads, head, q_begin, q_len, row0 + 8 * h, o, h, row_sum[h], lane);
+    for (int h = 0; h < 2; ++h) {
+      store_out_row<kD / 8>(p.out, p.num_heads, it.head, it.q_begin, it.q_len, row0 + 8 * h, o, h, row_sum[h], lane);
+    }
+    g += num_tiles;
+    t = next;
   }
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly
@@ -317,7 +376,23 @@ bool prefill_tma_supported(const AttentionParams& p) {
          tensor_map_encoder() != nullptr;
 }
 
+PrefillSchedule prefill_tma_schedule(const AttentionParams& p) {
+  return p.sliding && p.max_seqlen_q > 2LL * p.window ? PrefillSchedule::kPersistent : PrefillSchedule::kPerTile;
+}
+
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
+  static const int forced = [] {  // SWAA_PREFILL_SCHEDULE=tile / persistent: A/B switch; else the choice
+    const char* v = std::getenv("SWAA_PREFILL_SCHEDULE");
+    const std::string s = v != nullptr ? v : "";
+    return s == "tile" ? 0 : s == "persistent" ? 1 : -1;
+  }();
+  const PrefillSchedule schedule = forced == 0   ? PrefillSchedule::kPerTile
+                                   : forced == 1 ? PrefillSchedule::kPersistent
+                                                 : prefill_tma_schedule(p);
+  return attention_prefill_sm90_tma_schedule(p, schedule, stream);
+}
+
+std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream) {
   std::string err = check_hopper_prefill(p);
   if (!err.empty()) return "attention_prefill_sm90_tma: " + err;
   if (p.num_tokens == 0) return "";
@@ -335,10 +410,23 @@ std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
   if (err.empty()) err = encode_cache_map(&a.k_tile, p.k_cache, p, kBN);
   if (err.empty()) err = encode_cache_map(&a.v_tile, p.v_cache, p, kBN);
   if (err.empty()) {
+    WorkItems w;
+    w.m_blocks = (p.max_seqlen_q + kBM - 1) / kBM, w.heads = p.num_heads, w.seqs = p.num_seqs;
+    w.lpt = schedule != PrefillSchedule::kPerTile;
+    const long long items = static_cast<long long>(w.m_blocks) * w.heads * w.seqs;
+    if (items > (1ll << 31) - 1) return "attention_prefill_sm90_tma: too many query tiles: " + std::to_string(items);
+    int grid = static_cast<int>(items);
+    if (schedule == PrefillSchedule::kPersistent) {
+      int device = 0, sms = 0;
+      cudaGetDevice(&device);
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+      grid = static_cast<int>(std::min<long long>(items, sms > 0 ? sms : 132));
+    } else if (schedule == PrefillSchedule::kPersistentOn3) {
+      grid = static_cast<int>(std::min<long long>(items, 3));
+    }
     cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
     if (e == cudaSuccess) {
-      const dim3 grid((p.max_seqlen_q + kBM - 1) / kBM, p.num_heads, p.num_seqs);
-      prefill_tma_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a);
+      prefill_tma_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a, w);
       e = cudaGetLastError();
       if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
     } else {

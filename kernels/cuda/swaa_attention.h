@@ -74,6 +74,22 @@ std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stre
 // producer warp, two consumer warpgroups overlapping softmax with the MMAs; same result as
 // attention_prefill_sm90, which runs it wherever prefill_tma_supported(p) (SWAA_PREFILL_TMA=0: not).
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream);
+// How its query tiles (one per 128 queries, query head and sequence) are laid out on CTAs.
+enum class PrefillSchedule {
+  kPerTile = 0,     // one CTA per query tile; one head's tiles (longest first), then the next head
+  kPersistent = 1,  // one CTA per SM, CTA c taking tiles c, c + grid, ... of the longest tiles of
+                    // every head first; the producer fills the next tile's K/V while the consumers
+                    // finish the current one
+  kPersistentOn3 = 2,  // kPersistent on 3 CTAs (tests: many tiles per CTA on a small problem)
+};
+// The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile or =persistent forces
+// one): persistent on a sliding layer whose queries span more than two windows, where every query
+// tile has about the same keys and the per-CTA prologue is what the persistent grid hides (4-11%
+// faster at W = 2048); per tile otherwise, where tiles' work varies with their position and a
+// static persistent split leaves CTAs idle at the end (0-8% slower on full causal).
+// bench/attention_notes.md, "CTA schedules".
+PrefillSchedule prefill_tma_schedule(const AttentionParams& p);
+std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream);
 // Head dim 128, num_slots given, block_size >= 8 dividing 128 or a multiple of it, a driver with TMA.
 bool prefill_tma_supported(const AttentionParams& p);
 // Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for

@@ -272,7 +272,7 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
   } else if (kernel == Kernel::kPrefillSm90) {
     msg = cuda::attention_prefill_sm90_cp_async(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90Tma) {
-    msg = cuda::attention_prefill_sm90_tma(p, nullptr);
+    msg = cuda::attention_prefill_sm90_tma_schedule(p, static_cast<cuda::PrefillSchedule>(num_splits), nullptr);
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -326,7 +326,8 @@ void check(const Problem& pr, Kernel kernel, int num_splits, const std::vector<d
   const Errors e = run_kernel(pr, kernel, num_splits, ref, naive);
   summary.add(e);
   EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kDecode ? "decode splits=" + std::to_string(num_splits)
-                                                             : std::string(kernel_name(kernel)))
+                                   : kernel == Kernel::kPrefillSm90Tma ? "prefill_sm90_tma schedule=" + std::to_string(num_splits)
+                                                                       : std::string(kernel_name(kernel)))
                                << " err " << e.kernel << " naive bf16 err " << e.naive << " " << pr.c.describe();
 }
 
@@ -503,10 +504,27 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
   short_windows.print("prefill_sm90 short windows");
 }
 
+// The TMA prefill's schedule choice (host only): persistent exactly on sliding layers whose
+// queries span more than two windows.
+TEST(AttentionKernels, PrefillTmaScheduleChoice) {
+  cuda::AttentionParams p;
+  p.max_seqlen_q = 32768;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "full causal";
+  p.sliding = true, p.window = 2048;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "W=2048 over 32k queries";
+  p.max_seqlen_q = 4096;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "two windows: still causal-like";
+  p.max_seqlen_q = 4097;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent);
+  p.window = 1 << 30;  // a window no prompt fills; 2 * window must not overflow
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile);
+}
+
 // The TMA kernel on the same sweep where the block size suits TMA (16, 32, 64 of
 // the sweep's 16, 5, 64, 1, 32), then on the page shapes only it has: 8-key pages (one box per
 // 8 rows), 128 and 256 (a tile inside one page), and consecutive blocks (one box per tile half),
-// with the sequences' last pages partly past seqlen_k and released blocks NaN-poisoned.
+// with the sequences' last pages partly past seqlen_k and released blocks NaN-poisoned; each case
+// on every CTA schedule (per tile, persistent, persistent on 3 CTAs: many tiles per CTA).
 TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   auto check_tma = [](const Problem& pr, const std::vector<double>& ref, const std::vector<float>& naive,
@@ -515,7 +533,10 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     p.head_dim = pr.c.head_dim, p.block_size = pr.c.block_size, p.num_slots = pr.num_phys_blocks * pr.c.block_size;
     p.k_cache = p.v_cache = reinterpret_cast<const void*>(256);
     if (!cuda::prefill_tma_supported(p)) return;
-    check(pr, Kernel::kPrefillSm90Tma, 1, ref, naive, sum);
+    for (auto s : {cuda::PrefillSchedule::kPerTile, cuda::PrefillSchedule::kPersistent,
+                   cuda::PrefillSchedule::kPersistentOn3}) {
+      check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(s), ref, naive, sum);
+    }
   };
   Summary mixed, short_windows, pages;
   sm90_sweep(mixed, short_windows, check_tma);
