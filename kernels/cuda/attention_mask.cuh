@@ -41,13 +41,21 @@ __device__ __forceinline__ bool key_visible(const RowRange& r, int key) {
   return (key < r.end) & ((key >= r.window_begin) | (key < r.sink_end));
 }
 
-// What a prefill CTA works on: blockIdx = (query tile, query head, sequence), query tiles taken in
+// What a prefill CTA works on: query tile m_block (rows [m_block * kBM, ...) of the sequence) of
+// query head `head`. From blockIdx = (query tile, query head, sequence), query tiles are taken in
 // reverse so the longest causal rows start first. empty(): the tile lies past the sequence's rows.
 template <int kBM>
 struct PrefillCta {
   int seq, head, kv_head;
   int q_begin, q_len;  // the sequence's query rows in the batch
   int m0;              // the tile's first row within them
+  __device__ __forceinline__ PrefillCta(const AttentionParams& p, int seq_, int head_, int m_block)
+      : seq(seq_), head(head_), kv_head(head_ / (p.num_heads / p.num_kv_heads)) {
+    q_begin = p.cu_seqlens_q[seq];
+    q_len = p.cu_seqlens_q[seq + 1] - q_begin;
+    m0 = m_block * kBM;
+  }
+  // (Not delegating: this keeps the grid kernels' index arithmetic unsigned, as measured.)
   __device__ __forceinline__ explicit PrefillCta(const AttentionParams& p)
       : seq(blockIdx.z), head(blockIdx.y), kv_head(blockIdx.y / (p.num_heads / p.num_kv_heads)) {
     q_begin = p.cu_seqlens_q[seq];
@@ -115,6 +123,31 @@ struct CtaKeyRanges {
   }
 };
 
+// Bounds of the visible keys of a set of rows (CtaKeyRanges' fields before the CTA-wide merge):
+// none() for no row, of_row(t) for batch row t, merged with min / max per field.
+struct KeyBounds {
+  int max_sink_end, min_wb, max_end, min_end, max_wb, min_sink_end;
+  __device__ __forceinline__ static KeyBounds none() { return {0, INT_MAX, 0, INT_MAX, 0, INT_MAX}; }
+  __device__ __forceinline__ static KeyBounds of_row(const AttentionParams& p, int t) {
+    const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
+    return {rr.sink_end, rr.window_begin, rr.end, rr.end, rr.window_begin, rr.sink_end};
+  }
+  __device__ __forceinline__ void merge(const KeyBounds& b) {
+    max_sink_end = max(max_sink_end, b.max_sink_end), min_sink_end = min(min_sink_end, b.min_sink_end);
+    min_wb = min(min_wb, b.min_wb), max_wb = max(max_wb, b.max_wb);
+    max_end = max(max_end, b.max_end), min_end = min(min_end, b.min_end);
+  }
+  // Merged over the 32 lanes of the warp (every lane gets the result).
+  __device__ __forceinline__ KeyBounds warp_merged() const {
+    return {__reduce_max_sync(0xffffffffu, max_sink_end), __reduce_min_sync(0xffffffffu, min_wb),
+            __reduce_max_sync(0xffffffffu, max_end),      __reduce_min_sync(0xffffffffu, min_end),
+            __reduce_max_sync(0xffffffffu, max_wb),       __reduce_min_sync(0xffffffffu, min_sink_end)};
+  }
+  __device__ __forceinline__ CtaKeyRanges ranges() const {
+    return {max_sink_end, min_wb, max_end, min_end, max_wb, min_sink_end};
+  }
+};
+
 template <int kBM, int kThreads>
 __device__ __forceinline__ CtaKeyRanges cta_key_ranges(const AttentionParams& p, int q_begin, int m0, int q_len) {
   __shared__ int s_max_sink_end, s_min_wb, s_max_end, s_min_end, s_max_wb, s_min_sink_end;
@@ -126,27 +159,15 @@ __device__ __forceinline__ CtaKeyRanges cta_key_ranges(const AttentionParams& p,
   __syncthreads();
   for (int r0 = 0; r0 < kBM; r0 += kThreads) {  // warp reductions, then one atomic per warp
     const int r = r0 + tid;
-    int max_sink_end = 0, min_wb = INT_MAX, max_end = 0, min_end = INT_MAX, max_wb = 0, min_sink_end = INT_MAX;
-    if (r < kBM && m0 + r < q_len) {
-      const int t = q_begin + m0 + r;
-      const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
-      max_sink_end = min_sink_end = rr.sink_end;
-      min_wb = max_wb = rr.window_begin;
-      max_end = min_end = rr.end;
-    }
-    max_sink_end = __reduce_max_sync(0xffffffffu, max_sink_end);
-    min_wb = __reduce_min_sync(0xffffffffu, min_wb);
-    max_end = __reduce_max_sync(0xffffffffu, max_end);
-    min_end = __reduce_min_sync(0xffffffffu, min_end);
-    max_wb = __reduce_max_sync(0xffffffffu, max_wb);
-    min_sink_end = __reduce_min_sync(0xffffffffu, min_sink_end);
+    const KeyBounds b =
+        (r < kBM && m0 + r < q_len ? KeyBounds::of_row(p, q_begin + m0 + r) : KeyBounds::none()).warp_merged();
     if (tid % 32 == 0) {
-      atomicMax(&s_max_sink_end, max_sink_end);
-      atomicMin(&s_min_wb, min_wb);
-      atomicMax(&s_max_end, max_end);
-      atomicMin(&s_min_end, min_end);
-      atomicMax(&s_max_wb, max_wb);
-      atomicMin(&s_min_sink_end, min_sink_end);
+      atomicMax(&s_max_sink_end, b.max_sink_end);
+      atomicMin(&s_min_wb, b.min_wb);
+      atomicMax(&s_max_end, b.max_end);
+      atomicMin(&s_min_end, b.min_end);
+      atomicMax(&s_max_wb, b.max_wb);
+      atomicMin(&s_min_sink_end, b.min_sink_end);
     }
   }
   __syncthreads();
@@ -157,17 +178,9 @@ __device__ __forceinline__ CtaKeyRanges cta_key_ranges(const AttentionParams& p,
 // warpgroups reach a new tile at different times): lane l takes rows l, l + 32, ...
 template <int kBM>
 __device__ __forceinline__ CtaKeyRanges warp_key_ranges(const AttentionParams& p, int q_begin, int m0, int q_len) {
-  int max_sink_end = 0, min_wb = INT_MAX, max_end = 0, min_end = INT_MAX, max_wb = 0, min_sink_end = INT_MAX;
-  for (int r = threadIdx.x % 32; r < kBM && m0 + r < q_len; r += 32) {
-    const int t = q_begin + m0 + r;
-    const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
-    max_sink_end = max(max_sink_end, rr.sink_end), min_sink_end = min(min_sink_end, rr.sink_end);
-    min_wb = min(min_wb, rr.window_begin), max_wb = max(max_wb, rr.window_begin);
-    max_end = max(max_end, rr.end), min_end = min(min_end, rr.end);
-  }
-  return {__reduce_max_sync(0xffffffffu, max_sink_end), __reduce_min_sync(0xffffffffu, min_wb),
-          __reduce_max_sync(0xffffffffu, max_end),      __reduce_min_sync(0xffffffffu, min_end),
-          __reduce_max_sync(0xffffffffu, max_wb),       __reduce_min_sync(0xffffffffu, min_sink_end)};
+  KeyBounds b = KeyBounds::none();
+  for (int r = threadIdx.x % 32; r < kBM && m0 + r < q_len; r += 32) b.merge(KeyBounds::of_row(p, q_begin + m0 + r));
+  return b.warp_merged().ranges();
 }
 
 // Sets to -inf the scores of an m16 x kN C-fragment tile (keys from k0) that row half h (position

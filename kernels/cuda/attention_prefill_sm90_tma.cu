@@ -133,34 +133,22 @@ struct WorkItems {
   int m_blocks, heads, seqs;
   bool lpt;
   __device__ __forceinline__ int count() const { return m_blocks * heads * seqs; }
-  // seq, head and the reversed tile index of item t.
-  __device__ __forceinline__ void decode(int t, int& seq, int& head, int& m_rev) const {
+  // Item t's query tile (empty() when it lies past its sequence's rows).
+  __device__ __forceinline__ PrefillCta<kBM> item(const AttentionParams& p, int t) const {
+    int seq, head, m_rev;
     if (lpt) {
       seq = t % seqs, head = (t / seqs) % heads, m_rev = t / (seqs * heads);
     } else {
       m_rev = t % m_blocks, head = (t / m_blocks) % heads, seq = t / (m_blocks * heads);
     }
+    return PrefillCta<kBM>(p, seq, head, m_blocks - 1 - m_rev);
   }
-};
-
-// One query tile's coordinates; empty when the tile lies past its sequence's rows.
-struct Item {
-  int seq, head, kv_head, q_begin, q_len, m0;
-  __device__ __forceinline__ Item(const AttentionParams& p, const WorkItems& w, int t) {
-    int m_rev;
-    w.decode(t, seq, head, m_rev);
-    kv_head = head / (p.num_heads / p.num_kv_heads);
-    q_begin = p.cu_seqlens_q[seq];
-    q_len = p.cu_seqlens_q[seq + 1] - q_begin;
-    m0 = (w.m_blocks - 1 - m_rev) * kBM;
-  }
-  __device__ __forceinline__ bool empty() const { return m0 >= q_len; }
 };
 
 // This CTA's next non-empty item after t (t = blockIdx.x - gridDim.x to start), or w.count().
 __device__ __forceinline__ int next_item(const AttentionParams& p, const WorkItems& w, int t) {
   for (t += gridDim.x; t < w.count(); t += gridDim.x) {
-    if (!Item(p, w, t).empty()) break;
+    if (!w.item(p, t).empty()) break;
   }
   return t;
 }
@@ -206,7 +194,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
     int g = 0;
     for (int t = first; t < w.count(); t = next_item(p, w, t)) {
-      const Item it(p, w, t);
+      const PrefillCta<kBM> it = w.item(p, t);
       const TileList tiles = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len).tiles<kBN>();
       const int seqlen_k = p.seqlen_k[it.seq];
       const int* bt_row = p.block_table + static_cast<long long>(it.seq) * p.max_blocks;
@@ -250,7 +238,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
 
   int g = 0;
   for (int t = first; t < w.count();) {
-    const Item it(p, w, t);
+    const PrefillCta<kBM> it = w.item(p, t);
     const int next = next_item(p, w, t);
     const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
     const TileList tiles = keys.tiles<kBN>();
