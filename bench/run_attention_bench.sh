@@ -58,7 +58,7 @@ if any(k[0] in ab for k in pre):
     print("\nTMA prefill CTA schedules, TFLOP/s (swaa_tma above runs prefill_tma_schedule's choice):")
     for L in sorted({k[2] for k in pre}):
         for m in ("causal", "W2048_S0", "W2048_S100"):
-            print(f"  {L} {m}: " + ", ".join(f"{i[9:]} {cell(pre.get((i, m, L)), 'tflops')}" for i in ab))
+            print(f"  {L} {m}: " + ", ".join(f"{i.removeprefix('swaa_tma_')} {cell(pre.get((i, m, L)), 'tflops')}" for i in ab))
 sweep = [r for r in rows if r.get("op") == "decode" and r.get("impl") == "swaa"]
 if sweep:
     print("\nswaa decode split sweep (GB/s by splits):")

@@ -2,8 +2,9 @@
 // id (a min-heap), so a sequence's blocks come out as ascending runs of consecutive ids whatever
 // order blocks were released in: the Hopper prefill loads a run of consecutive blocks as one TMA
 // box (kernels/cuda/attention_prefill_sm90_tma.cu; 8k causal: 582 TFLOP/s on consecutive blocks,
-// 429 on permuted ones, bench/attention_notes.md). Pure bookkeeping: the bytes live in the backend. Predicate/action pairs:
-// can_allocate(n) before allocate(). Tests: tests/unit/kv/kv_cache_manager_test.cc (BlockPool).
+// 429 on permuted ones, bench/attention_notes.md). Pure bookkeeping: the bytes live in the backend.
+// Predicate/action pairs: can_allocate(n) before allocate().
+// Tests: tests/unit/kv/kv_cache_manager_test.cc (BlockPool).
 #pragma once
 
 #include <algorithm>
