@@ -42,16 +42,27 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const __grid_constant_
   const int split = blockIdx.x, kv_head = blockIdx.y, token = blockIdx.z;
   const int group = p.num_heads / p.num_kv_heads;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
-  int lo = 0, hi = p.num_seqs;  // seq = last s with cu_seqlens_q[s] <= token
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    if (p.cu_seqlens_q[mid] <= token) lo = mid;
-    else hi = mid;
+  // seq = last s with cu_seqlens_q[s] <= token. Every load of the prologue is a DRAM round trip in
+  // front of the first key tile, so the independent ones are issued together: the token's position
+  // and phase, and the guess of one query token per sequence (seq = token, checked by
+  // cu_seqlens_q[token] and [token + 1]); a binary search only when the guess is wrong.
+  const int guess = min(token, p.num_seqs - 1);
+  const int pos = p.positions[token];
+  const bool generated = p.generated[token] != 0;
+  const int guess_begin = p.cu_seqlens_q[guess], guess_end = p.cu_seqlens_q[guess + 1];
+  int seq = guess;
+  if (guess_begin > token || guess_end <= token) {
+    int lo = 0, hi = p.num_seqs;
+    while (hi - lo > 1) {
+      const int mid = (lo + hi) / 2;
+      if (p.cu_seqlens_q[mid] <= token) lo = mid;
+      else hi = mid;
+    }
+    seq = lo;
   }
-  const int seq = lo;
   const int seqlen_k = p.seqlen_k[seq];
   const int* bt_row = p.block_table + static_cast<long long>(seq) * p.max_blocks;
-  const RowRange range = row_range(p, p.positions[token], p.generated[token] != 0);
+  const RowRange range = row_range(p, pos, generated);
   const TileList tiles = make_tile_list<kBN>(range.sink_end, range.window_begin, range.end);
   const int per_split = (tiles.size() + num_splits - 1) / num_splits;
   const int t_begin = min(tiles.size(), split * per_split), t_end = min(tiles.size(), t_begin + per_split);
@@ -214,7 +225,10 @@ __global__ void __launch_bounds__(kThreads) decode_kernel(const __grid_constant_
   }
 }
 
-// One CTA per (token, head): out = sum_s 2^(lse_s - max) O_s / sum_s 2^(lse_s - max).
+// One CTA per (token, head): out = sum_s 2^(lse_s - max) O_s / sum_s 2^(lse_s - max). The split
+// outputs are loaded kChunk at a time (independent loads in flight together), the first chunk before
+// the weights are known: a combine of up to kChunk splits waits for one round trip to memory.
+constexpr int kChunk = 8;
 template <int kD>
 __global__ void __launch_bounds__(kD) combine_kernel(const __grid_constant__ AttentionParams p, int num_splits,
                                                      const float* o_part, const float* lse_part) {
@@ -223,6 +237,14 @@ __global__ void __launch_bounds__(kD) combine_kernel(const __grid_constant__ Att
   const int token = blockIdx.x, head = blockIdx.y, d = threadIdx.x;
   const long long row = static_cast<long long>(token) * p.num_heads + head;
   const long long split_stride = static_cast<long long>(p.num_tokens) * p.num_heads;
+  float o[kChunk];
+  auto load_chunk = [&](int s0) {
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) {
+      o[j] = s0 + j < num_splits ? o_part[((s0 + j) * split_stride + row) * kD + d] : 0.f;
+    }
+  };
+  load_chunk(0);
   if (d < 32) {
     float m = -INFINITY;
     for (int s = d; s < num_splits; s += 32) m = fmaxf(m, lse_part[s * split_stride + row]);
@@ -240,8 +262,12 @@ __global__ void __launch_bounds__(kD) combine_kernel(const __grid_constant__ Att
   }
   __syncthreads();
   float acc = 0.f;
-  for (int s = 0; s < num_splits; ++s) {
-    if (s_w[s] != 0.f) acc += s_w[s] * o_part[(s * split_stride + row) * kD + d];
+  for (int s0 = 0; s0 < num_splits; s0 += kChunk) {
+    if (s0 > 0) load_chunk(s0);
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) {
+      if (s0 + j < num_splits && s_w[s0 + j] != 0.f) acc += s_w[s0 + j] * o[j];
+    }
   }
   static_cast<__nv_bfloat16*>(p.out)[row * kD + d] = __float2bfloat16_rn(acc * s_inv);
 }

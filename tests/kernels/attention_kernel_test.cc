@@ -600,5 +600,30 @@ TEST(AttentionKernels, DecodeSplitEdges) {
   sum.print("decode split edges");
 }
 
+// More splits than the combine kernel loads at once (8): 9, 33 and 70 splits, some left empty (more
+// splits than tiles), on a batch of decode tokens (GQA 4, FA decode over up to 4101 keys) and on a
+// mixed batch (prompt chunks: the decode prologue's sequence lookup falls back to its search).
+TEST(AttentionKernels, DecodeManySplits) {
+  ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
+  std::mt19937_64 rng(11);
+  Case dec;
+  dec.policy = {true, 300, 20, true};
+  dec.gqa = 4;
+  dec.num_kv_heads = 2;
+  dec.sink_offset = true;
+  dec.seed = rng();
+  for (int len : {2000, 4100, 90, 3000}) dec.seqs.push_back({len, len, 1});
+  const Case mixed = mixed_case({true, 100, 7, false}, 64, 2, rng);
+  Summary sum;
+  for (const Case& c : {dec, mixed}) {
+    const Problem pr = make_problem(c);
+    std::vector<double> ref;
+    std::vector<float> naive;
+    reference_outputs(pr, ref, naive);
+    for (int splits : {9, 33, 70}) check(pr, Kernel::kDecode, splits, ref, naive, sum);
+  }
+  sum.print("decode many splits");
+}
+
 }  // namespace
 }  // namespace swaa
