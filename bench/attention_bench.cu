@@ -4,8 +4,9 @@
 // consecutive blocks, as the engine allocates, and permuted for the TMA kernel's other row; decode:
 // permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once] [--prefill]. Peers: bench/attention_peers.py; both:
-// run_attention_bench.sh.
+// Usage: attention_bench [--quick | --decode | --once | --decode-once B L] [--prefill | --decode-only].
+// Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
+// Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -53,12 +54,45 @@ long long visible_keys(const Policy& pol, long long p, bool generated) {
   return (p + 1 - wb) + std::min<long long>(pol.S, wb);
 }
 
+// Reads n 16-byte words (a flush that leaves the L2 holding clean lines); writes only if the XOR of
+// everything read is a value random data practically never gives, so the loads are not removed.
+__global__ void read_all(const uint4* x, size_t n, uint4* sink) {
+  uint4 acc = {0, 0, 0, 0};
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
+    const uint4 v = x[i];
+    acc.x ^= v.x, acc.y ^= v.y, acc.z ^= v.z, acc.w ^= v.w;
+  }
+  if (acc.x == 0x9e3779b9u && acc.y == 0x7f4a7c15u) *sink = acc;
+}
+
+// The L2 flush before each timed launch. kRead (the default): a 512 MB buffer is read, which leaves
+// the L2 holding clean lines, as in a decode step, where the attention follows kernels that mostly
+// read weights. kWrite (SWAA_BENCH_FLUSH=write; this benchmark's flush until 2026-12-03): a 512 MB
+// memset, which leaves ~50 MB of dirty lines that the timed kernel's first misses write back, about
+// 10 us charged to it (batch-8 decode at 8k: 79 us against 70). bench/attention_peers.py flushes the
+// same way under the same variable.
+enum class Flush { kRead, kWrite };
+
 struct Gpu {
   void* flush = nullptr;
   size_t flush_bytes = 512ull << 20;  // > 50 MB L2, several times
+  Flush flush_kind = Flush::kRead;
   EventPair events;
   Gpu() {
-    CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
+    CHECK_CUDA(cudaMalloc(&flush, flush_bytes + 16));
+    CHECK_CUDA(cudaMemset(flush, 0x5a, flush_bytes + 16));
+    const char* env = std::getenv("SWAA_BENCH_FLUSH");
+    if (env != nullptr && std::strcmp(env, "write") == 0) flush_kind = Flush::kWrite;
+  }
+  const char* flush_name() const { return flush_kind == Flush::kRead ? "read" : "write"; }
+  void flush_l2(int r) {
+    if (flush_kind == Flush::kWrite) {
+      CHECK_CUDA(cudaMemsetAsync(flush, r & 0xff, flush_bytes));
+    } else {
+      read_all<<<1056, 512>>>(static_cast<const uint4*>(flush), flush_bytes / 16,
+                              reinterpret_cast<uint4*>(static_cast<char*>(flush) + flush_bytes));
+      CHECK_CUDA(cudaGetLastError());
+    }
   }
   // Median milliseconds of `fn` over reps (adaptive: ~1 s of timed work, 3..50 reps) after 1 warm-up.
   template <typename Fn>
@@ -68,7 +102,7 @@ struct Gpu {
     std::vector<float> ms;
     float total = 0;
     for (int r = 0; r < 50 && (r < 3 || total < 1000.f); ++r) {
-      CHECK_CUDA(cudaMemsetAsync(flush, r & 0xff, flush_bytes));
+      flush_l2(r);
       const float t = events.ms(fn);
       ms.push_back(t);
       total += t;
@@ -179,8 +213,9 @@ void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& ba
         for (int s : splits) {
           const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_decode(b.p, s, ws, nullptr)); });
           std::printf("{\"impl\":\"swaa\",\"op\":\"decode\",\"mask\":\"%s\",\"len\":%d,\"batch\":%d,\"splits\":%d,"
-                      "\"heuristic\":%s,\"ms\":%.4f,\"gbps\":%.0f}\n",
-                      pol.name, len, batch, s, s == heuristic ? "true" : "false", ms, bytes / (ms * 1e-3) / 1e9);
+                      "\"heuristic\":%s,\"flush\":\"%s\",\"ms\":%.4f,\"gbps\":%.0f}\n",
+                      pol.name, len, batch, s, s == heuristic ? "true" : "false", gpu.flush_name(), ms,
+                      bytes / (ms * 1e-3) / 1e9);
           std::fflush(stdout);
         }
         CHECK_CUDA(cudaFree(ws));
@@ -191,8 +226,26 @@ void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& ba
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  bool prefill_only = false;
-  for (int i = 1; i < argc; ++i) prefill_only = prefill_only || std::strcmp(argv[i], "--prefill") == 0;
+  bool prefill_only = false, decode_only = false;
+  for (int i = 1; i < argc; ++i) {
+    prefill_only = prefill_only || std::strcmp(argv[i], "--prefill") == 0;
+    decode_only = decode_only || std::strcmp(argv[i], "--decode-only") == 0;
+  }
+  if (argc > 3 && std::strcmp(argv[1], "--decode-once") == 0) {  // one decode at batch B, length L, for ncu
+    std::mt19937 r1(1);
+    Batch dec;
+    make_batch(dec, std::atoi(argv[2]), std::atoi(argv[3]), 1, {"causal", false, 0, 0, false}, r1);
+    int dev = 0, sms = 0;
+    CHECK_CUDA(cudaGetDevice(&dev));
+    CHECK_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    const int splits = swaa::cuda::decode_num_splits(dec.p, sms);
+    void* ws = nullptr;
+    CHECK_CUDA(cudaMalloc(&ws, swaa::cuda::decode_workspace_bytes(dec.p, splits) + 16));
+    check_result(swaa::cuda::attention_decode(dec.p, splits, ws, nullptr));
+    CHECK_CUDA(cudaDeviceSynchronize());
+    std::printf("decode batch %s len %s: %d splits\n", argv[2], argv[3], splits);
+    return 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "--once") == 0) {  // one launch of each kernel, for ncu
     std::mt19937 r1(1);
     Batch pre;
@@ -228,7 +281,8 @@ int main(int argc, char** argv) {
   const Policy policies[] = {{"causal", false, 0, 0, false}, {"W2048_S0", true, 2048, 0, false},
                              {"W2048_S100", true, 2048, 100, false}};
 
-  const std::vector<int> prefill_lens = quick ? std::vector<int>{8192} : std::vector<int>{8192, 32768, 131072};
+  const std::vector<int> prefill_lens =
+      decode_only ? std::vector<int>{} : quick ? std::vector<int>{8192} : std::vector<int>{8192, 32768, 131072};
   for (int len : prefill_lens) {
     for (const Policy& pol : policies) {
       Batch b;
@@ -237,8 +291,9 @@ int main(int argc, char** argv) {
       for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
       const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill(b.p, nullptr)); });
       const double tflops = 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12;
-      std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
-                  pol.name, len, ms, tflops);
+      std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"flush\":\"%s\",\"ms\":%.4f,"
+                  "\"tflops\":%.1f}\n",
+                  pol.name, len, gpu.flush_name(), ms, tflops);
       // The Hopper kernels, where they launch (an error is reported, not fatal: a machine without
       // them): cp.async, TMA on consecutive blocks (the engine's), TMA on permuted blocks, and TMA
       // forced onto each CTA schedule (the default picks one per mask: prefill_tma_schedule).

@@ -4,8 +4,10 @@ bf16): cuDNN SDPA and FlashAttention-2 (SDPA flash backend) causal, FlexAttentio
 SWAA mask (mask_mod: j <= p and (p - j < W or j < S)); decode at batch 8 with one query per sequence.
 CUDA events, L2 flushed before each timed call, median; one JSON object per line, the schema of
 attention_bench. SDPA backends get K/V expanded to 32 heads (they read 4x the KV bytes); GB/s counts
-the unique KV bytes (8 heads) for every implementation. Usage: attention_peers.py [--quick]."""
+the unique KV bytes (8 heads) for every implementation.
+Usage: attention_peers.py [--quick] [--decode-only]; env SWAA_BENCH_FLUSH=write (see READ_FLUSH)."""
 import json
+import os
 import sys
 import warnings
 
@@ -17,7 +19,11 @@ from torch.nn.attention.flex_attention import create_block_mask, flex_attention
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 H, KH, D = 32, 8, 128
 QUICK = "--quick" in sys.argv
-flush_buf = torch.empty(512 << 20, dtype=torch.uint8, device="cuda")
+flush_buf = torch.zeros(512 << 20, dtype=torch.uint8, device="cuda")
+# The L2 flush, as attention_bench's (its Flush): the buffer read (clean lines left), or with
+# SWAA_BENCH_FLUSH=write zero_() (a memset: ~50 MB of dirty lines the timed kernel writes back).
+READ_FLUSH = os.environ.get("SWAA_BENCH_FLUSH") != "write"
+DECODE_ONLY = "--decode-only" in sys.argv
 torch._dynamo.config.recompile_limit = 64  # one Flex compile per shape and mask; never fall back to eager
 torch._dynamo.config.cache_size_limit = 64
 flex = torch.compile(flex_attention, dynamic=False)
@@ -32,7 +38,10 @@ def time_ms(fn):
     torch.cuda.synchronize()
     times, total = [], 0.0
     while len(times) < 50 and (len(times) < 3 or total < 1000.0):
-        flush_buf.zero_()
+        if READ_FLUSH:
+            flush_buf.view(torch.int32).max()
+        else:
+            flush_buf.zero_()
         a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         a.record()
         fn()
@@ -131,8 +140,8 @@ def decode(L, batch=8):
 
 
 def main():
-    emit(device=torch.cuda.get_device_name(), torch=torch.__version__)
-    for L in ([8192] if QUICK else [8192, 32768, 131072]):
+    emit(device=torch.cuda.get_device_name(), torch=torch.__version__, flush="read" if READ_FLUSH else "write")
+    for L in ([] if DECODE_ONLY else [8192] if QUICK else [8192, 32768, 131072]):
         prefill(L)
         torch.cuda.empty_cache()
     for L in ([8192] if QUICK else [8192, 16384, 32768, 65536, 131072]):

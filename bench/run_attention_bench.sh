@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs bench/attention_bench (our kernels) and bench/attention_peers.py (PyTorch peers) on the GPU
-# machine and prints one side-by-side table. Usage: bench/run_attention_bench.sh [--quick]
+# machine and prints one side-by-side table.
+# Usage: bench/run_attention_bench.sh [--quick] [--decode-only]   (both passed to both programs)
 # Env: BENCH_BIN=path to a prebuilt attention_bench (else builds build-cuda/ with -DSWAA_CUDA_ARCHS=90a);
 #      OUTDIR=where the JSON lines go (default build-cuda/bench-out);
-#      SWAA_JSON=reuse this attention_bench output instead of running it again.
+#      SWAA_JSON=reuse this attention_bench output instead of running it again;
+#      SWAA_BENCH_FLUSH=write: the L2 flush of both programs is a memset (default: a read; see
+#      attention_bench.cu, Flush).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-QUICK=${1:-}
+ARGS=("$@")
 OUTDIR=${OUTDIR:-build-cuda/bench-out}
 mkdir -p "$OUTDIR"
 if [[ -n "${SWAA_JSON:-}" ]]; then
@@ -17,8 +20,8 @@ elif [[ -z "${BENCH_BIN:-}" ]]; then
   BENCH_BIN=build-cuda/bench/attention_bench
 fi
 nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,power.draw --format=csv,noheader || true
-[[ -n "${SWAA_JSON:-}" ]] || "$BENCH_BIN" $QUICK | tee "$OUTDIR/swaa.jsonl"
-PYTHONUNBUFFERED=1 python3 bench/attention_peers.py $QUICK | tee "$OUTDIR/peers.jsonl"
+[[ -n "${SWAA_JSON:-}" ]] || "$BENCH_BIN" "${ARGS[@]}" | tee "$OUTDIR/swaa.jsonl"
+PYTHONUNBUFFERED=1 python3 bench/attention_peers.py "${ARGS[@]}" | tee "$OUTDIR/peers.jsonl"
 python3 - "$OUTDIR/swaa.jsonl" "$OUTDIR/peers.jsonl" <<'EOF'
 import json, sys
 rows = [json.loads(l) for f in sys.argv[1:] for l in open(f) if l.startswith("{")]
@@ -33,7 +36,8 @@ def cell(r, key):
     if r is None: return "-"
     if "error" in r: return "error"
     return f"{r[key]:g} ({r['ms']:.3g} ms)"
-print(f"\nAttention on {dev}: 32 query heads, 8 KV heads, D=128, bf16; CUDA events, L2 flushed, median.")
+flush = next((r["flush"] for r in rows if "flush" in r), "?")
+print(f"\nAttention on {dev}: 32 query heads, 8 KV heads, D=128, bf16; CUDA events, L2 flushed ({flush}), median.")
 print("Prefill, one sequence, useful TFLOP/s = 4*H*D*sum(visible keys) / time (roofline ~790 dense bf16):")
 print("| len | mask | " + " | ".join(impls) + " |")
 print("|---|---|" + "---|" * len(impls))
