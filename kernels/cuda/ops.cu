@@ -4,6 +4,9 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <climits>
+#include <cstdint>
+
 #include "ops.h"
 
 namespace swaa::cuda {
@@ -272,6 +275,63 @@ std::string moe_combine(const void* y, const int* pos, const float* weights, int
   moe_combine_kernel<<<blocks_for(total, 256), 256, 0, st(stream)>>>(static_cast<const bf16*>(y), pos, weights, n, k,
                                                                      hidden, static_cast<bf16*>(out));
   return check("moe_combine");
+}
+
+namespace {
+
+// One CTA per row: each thread scans a strided share (16-byte loads where the row is aligned), then
+// warp and block reductions keep (value, index) with ties to the lower index.
+constexpr int kArgmaxThreads = 1024;
+struct ValIdx {
+  float v;
+  int i;
+};
+__device__ __forceinline__ ValIdx better(ValIdx a, ValIdx b) {
+  return (b.v > a.v || (b.v == a.v && b.i < a.i)) ? b : a;
+}
+__global__ void __launch_bounds__(kArgmaxThreads) argmax_rows_kernel(const float* x, int cols, int32_t* out) {
+  const float* row = x + static_cast<int64_t>(blockIdx.x) * cols;
+  ValIdx best = {-INFINITY, INT_MAX};
+  auto take = [&](float v, int i) {
+    if (v != v) v = -INFINITY;  // NaN
+    best = better(best, {v, i});
+  };
+  const int tid = threadIdx.x;
+  int head = 0;  // elements before the first 16-byte boundary
+  if (reinterpret_cast<uintptr_t>(row) % 16 != 0) head = min(cols, static_cast<int>((16 - reinterpret_cast<uintptr_t>(row) % 16) / 4));
+  if (tid < head) take(row[tid], tid);
+  const int vec = (cols - head) / 4;
+  const float4* row4 = reinterpret_cast<const float4*>(row + head);
+  for (int j = tid; j < vec; j += kArgmaxThreads) {
+    const float4 q = row4[j];
+    const int i = head + 4 * j;
+    take(q.x, i), take(q.y, i + 1), take(q.z, i + 2), take(q.w, i + 3);
+  }
+  for (int i = head + 4 * vec + tid; i < cols; i += kArgmaxThreads) take(row[i], i);
+#pragma unroll
+  for (int off = 16; off > 0; off /= 2) {
+    best = better(best, {__shfl_xor_sync(0xffffffffu, best.v, off), __shfl_xor_sync(0xffffffffu, best.i, off)});
+  }
+  __shared__ ValIdx warp_best[kArgmaxThreads / 32];
+  if (tid % 32 == 0) warp_best[tid / 32] = best;
+  __syncthreads();
+  if (tid < 32) {
+    best = warp_best[tid];
+#pragma unroll
+    for (int off = 16; off > 0; off /= 2) {
+      best = better(best, {__shfl_xor_sync(0xffffffffu, best.v, off), __shfl_xor_sync(0xffffffffu, best.i, off)});
+    }
+    if (tid == 0) out[blockIdx.x] = best.i == INT_MAX ? 0 : best.i;
+  }
+}
+
+}  // namespace
+
+std::string argmax_rows(const float* x, int rows, int cols, int32_t* out, void* stream) {
+  if (rows == 0) return "";
+  if (cols < 1) return "argmax_rows: cols must be >= 1, got " + std::to_string(cols);
+  argmax_rows_kernel<<<rows, kArgmaxThreads, 0, st(stream)>>>(x, cols, out);
+  return check("argmax_rows");
 }
 
 std::string attention_simple(const AttentionParams& p, void* stream) {

@@ -86,6 +86,9 @@ std::string gather_rows(const void* x, bool f32, const int* rows, int n, int col
 // pairs were grouped by expert into y.
 std::string moe_combine(const void* y, const int* pos, const float* weights, int n, int k, int hidden, void* out,
                         void* stream);
+// out[r] = the first index of the maximum of row r of the fp32 matrix x [rows, cols] (greedy
+// sampling: what std::max_element picks); NaN counts as -inf, a row of only NaN gives 0.
+std::string argmax_rows(const float* x, int rows, int cols, int32_t* out, void* stream);
 // Plain SWAA attention (one CTA per token and head, online softmax over the visible keys), for any
 // head_dim <= 256; same params as the tiled kernels (num_splits/workspace unused).
 std::string attention_simple(const AttentionParams& p, void* stream);

@@ -2,12 +2,14 @@
 // the same bf16 inputs: gemv for every row count up to kGemvMaxRows, odd feature counts, both
 // output types and every split of a row over warps (k up to 9728); gemv_many (q, k, v in one launch,
 // biases) against fp64; gemv_swiglu bit for bit against gemv, add_bias and silu_mul; add_rms_norm and qk_norm_rope_kv_write (head dims 64, 128) against the unfused
-// definitions; the Hopper prefill's wgmma products (wgmma_check) against fp64.
+// definitions; argmax_rows against std::max_element; the Hopper prefill's wgmma products
+// (wgmma_check) against fp64.
 // Tolerances: fp32 accumulation over k terms, then one bf16 rounding of the output (2^-8 relative)
 // for bf16 outputs.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -283,6 +285,46 @@ TEST(FusedOps, QkNormRopeKvWriteEqualsTheDefinition) {
 
 // The Hopper prefill's two products on one warpgroup (wgmma descriptors, 128-byte swizzle, the
 // accumulator and A-register layouts) against fp64: S = Q K^T and O = P V.
+// argmax_rows is the host's greedy pick (std::max_element: first index of the maximum) with NaN
+// read as -inf: ties, rows starting off a 16-byte boundary (cols not a multiple of 4), one column,
+// a vocabulary-sized row, rows of -inf and of NaN.
+TEST(Argmax, RowsMatchTheFirstMaximum) {
+  std::mt19937 rng(21);
+  for (int cols : {1, 3, 7, 1000, 4097, 151936}) {
+    const int rows = cols == 151936 ? 33 : 9;
+    std::vector<float> x(static_cast<size_t>(rows) * cols);
+    std::normal_distribution<float> d(0.f, 4.f);
+    for (auto& v : x) v = d(rng);
+    auto row = [&](int r) { return x.data() + static_cast<size_t>(r) * cols; };
+    if (rows > 1) std::fill(row(1), row(1) + cols, -INFINITY);
+    if (rows > 2) std::fill(row(2), row(2) + cols, NAN);
+    if (rows > 3 && cols > 2) {  // a tie at the maximum: the first of them wins
+      float* r3 = row(3);
+      const float m = *std::max_element(r3, r3 + cols) + 1.f;
+      r3[cols - 1] = m, r3[cols / 2] = m, r3[cols / 3 + 1] = m;
+    }
+    if (rows > 4 && cols > 2) {  // NaN next to the maximum
+      float* r4 = row(4);
+      const int at = static_cast<int>(std::max_element(r4, r4 + cols) - r4);
+      r4[(at + 1) % cols] = NAN;
+      r4[0] = NAN;
+    }
+    float* d_x = to_device(x);
+    int32_t* d_out = to_device(std::vector<int32_t>(rows, -1));
+    ASSERT_EQ(cuda::argmax_rows(d_x, rows, cols, d_out, nullptr), "");
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    const std::vector<int32_t> got = to_host<int32_t>(d_out, rows);
+    for (int r = 0; r < rows; ++r) {
+      std::vector<float> clean(row(r), row(r) + cols);
+      for (float& v : clean) v = std::isnan(v) ? -INFINITY : v;
+      const int want = static_cast<int>(std::max_element(clean.begin(), clean.end()) - clean.begin());
+      EXPECT_EQ(got[r], want) << "cols " << cols << " row " << r;
+    }
+    cudaFree(d_x);
+    cudaFree(d_out);
+  }
+}
+
 TEST(Wgmma, ProductsMatchFp64) {
   std::mt19937 rng(4);
   const auto q = random_bf16(64 * 128, rng), k = random_bf16(128 * 128, rng), p = random_bf16(64 * 128, rng);
