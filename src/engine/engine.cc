@@ -2,6 +2,7 @@
 // build the varlen layout -> forward -> sample -> stop checks -> outputs.
 #include "swaa/engine.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -32,6 +33,9 @@ struct Engine::Impl {
   int max_model_len = 0;
   int64_t peak_live_bytes = 0;
   std::vector<float> raw_logits;  // scratch: a row before the sampler edits it (logprobs only)
+  // Greedy steps take their tokens from Model::forward_greedy (SWAA_GREEDY_ON_BACKEND=0: from the
+  // logits on the host, for comparisons).
+  bool greedy_on_backend = true;
 
   Result<std::vector<int32_t>> prompt_ids(const RequestInput& in) const;
 };
@@ -49,6 +53,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   }
   if (options.kv_cache_bytes < 0) return invalid_argument("kv_cache_bytes must be >= 0");
   SWAA_ASSIGN_OR_RETURN(impl->backend, make_backend(options.device, options.num_threads));
+  const char* greedy_env = std::getenv("SWAA_GREEDY_ON_BACKEND");
+  impl->greedy_on_backend = !(greedy_env != nullptr && std::string(greedy_env) == "0");
   SWAA_ASSIGN_OR_RETURN(impl->model, Model::load(options.model_dir, *impl->backend, options.swaa));
   const ModelConfig& mc = impl->model->config();
   if (std::filesystem::exists(options.model_dir + "/tokenizer.json")) {
@@ -150,7 +156,21 @@ Result<std::vector<RequestOutput>> Engine::step() {
   std::vector<int32_t> ids;
   AttentionLayout layout = build_layout(*m.kv, chunks, ids);
   m.peak_live_bytes = std::max(m.peak_live_bytes, m.kv->live_bytes());
-  SWAA_ASSIGN_OR_RETURN(std::vector<float> logits, m.model->forward(ids, layout, logit_rows));
+  // Steps whose sampled rows are all plain greedy without logprobs take each row's argmax from the
+  // backend instead of its logits (a device backend then copies 4 bytes per row, not 4 x vocab).
+  bool greedy = m.greedy_on_backend;
+  for (const ScheduledChunk& c : plan.chunks) {
+    if (!greedy) break;
+    RequestState& req = *m.requests.at(c.seq->id);
+    if (c.samples()) greedy = req.params().logprobs < 0 && req.sampler().plain_greedy();
+  }
+  std::vector<float> logits;
+  std::vector<int32_t> argmax;
+  if (greedy) {
+    SWAA_ASSIGN_OR_RETURN(argmax, m.model->forward_greedy(ids, layout, logit_rows));
+  } else {
+    SWAA_ASSIGN_OR_RETURN(logits, m.model->forward(ids, layout, logit_rows));
+  }
   m.scheduler->commit(plan);
   const int vocab = m.model->config().vocab_size;
   size_t row = 0;
@@ -161,14 +181,19 @@ Result<std::vector<RequestOutput>> Engine::step() {
     req.metrics.computed_prompt_tokens = std::min(seq.num_computed, seq.prompt_len);
     req.metrics.preemptions = seq.num_preemptions;
     if (c.samples()) {
-      std::span<float> row_logits(logits.data() + row * vocab, vocab);
-      ++row;
-      // Logprobs are of the raw logits; the sampler applies penalties to the row in place.
       const int num_logprobs = req.params().logprobs;
-      if (num_logprobs >= 0) m.raw_logits.assign(row_logits.begin(), row_logits.end());
-      const int32_t token = req.sampler().sample(row_logits, req.prompt(), req.output());
+      int32_t token = 0;
       SampleLogprobs lp;
-      if (num_logprobs >= 0) lp = compute_logprobs(m.raw_logits, token, num_logprobs);
+      if (greedy) {
+        token = argmax[row];
+      } else {
+        std::span<float> row_logits(logits.data() + row * vocab, vocab);
+        // Logprobs are of the raw logits; the sampler applies penalties to the row in place.
+        if (num_logprobs >= 0) m.raw_logits.assign(row_logits.begin(), row_logits.end());
+        token = req.sampler().sample(row_logits, req.prompt(), req.output());
+        if (num_logprobs >= 0) lp = compute_logprobs(m.raw_logits, token, num_logprobs);
+      }
+      ++row;
       const auto t = RequestState::Clock::now();
       if (!req.first_token) {
         req.first_token = t;

@@ -89,6 +89,18 @@ Status Model::mlp_block(int layer, const Tensor& x, Tensor& out) {
 
 Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const AttentionLayout& layout,
                                           const std::vector<int>& logit_rows) {
+  SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, false));
+  return std::move(r.logits);
+}
+
+Result<std::vector<int32_t>> Model::forward_greedy(const std::vector<int32_t>& ids, const AttentionLayout& layout,
+                                                   const std::vector<int>& logit_rows) {
+  SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, true));
+  return std::move(r.argmax);
+}
+
+Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, const AttentionLayout& layout,
+                                            const std::vector<int>& logit_rows, bool greedy) {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(ids.size()), H = c.hidden_size;
   if (n != layout.num_tokens) return internal_error("forward: ids and layout disagree on the token count");
@@ -103,7 +115,9 @@ Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const
     if (r < 0 || r >= n) return internal_error("forward: logit row " + std::to_string(r) + " out of range");
   }
   backend_.begin_step(layout);
-  if (std::optional<std::vector<float>> replayed = backend_.replay_step(ids, logit_rows)) return std::move(*replayed);
+  if (std::optional<Backend::StepResult> replayed = backend_.replay_step(ids, logit_rows, greedy)) {
+    return std::move(*replayed);
+  }
   SWAA_ASSIGN_OR_RETURN(Tensor x, scratch({n, H}));    // [n, H] residual stream
   SWAA_ASSIGN_OR_RETURN(Tensor h, scratch({n, H}));    // [n, H] normed input of a block
   SWAA_ASSIGN_OR_RETURN(Tensor out, scratch({n, H}));  // [n, H] block output
@@ -129,10 +143,16 @@ Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const
   SWAA_ASSIGN_OR_RETURN(Tensor logits, backend_.scratch({rows, c.vocab_size}, DType::kF32));  // [rows, V]
   backend_.linear(picked, weights_.lm_head, nullptr, logits);
   // A failed recording ran nothing and switched recording off: run the step again, directly.
-  if (!backend_.end_step()) return forward(ids, layout, logit_rows);
-  std::vector<float> host(static_cast<size_t>(rows) * c.vocab_size);
-  if (rows > 0) backend_.to_host_f32(logits, 0, rows, host.data());
-  return host;
+  if (!backend_.end_step()) return run_step(ids, layout, logit_rows, greedy);
+  Backend::StepResult result;
+  if (greedy) {
+    result.argmax.resize(static_cast<size_t>(rows));
+    backend_.argmax_rows_f32(logits, rows, result.argmax.data());
+  } else {
+    result.logits.resize(static_cast<size_t>(rows) * c.vocab_size);
+    if (rows > 0) backend_.to_host_f32(logits, 0, rows, result.logits.data());
+  }
+  return result;
 }
 
 Result<Tensor> Model::scratch(const std::vector<int64_t>& shape) {

@@ -24,6 +24,12 @@ class Sampler {
   // Picks the next token. `logits` (one row, vocab entries) is modified in place.
   // `prompt` and `output` feed the penalties (repetition: both; presence/frequency: output).
   int32_t sample(std::span<float> logits, const std::vector<int32_t>& prompt, const std::vector<int32_t>& output);
+  // Whether sample() is the first index of the maximum of the raw logits whatever the history:
+  // greedy (temperature 0 or top_k 1) with no repetition, presence or frequency penalty.
+  bool plain_greedy() const {
+    return (params_.temperature == 0.0f || params_.top_k == 1) && params_.repetition_penalty == 1.0f &&
+           params_.presence_penalty == 0.0f && params_.frequency_penalty == 0.0f;
+  }
 
  private:
   void apply_penalties(std::span<float> logits, const std::vector<int32_t>& prompt,

@@ -1,7 +1,8 @@
 // CUDA graphs of decode steps (label cuda): recorded and replayed steps give what op-by-op steps
 // give (SWAA_CUDA_GRAPHS=0), through `score` (one sequence whose keys outgrow the block-table
 // stride and move the decode split count) and through the engine (continuous batching: batches
-// shrink as requests finish, so several step shapes are recorded). The debug log proves that
+// shrink as requests finish, so several step shapes are recorded; greedy tokens taken on the device
+// equal the host's argmax of the logits). The debug log proves that
 // steps were recorded, and (for score) that most steps were replayed rather than recorded; a
 // Qwen3-MoE model's decode steps (routed on the device) are recorded too.
 #include <gtest/gtest.h>
@@ -132,12 +133,21 @@ TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
       ASSERT_TRUE(res.ok()) << res.status().message();
       out = std::move(res).value();
     };
-    std::vector<GenerationResult> off, on;
+    std::vector<GenerationResult> off, on, host_argmax;
     with_graphs(false, [&] { run(off); });
     const std::string log = with_graphs(true, [&] { run(on); });
+    // The greedy tokens picked on the device (argmax_rows, default) are those the host picks from
+    // the copied logits (SWAA_GREEDY_ON_BACKEND=0).
+    ::setenv("SWAA_GREEDY_ON_BACKEND", "0", 1);
+    with_graphs(true, [&] { run(host_argmax); });
+    ::unsetenv("SWAA_GREEDY_ON_BACKEND");
     EXPECT_NE(log.find("cuda graphs: recorded"), std::string::npos) << log;
     ASSERT_EQ(on.size(), off.size());
-    for (size_t i = 0; i < on.size(); ++i) EXPECT_EQ(on[i].token_ids, off[i].token_ids) << "request " << i << " " << describe(c);
+    ASSERT_EQ(on.size(), host_argmax.size());
+    for (size_t i = 0; i < on.size(); ++i) {
+      EXPECT_EQ(on[i].token_ids, off[i].token_ids) << "request " << i << " " << describe(c);
+      EXPECT_EQ(on[i].token_ids, host_argmax[i].token_ids) << "request " << i << " " << describe(c);
+    }
   }
 }
 

@@ -83,16 +83,35 @@ Result<Tensor> CudaBackend::upload(const TensorView& w) {
   return t;
 }
 
+void CudaBackend::remember_logits(const float* logits, int64_t count) {
+  if (awaiting_logits_ == nullptr) return;
+  awaiting_logits_->logits = logits;
+  awaiting_logits_->logits_count = count;
+  awaiting_logits_ = nullptr;
+}
+
+void CudaBackend::argmax_to_host(const float* logits, int64_t rows, int64_t cols, int32_t* dst) {
+  if (rows == 0) return;
+  std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
+  SWAA_CUDA_OK(cuda::argmax_rows(logits, static_cast<int>(rows), static_cast<int>(cols), static_cast<int32_t*>(out.get()),
+                                 stream_));
+  SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(dst, out.get(), rows * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_)));
+  SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
+}
+
+void CudaBackend::argmax_rows_f32(const Tensor& t, int64_t rows, int32_t* dst) {
+  SWAA_CHECK(t.dtype() == DType::kF32);
+  const int64_t cols = t.numel() / t.dim(0);
+  remember_logits(t.data_as<float>(), rows * cols);
+  argmax_to_host(t.data_as<float>(), rows, cols, dst);
+}
+
 void CudaBackend::to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) {
   const int64_t cols = t.numel() / t.dim(0);
   const int64_t n = (row_end - row_begin) * cols;
-  if (awaiting_logits_ != nullptr) {  // the step just recorded: remember where its logits are
-    if (t.dtype() == DType::kF32) {
-      awaiting_logits_->logits = t.data_as<float>() + row_begin * cols;
-      awaiting_logits_->logits_count = n;
-    }
-    awaiting_logits_ = nullptr;
-  }
+  // The step just recorded: remember where its logits are (only fp32 logits are replayed).
+  if (t.dtype() == DType::kF32) remember_logits(t.data_as<float>() + row_begin * cols, n);
+  awaiting_logits_ = nullptr;
   if (t.dtype() == DType::kF32) {
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(dst, t.data_as<float>() + row_begin * cols, n * 4, cudaMemcpyDeviceToHost, stream_)));
     SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));

@@ -35,8 +35,8 @@ void CudaBackend::begin_step(const AttentionLayout& L) {
   all_single_query_ = max_seqlen_q_ <= 1;
 }
 
-std::optional<std::vector<float>> CudaBackend::replay_step(const std::vector<int32_t>& ids,
-                                                           const std::vector<int>& logit_rows) {
+std::optional<Backend::StepResult> CudaBackend::replay_step(const std::vector<int32_t>& ids,
+                                                            const std::vector<int>& logit_rows, bool greedy) {
   SWAA_CHECK(mode_ == StepMode::kPending);
   const AttentionLayout& L = *layout_;
   // Recorded: decode steps (their shapes repeat) once RoPE's table is on the device.
@@ -55,7 +55,7 @@ std::optional<std::vector<float>> CudaBackend::replay_step(const std::vector<int
   auto it = std::find_if(graphs_.begin(), graphs_.end(), [&](const auto& g) { return g->key == key; });
   if (it != graphs_.end()) {
     if (splits_still_match(**it)) {
-      if (std::optional<std::vector<float>> out = replay(**it, ids, logit_rows)) return out;
+      if (std::optional<StepResult> out = replay(**it, ids, logit_rows, greedy)) return out;
     }
     graphs_.erase(it);  // stale (the split count moved with the sequences' length): record again
   }
@@ -228,8 +228,8 @@ bool CudaBackend::splits_still_match(const StepGraph& g) const {
   return true;
 }
 
-std::optional<std::vector<float>> CudaBackend::replay(StepGraph& g, const std::vector<int32_t>& ids,
-                                                      const std::vector<int>& rows) {
+std::optional<Backend::StepResult> CudaBackend::replay(StepGraph& g, const std::vector<int32_t>& ids,
+                                                       const std::vector<int>& rows, bool greedy) {
   // The graph's copy nodes read g.arena when it runs: restage this step's arrays in the order the
   // recorded step staged them (layout, ids, logit rows). The last replay of g ended with a sync.
   bt_stride_ = g.key.bt_stride;
@@ -241,15 +241,21 @@ std::optional<std::vector<float>> CudaBackend::replay(StepGraph& g, const std::v
                       arena_->stage(rows.data(), rows.size() * sizeof(int)) != nullptr;
   if (!staged || arena_->used() != g.arena_used || (g.logits == nullptr && !rows.empty())) return std::nullopt;
   SWAA_CUDA_OK(cuda_msg(cudaGraphLaunch(g.exec, stream_)));
-  std::vector<float> logits(static_cast<size_t>(g.logits_count));
-  if (!logits.empty()) {
-    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(logits.data(), g.logits, logits.size() * sizeof(float),
+  StepResult result;
+  const float* logits = static_cast<const float*>(g.logits);
+  if (greedy) {
+    result.argmax.resize(rows.size());
+    if (!rows.empty()) argmax_to_host(logits, rows.size(), g.logits_count / static_cast<int64_t>(rows.size()),
+                                      result.argmax.data());
+  } else if (g.logits_count > 0) {
+    result.logits.resize(static_cast<size_t>(g.logits_count));
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(result.logits.data(), logits, result.logits.size() * sizeof(float),
                                           cudaMemcpyDeviceToHost, stream_)));
   }
   SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
   g.last_used = ++clock_;
   mode_ = StepMode::kIdle;
-  return logits;
+  return result;
 }
 
 }  // namespace swaa
