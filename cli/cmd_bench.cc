@@ -5,8 +5,11 @@
 // Prefill time runs until every request has its first token; decode tokens/s counts only the
 // tokens generated after that, over the time after that (requests whose prompts were read first
 // already decode while later prompts are read: neither those tokens nor that time count).
+// All --batch requests run at once: the engine's sequence limit is raised to the batch unless
+// --max-num-seqs is given.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -72,6 +75,14 @@ void run_bench(const BenchArgs& a) {
   }
   if (a.warmup < 0) throw CliError("--warmup must be >= 0, got " + std::to_string(a.warmup));
   EngineOptions opt = a.engine.resolve();
+  // --batch B means B sequences at once: the engine's limit (default 16) rises to B unless
+  // --max-num-seqs was given, in which case a larger batch runs in waves and the note says so.
+  if (!a.engine.max_num_seqs_given()) {
+    opt.max_num_seqs = std::max(opt.max_num_seqs, a.batch);
+  } else if (opt.max_num_seqs < a.batch) {
+    std::fprintf(stderr, "swaa bench: --batch %d runs at most %d sequences at a time (--max-num-seqs %d)\n", a.batch,
+                 opt.max_num_seqs, opt.max_num_seqs);
+  }
   std::unique_ptr<Engine> engine = make_engine(opt);
   SamplingParams p;
   p.temperature = 0;
@@ -92,6 +103,7 @@ void run_bench(const BenchArgs& a) {
   r["prompt_len"] = a.prompt_len;
   r["gen_len"] = a.gen_len;
   r["batch"] = a.batch;
+  r["max_num_seqs"] = opt.max_num_seqs;
   r["warmup"] = a.warmup;
   r["prefill_tokens_per_second"] = prefill_s > 0 ? a.batch * static_cast<double>(a.prompt_len) / prefill_s : 0.0;
   r["decode_tokens_per_second"] = decode_s > 0 ? (generated - t.generated_before_decode) / decode_s : 0.0;
@@ -104,8 +116,8 @@ void run_bench(const BenchArgs& a) {
     return;
   }
   std::printf("swaa bench: %s, %s, %s\n", opt.model_dir.c_str(), describe(opt.swaa).c_str(), opt.device.c_str());
-  std::printf("  batch %d x (prompt %d + generate %d), %d warmup batch%s\n", a.batch, a.prompt_len, a.gen_len, a.warmup,
-              a.warmup == 1 ? "" : "es");
+  std::printf("  batch %d x (prompt %d + generate %d), at most %d at a time, %d warmup batch%s\n", a.batch, a.prompt_len,
+              a.gen_len, opt.max_num_seqs, a.warmup, a.warmup == 1 ? "" : "es");
   std::printf("  prefill      %10.1f tok/s\n", r["prefill_tokens_per_second"].get<double>());
   std::printf("  decode       %10.1f tok/s\n", r["decode_tokens_per_second"].get<double>());
   std::printf("  TTFT mean    %10.3f s (max %.3f s)\n", ttft_sum / a.batch, ttft_max);

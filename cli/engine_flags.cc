@@ -17,7 +17,7 @@ void EngineFlags::add_to(CLI::App& cmd) {
   cmd.add_option("--threads", threads, "CPU threads (0 = all cores)");
   cmd.add_option("--block-size", block_size, "KV cache block size in tokens");
   cmd.add_option("--kv-cache-gib", kv_cache_gib, "KV cache capacity in GiB");
-  cmd.add_option("--max-num-seqs", max_num_seqs, "sequences batched at once");
+  max_num_seqs_option = cmd.add_option("--max-num-seqs", max_num_seqs, "sequences batched at once");
   cmd.add_option("--max-num-batched-tokens", max_num_batched_tokens, "tokens per step (also the prefill chunk)");
   cmd.add_option("--max-model-len", max_model_len, "prompt + generation limit (0 = the model's)");
   swaa.add_to(cmd);

@@ -23,8 +23,11 @@ struct EngineFlags {
   int max_model_len = 0;
   SwaaFlags swaa;
 
+  CLI::Option* max_num_seqs_option = nullptr;  // set by add_to
+
   void add_to(CLI::App& cmd);
   EngineOptions resolve() const;  // throws CliError
+  bool max_num_seqs_given() const { return max_num_seqs_option != nullptr && max_num_seqs_option->count() > 0; }
 };
 
 struct SamplingFlags {

@@ -154,6 +154,21 @@ TEST_F(CliGenerate, BenchJson) {
   EXPECT_GT(j["decode_tokens_per_second"].get<double>(), 0.0);
   EXPECT_GT(j["peak_kv_bytes"].get<int64_t>(), 0);
   EXPECT_EQ(j["swaa"], "W=8 S=0 fa_decode=off");
+  EXPECT_EQ(j["max_num_seqs"], 16);  // the default: at least the batch
+}
+
+// --batch above the default sequence limit (16) runs every request at once; an explicit, smaller
+// --max-num-seqs is kept and named on stderr.
+TEST_F(CliGenerate, BenchBatchRaisesTheSequenceLimit) {
+  testing::CommandResult r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 8 --gen-len 2 --batch 20 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["max_num_seqs"], 20);
+  r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 8 --gen-len 2 --batch 20 --max-num-seqs 8 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("--batch 20 runs at most 8 sequences at a time (--max-num-seqs 8)"), std::string::npos) << r.out;
+  j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["max_num_seqs"], 8);
 }
 
 TEST_F(CliGenerate, BenchRejectsNegativeWarmup) {
