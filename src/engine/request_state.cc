@@ -1,7 +1,11 @@
-// Per-request output processing: stop conditions and held-back text for stop strings.
+// Per-request output processing: stop conditions and held-back text for stop strings; the
+// parallel draw of a sampled step's rows.
 #include "engine/request_state.h"
 
 #include <algorithm>
+
+#include "core/check.h"
+#include "sampling/logprobs.h"
 
 namespace swaa {
 
@@ -86,6 +90,25 @@ RequestOutput RequestState::take_output() {
   out.logprobs = std::move(pending_logprobs_);
   pending_logprobs_.clear();
   out.metrics = metrics;
+  return out;
+}
+
+SampledRows sample_rows(const std::vector<RequestState*>& reqs, std::span<float> logits, int vocab, int num_threads) {
+  const int n = static_cast<int>(reqs.size());
+  SWAA_CHECK(logits.size() >= static_cast<size_t>(n) * vocab);
+  SampledRows out;
+  out.tokens.resize(n);
+  out.logprobs.resize(n);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(std::max(1, std::min(num_threads, n))) if (n > 1)
+  for (int r = 0; r < n; ++r) {
+    RequestState& req = *reqs[r];
+    std::span<float> row = logits.subspan(static_cast<size_t>(r) * vocab, vocab);
+    const int num_logprobs = req.params().logprobs;
+    std::vector<float> raw;
+    if (num_logprobs >= 0) raw.assign(row.begin(), row.end());
+    out.tokens[r] = req.sampler().sample(row, req.prompt(), req.output());
+    if (num_logprobs >= 0) out.logprobs[r] = compute_logprobs(raw, out.tokens[r], num_logprobs);
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -60,5 +61,15 @@ class RequestState {
   std::vector<SampleLogprobs> pending_logprobs_;  // of output_[emitted_ids_..], not yet returned
   FinishReason finish_ = FinishReason::kNone;
 };
+
+// One sampled step's draws: tokens[r] (and logprobs[r] where the request asked for them) of reqs[r]
+// from logits row r (logits[r * vocab, (r + 1) * vocab)). Rows are drawn in parallel on up to
+// `num_threads` OpenMP threads: each request's sampler and RNG are its own, so the results do not
+// depend on the thread count. Logprobs are of the raw row; penalties then edit the row in place.
+struct SampledRows {
+  std::vector<int32_t> tokens;
+  std::vector<SampleLogprobs> logprobs;
+};
+SampledRows sample_rows(const std::vector<RequestState*>& reqs, std::span<float> logits, int vocab, int num_threads);
 
 }  // namespace swaa

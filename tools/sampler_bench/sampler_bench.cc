@@ -4,13 +4,19 @@
 // until 2026-12-03). Logit rows: "flat", N(0, 3) (mass spread over thousands of tokens, the slow
 // case for sorting on demand), and "peaked", N(0, 3) plus +12 on 20 tokens (mass concentrated, as
 // in a trained model's rows). Same seed for both columns: the tokens drawn are printed as a sum.
+// Then a sampled step of 16 rows through `sample_rows` (the engine's parallel draw) on 1 thread
+// and on every core.
 // Usage: sampler_bench [reps]   (default 30)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <random>
 #include <vector>
 
+#include <omp.h>
+
+#include "engine/request_state.h"
 #include "sampling/sampler.h"
 
 namespace {
@@ -55,6 +61,29 @@ int main(int argc, char** argv) {
                     sum_off == sum_full ? "yes" : "no");
       }
     }
+  }
+  // A sampled step of 16 rows (peaked logits, temperature 0.7, top_p 0.95).
+  constexpr int kRows = 16;
+  std::vector<std::unique_ptr<swaa::RequestState>> reqs;
+  std::vector<swaa::RequestState*> ptrs;
+  for (int i = 0; i < kRows; ++i) {
+    swaa::SamplingParams p;
+    p.temperature = 0.7f;
+    p.top_p = 0.95f;
+    p.seed = i;
+    reqs.push_back(std::make_unique<swaa::RequestState>(i, std::vector<int32_t>{1}, p, nullptr, std::vector<int32_t>{}));
+    ptrs.push_back(reqs.back().get());
+  }
+  std::vector<float> step_logits;
+  for (int i = 0; i < kRows; ++i) step_logits.insert(step_logits.end(), peaked.begin(), peaked.end());
+  for (int threads : {1, omp_get_num_procs()}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) {
+      std::vector<float> l = step_logits;
+      swaa::sample_rows(ptrs, l, kVocab, threads);
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps;
+    std::printf("sample_rows, %d rows, %d thread%s: %.2f ms per step\n", kRows, threads, threads == 1 ? "" : "s", ms);
   }
   return 0;
 }

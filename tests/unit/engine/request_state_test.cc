@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "support/checkpoint_writer.h"
 
 namespace swaa {
@@ -130,6 +132,44 @@ TEST_F(RequestStateTest, LogprobsSkipEosAndAreEmptyWhenOff) {
   o = off.take_output();
   EXPECT_EQ(o.token_ids.size(), 1u);
   EXPECT_TRUE(o.logprobs.empty());
+}
+
+// sample_rows draws the same tokens and logprobs on 1 thread and on 4: 8 seeded requests (top_k
+// off, top-p, penalties, logprobs on half of them), 20 steps, each step's rows from one shared
+// random logits matrix given to both sets.
+TEST_F(RequestStateTest, SampleRowsIndependentOfThreads) {
+  const int kReqs = 8, kVocab = 3000;
+  std::vector<std::unique_ptr<RequestState>> one, four;
+  for (int i = 0; i < kReqs; ++i) {
+    SamplingParams p;
+    p.temperature = 0.8f;
+    p.top_p = 0.9f;
+    p.repetition_penalty = i % 3 == 0 ? 1.3f : 1.0f;
+    p.seed = 100 + i;
+    p.logprobs = i % 2 == 0 ? 3 : -1;
+    p.max_tokens = 1000;
+    p.ignore_eos = true;
+    one.push_back(std::make_unique<RequestState>(i, std::vector<int32_t>{1, 2, 3}, p, nullptr, std::vector<int32_t>{}));
+    four.push_back(std::make_unique<RequestState>(i, std::vector<int32_t>{1, 2, 3}, p, nullptr, std::vector<int32_t>{}));
+  }
+  std::vector<RequestState*> a, b;
+  for (int i = 0; i < kReqs; ++i) a.push_back(one[i].get()), b.push_back(four[i].get());
+  std::mt19937 rng(8);
+  std::normal_distribution<float> d(0.f, 2.f);
+  for (int step = 0; step < 20; ++step) {
+    std::vector<float> logits(static_cast<size_t>(kReqs) * kVocab);
+    for (float& x : logits) x = d(rng);
+    std::vector<float> copy = logits;
+    SampledRows ra = sample_rows(a, logits, kVocab, 1), rb = sample_rows(b, copy, kVocab, 4);
+    ASSERT_EQ(ra.tokens, rb.tokens) << "step " << step;
+    for (int i = 0; i < kReqs; ++i) {
+      ASSERT_EQ(ra.logprobs[i].logprob, rb.logprobs[i].logprob) << "step " << step << " request " << i;
+      ASSERT_EQ(ra.logprobs[i].top.size(), i % 2 == 0 ? 3u : 0u);
+      one[i]->on_token(ra.tokens[i], 1 << 20, ra.logprobs[i]);
+      four[i]->on_token(rb.tokens[i], 1 << 20, rb.logprobs[i]);
+    }
+  }
+  EXPECT_EQ(one[0]->output().size(), 20u);
 }
 
 }  // namespace
