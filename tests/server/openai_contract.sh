@@ -20,8 +20,10 @@ trap cleanup EXIT
 # The background job opens serve.log itself, maybe after the loop below first reads it (and a failed
 # read in `port=$(...)` would end this script under set -e): create it first.
 : >"$work/serve.log"
+# --max-model-len 20000: room for a stream that cannot finish before its client aborts it (a write
+# to a closed connection fails only after the close arrives; this model writes ~10k tokens/s).
 "$build/swaa" serve -m "$work/model" --port 0 --served-model-name tiny --api-key test-key --threads 1 \
-  --max-model-len 512 --sliding-window-size 16 --keep-first 2 --non-sliding-layers "[1]" 2>"$work/serve.log" &
+  --max-model-len 20000 --sliding-window-size 16 --keep-first 2 --non-sliding-layers "[1]" 2>"$work/serve.log" &
 pid=$!
 port=""
 for _ in $(seq 300); do
