@@ -68,89 +68,48 @@ int32_t Sampler::sample(std::span<float> logits, const std::vector<int32_t>& pro
   if (params_.temperature == 0.0f || params_.top_k == 1) {
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
   }
-  if (params_.top_k > 0 && params_.top_k < V) return sample_top_k(logits, params_.top_k);
-  return sample_full(logits);
-}
-
-int32_t Sampler::sample_top_k(std::span<const float> logits, int k) {
-  const int32_t V = static_cast<int32_t>(logits.size());
-  // Candidates sorted by logit (ties by id, for determinism); softmax at the temperature.
-  order_.resize(V);
-  std::iota(order_.begin(), order_.end(), 0);
-  auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  std::partial_sort(order_.begin(), order_.begin() + k, order_.end(), by_logit);
-  order_.resize(k);
-  probs_.resize(k);
-  const double inv_t = 1.0 / params_.temperature;
-  const double mx = logits[order_[0]];
-  double sum = 0;
-  for (int i = 0; i < k; ++i) sum += (probs_[i] = std::exp((logits[order_[i]] - mx) * inv_t));
-  for (double& p : probs_) p /= sum;
-  // top-p: keep the smallest prefix with mass >= top_p (always at least one token).
-  int keep = k;
-  if (params_.top_p < 1.0f) {
-    double mass = 0;
-    for (int i = 0; i < k; ++i) {
-      mass += probs_[i];
-      if (mass >= params_.top_p) {
-        keep = i + 1;
-        break;
-      }
-    }
-  }
-  // min-p: drop tokens below min_p times the most likely one.
-  if (params_.min_p > 0.0f) {
-    const double floor = params_.min_p * probs_[0];
-    int n = 1;
-    while (n < keep && probs_[n] >= floor) ++n;
-    keep = n;
-  }
-  double kept = 0;
-  for (int i = 0; i < keep; ++i) kept += probs_[i];
-  const double u = std::uniform_real_distribution<double>(0.0, kept)(rng_);
-  double acc = 0;
-  for (int i = 0; i < keep; ++i) {
-    acc += probs_[i];
-    if (u < acc) return order_[i];
-  }
-  return order_[keep - 1];
-}
-
-// Weights w[v] = exp((logit[v] - max) / T) for the whole row, their sum in id order; the sorted
-// order (logit descending, ties by id) is extended on demand. Sorting the whole vocabulary took
-// ~40 ms per row for 151936 tokens; real logits put nearly all the mass in the first few hundred.
-int32_t Sampler::sample_full(std::span<const float> logits) {
-  const int32_t V = static_cast<int32_t>(logits.size());
+  // Candidates: the k best by logit (ties by id, for determinism), every token with top_k off.
+  // Weights exp((logit - max) / T), by rank; the sorted order is built only as far as top-p, min-p
+  // and the draw look (sorting all 151936 tokens took ~26 ms per row; real logits put nearly all
+  // the mass in the first few hundred), so the draws are those of a full sort.
+  const int32_t k = params_.top_k > 0 ? std::min<int32_t>(params_.top_k, V) : V;
   const double inv_t = 1.0 / params_.temperature;
   const double mx = *std::max_element(logits.begin(), logits.end());
-  probs_.resize(V);
-  double total = 0;
-  for (int32_t v = 0; v < V; ++v) total += (probs_[v] = std::exp((logits[v] - mx) * inv_t));
+  auto weight = [&](int32_t id) { return std::exp((logits[id] - mx) * inv_t); };
+  auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
   order_.resize(V);
   std::iota(order_.begin(), order_.end(), 0);
-  auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  int32_t sorted = 0;  // order_[0, sorted) is the sorted prefix; the rest ranks below it
-  auto weight_at = [&](int32_t i) {  // the weight of the i-th best token, sorting further if needed
-    if (i >= sorted) {  // select the next best (upto - sorted) among the rest, then sort them
-      int32_t upto = static_cast<int32_t>(std::min<int64_t>(V, std::max<int64_t>(256, 4LL * std::max(i + 1, sorted))));
-      if (upto > V / 8) upto = V;
-      auto first = order_.begin() + sorted, mid = order_.begin() + upto;
-      if (upto - sorted <= 1024) {
-        std::partial_sort(first, mid, order_.end(), by_logit);  // a heap of the chunk: most ids fail at its top
-      } else {
-        if (upto < V) std::nth_element(first, mid, order_.end(), by_logit);
-        std::sort(first, mid, by_logit);
-      }
-      sorted = upto;
+  probs_.clear();  // weights of order_[0, probs_.size()), the sorted prefix; the rest ranks below it
+  auto sort_to = [&](int32_t upto) {  // the next best (upto - sorted) among the rest, sorted
+    const auto first = order_.begin() + static_cast<int64_t>(probs_.size()), mid = order_.begin() + upto;
+    if (k < V || mid - first <= 1024) {
+      std::partial_sort(first, mid, order_.end(), by_logit);  // a heap of the chunk: most ids fail at its top
+    } else {
+      if (upto < V) std::nth_element(first, mid, order_.end(), by_logit);
+      std::sort(first, mid, by_logit);
     }
-    return probs_[order_[i]];
+    for (auto it = first; it != mid; ++it) probs_.push_back(weight(*it));
   };
+  auto weight_at = [&](int32_t i) {  // the weight of the i-th best candidate (i < k)
+    if (i >= static_cast<int32_t>(probs_.size())) {
+      int64_t upto = std::max<int64_t>(256, 4LL * std::max<int64_t>(i + 1, probs_.size()));
+      sort_to(static_cast<int32_t>(upto > V / 8 ? V : upto));
+    }
+    return probs_[i];
+  };
+  double total = 0;  // over the candidates: in rank order for top_k, in id order for every token
+  if (k < V) {
+    sort_to(k);
+    for (double w : probs_) total += w;
+  } else {
+    for (int32_t v = 0; v < V; ++v) total += weight(v);
+  }
   // top-p: the smallest prefix with mass >= top_p (always at least one token).
-  int32_t keep = V;
+  int32_t keep = k;
   if (params_.top_p < 1.0f) {
     const double target = params_.top_p * total;
     double mass = 0;
-    for (int32_t i = 0; i < V; ++i) {
+    for (int32_t i = 0; i < k; ++i) {
       mass += weight_at(i);
       if (mass >= target) {
         keep = i + 1;
@@ -166,7 +125,7 @@ int32_t Sampler::sample_full(std::span<const float> logits) {
     keep = n;
   }
   double kept = total;
-  if (keep < V) {
+  if (keep < k) {
     kept = 0;
     for (int32_t i = 0; i < keep; ++i) kept += weight_at(i);
   }

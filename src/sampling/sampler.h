@@ -34,16 +34,11 @@ class Sampler {
  private:
   void apply_penalties(std::span<float> logits, const std::vector<int32_t>& prompt,
                        const std::vector<int32_t>& output) const;
-  // top_k < vocabulary: the k best sorted, then top-p, min-p and the draw over them.
-  int32_t sample_top_k(std::span<const float> logits, int k);
-  // Every token a candidate (top_k off): the same distribution and walk order, with the sorted
-  // order built only as far as top-p, min-p and the draw look (partial sorts growing 4x).
-  int32_t sample_full(std::span<const float> logits);
 
   SamplingParams params_;
   std::mt19937_64 rng_;
   std::vector<int32_t> order_;  // scratch: candidate ids sorted by probability
-  std::vector<double> probs_;   // scratch: probabilities (sample_top_k) or weights by id (sample_full)
+  std::vector<double> probs_;   // scratch: weights of the sorted candidates, by rank
 };
 
 }  // namespace swaa

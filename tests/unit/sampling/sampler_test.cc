@@ -97,26 +97,27 @@ TEST(Sampler, SeededIsReproducible) {
   }
 }
 
-// The whole-vocabulary path (top_k off) sorts only as far as it looks. It must draw what sorting
-// everything first draws: the reference below is the earlier implementation (full sort by logit,
-// ties by id; softmax; top-p prefix; min-p; one uniform draw over the kept mass), fed the same
-// seeded engine. Peaked rows stay in the first sorted chunk; flat rows and top_p = 1 walk far
-// enough to sort the whole row.
+// The sampler sorts only as far as it looks. It must draw what sorting everything first draws: the
+// reference below is the earlier implementation (full sort by logit, ties by id; the top k;
+// softmax; top-p prefix; min-p; one uniform draw over the kept mass), fed the same seeded engine.
+// Peaked rows stay in the first sorted chunk; flat rows and top_p = 1 walk far enough to sort the
+// whole row; top_k 40 sorts its 40 candidates.
 int32_t full_sort_reference(const std::vector<float>& logits, const SamplingParams& p, std::mt19937_64& rng) {
   const int V = static_cast<int>(logits.size());
   std::vector<int32_t> order(V);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(),
             [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
-  std::vector<double> probs(V);
+  const int k = p.top_k > 0 ? std::min(p.top_k, V) : V;
+  std::vector<double> probs(k);
   const double inv_t = 1.0 / p.temperature;
   double sum = 0;
-  for (int i = 0; i < V; ++i) sum += (probs[i] = std::exp((logits[order[i]] - logits[order[0]]) * inv_t));
+  for (int i = 0; i < k; ++i) sum += (probs[i] = std::exp((logits[order[i]] - logits[order[0]]) * inv_t));
   for (double& q : probs) q /= sum;
-  int keep = V;
+  int keep = k;
   if (p.top_p < 1.0f) {
     double mass = 0;
-    for (int i = 0; i < V; ++i) {
+    for (int i = 0; i < k; ++i) {
       mass += probs[i];
       if (mass >= p.top_p) {
         keep = i + 1;
@@ -140,7 +141,7 @@ int32_t full_sort_reference(const std::vector<float>& logits, const SamplingPara
   return order[keep - 1];
 }
 
-TEST(Sampler, WholeVocabularyDrawsWhatAFullSortDraws) {
+TEST(Sampler, DrawsWhatAFullSortDraws) {
   const int V = 20000;
   std::mt19937 gen(3);
   for (float scale : {8.f, 1.f}) {  // peaked (most mass in a few tokens) and flat rows
@@ -150,18 +151,21 @@ TEST(Sampler, WholeVocabularyDrawsWhatAFullSortDraws) {
     for (float temperature : {0.7f, 1.0f}) {
       for (float top_p : {0.9f, 1.0f}) {
         for (float min_p : {0.0f, 0.05f}) {
-          SamplingParams p;
-          p.temperature = temperature;
-          p.top_p = top_p;
-          p.min_p = min_p;
-          p.seed = 99;
-          Sampler s(p);
-          std::mt19937_64 ref_rng(99);
-          for (int draw = 0; draw < 25; ++draw) {
-            std::vector<float> l = row;
-            const int32_t want = full_sort_reference(row, p, ref_rng);
-            ASSERT_EQ(s.sample(l, {}, {}), want) << "scale " << scale << " T " << temperature << " top_p " << top_p
-                                                 << " min_p " << min_p << " draw " << draw;
+          for (int top_k : {0, 40}) {
+            SamplingParams p;
+            p.temperature = temperature;
+            p.top_p = top_p;
+            p.min_p = min_p;
+            p.top_k = top_k;
+            p.seed = 99;
+            Sampler s(p);
+            std::mt19937_64 ref_rng(99);
+            for (int draw = 0; draw < 25; ++draw) {
+              std::vector<float> l = row;
+              const int32_t want = full_sort_reference(row, p, ref_rng);
+              ASSERT_EQ(s.sample(l, {}, {}), want) << "scale " << scale << " T " << temperature << " top_p " << top_p
+                                                   << " min_p " << min_p << " top_k " << top_k << " draw " << draw;
+            }
           }
         }
       }
