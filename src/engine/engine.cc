@@ -2,6 +2,7 @@
 // build the varlen layout -> forward -> sample -> stop checks -> outputs.
 #include "swaa/engine.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -146,46 +147,36 @@ Result<std::vector<RequestOutput>> Engine::step() {
   if (plan.empty()) return outputs;
   const auto now = RequestState::Clock::now();
   std::vector<LayoutChunk> chunks;
-  std::vector<int> logit_rows;  // the last token of every chunk that yields a token
+  std::vector<int> logit_rows;         // the last token of every chunk that yields a token
+  std::vector<RequestState*> sampled;  // the requests of those rows, in row order
   int rows_so_far = 0;
   for (const ScheduledChunk& c : plan.chunks) {
     chunks.push_back({&c.seq->kv, &c.seq->tokens, c.seq->prompt_len, c.begin, c.count});
     rows_so_far += c.count;
-    if (c.samples()) logit_rows.push_back(rows_so_far - 1);
+    if (c.samples()) {
+      logit_rows.push_back(rows_so_far - 1);
+      sampled.push_back(m.requests.at(c.seq->id).get());
+    }
   }
   std::vector<int32_t> ids;
   AttentionLayout layout = build_layout(*m.kv, chunks, ids);
   m.peak_live_bytes = std::max(m.peak_live_bytes, m.kv->live_bytes());
   // Steps whose sampled rows are all plain greedy without logprobs take each row's argmax from the
-  // backend instead of its logits (a device backend then copies 4 bytes per row, not 4 x vocab).
-  bool greedy = m.greedy_on_backend;
-  for (const ScheduledChunk& c : plan.chunks) {
-    if (!greedy) break;
-    RequestState& req = *m.requests.at(c.seq->id);
-    if (c.samples()) greedy = req.params().logprobs < 0 && req.sampler().plain_greedy();
-  }
-  std::vector<float> logits;
-  std::vector<int32_t> argmax;
-  if (greedy) {
-    SWAA_ASSIGN_OR_RETURN(argmax, m.model->forward_greedy(ids, layout, logit_rows));
-  } else {
-    SWAA_ASSIGN_OR_RETURN(logits, m.model->forward(ids, layout, logit_rows));
-  }
-  m.scheduler->commit(plan);
-  const int vocab = m.model->config().vocab_size;
-  // Sampled steps draw every row's token first, rows in parallel (sample_rows: the same tokens
-  // whatever the thread count; a 151936-token row costs the host 1-6 ms).
+  // backend instead of its logits (a device backend then copies 4 bytes per row, not 4 x vocab);
+  // other steps draw every row's token on the host, rows in parallel (sample_rows: the same tokens
+  // whatever the thread count).
+  const bool greedy = m.greedy_on_backend && std::all_of(sampled.begin(), sampled.end(), [](RequestState* r) {
+                        return r->params().logprobs < 0 && r->sampler().plain_greedy();
+                      });
   SampledRows drawn;
   if (greedy) {
-    drawn.tokens = std::move(argmax);
+    SWAA_ASSIGN_OR_RETURN(drawn.tokens, m.model->forward_greedy(ids, layout, logit_rows));
     drawn.logprobs.resize(drawn.tokens.size());
   } else {
-    std::vector<RequestState*> sampled;
-    for (const ScheduledChunk& c : plan.chunks) {
-      if (c.samples()) sampled.push_back(m.requests.at(c.seq->id).get());
-    }
-    drawn = sample_rows(sampled, logits, vocab, omp_get_max_threads());
+    SWAA_ASSIGN_OR_RETURN(std::vector<float> logits, m.model->forward(ids, layout, logit_rows));
+    drawn = sample_rows(sampled, logits, m.model->config().vocab_size, omp_get_max_threads());
   }
+  m.scheduler->commit(plan);
   size_t row = 0;
   for (const ScheduledChunk& c : plan.chunks) {
     Sequence& seq = *c.seq;
