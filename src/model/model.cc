@@ -147,7 +147,7 @@ Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, con
   Backend::StepResult result;
   if (greedy) {
     result.argmax.resize(static_cast<size_t>(rows));
-    backend_.argmax_rows_f32(logits, rows, result.argmax.data());
+    if (rows > 0) backend_.argmax_rows_f32(logits, rows, result.argmax.data());
   } else {
     result.logits.resize(static_cast<size_t>(rows) * c.vocab_size);
     if (rows > 0) backend_.to_host_f32(logits, 0, rows, result.logits.data());

@@ -151,5 +151,33 @@ TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
   }
 }
 
+// A prompt longer than the step's token budget is read in chunks; the first ones yield no logit
+// rows, and their steps (greedy or sampled, all "drawn on the device" with nothing to draw) must
+// not touch the empty logits (a division by the zero rows crashed every 32k prompt once).
+TEST(CudaGraphs, PromptChunksWithoutLogitRows) {
+  const std::string dir = testing::write_small_cuda_model("cuda_graphs_chunks", 64, 23);
+  RequestInput in;
+  in.prompt_token_ids.resize(300);
+  std::mt19937 rng(4);
+  for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
+  EngineOptions eo;
+  eo.model_dir = dir;
+  eo.device = "cuda";
+  eo.max_num_batched_tokens = 64;  // 300 prompt tokens: four chunks without a logit row, then one with
+  eo.kv_cache_bytes = 64 << 20;
+  for (float temperature : {0.0f, 0.8f}) {
+    SamplingParams sp;
+    sp.temperature = temperature;
+    sp.seed = 3;
+    sp.max_tokens = 8;
+    sp.ignore_eos = true;
+    auto engine = Engine::create(eo);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    auto res = (*engine)->generate({in}, sp);
+    ASSERT_TRUE(res.ok()) << res.status().message();
+    EXPECT_EQ((*res)[0].token_ids.size(), 8u) << "temperature " << temperature;
+  }
+}
+
 }  // namespace
 }  // namespace swaa

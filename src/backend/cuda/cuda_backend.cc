@@ -101,6 +101,7 @@ void CudaBackend::argmax_to_host(const float* logits, int64_t rows, int64_t cols
 
 void CudaBackend::argmax_rows_f32(const Tensor& t, int64_t rows, int32_t* dst) {
   SWAA_CHECK(t.dtype() == DType::kF32);
+  if (rows == 0) return;  // a prompt chunk that samples nothing: [0, vocab] logits
   const int64_t cols = t.numel() / t.dim(0);
   remember_logits(t.data_as<float>(), rows * cols);
   argmax_to_host(t.data_as<float>(), rows, cols, dst);
