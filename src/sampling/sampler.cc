@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <random>
 #include <numeric>
 #include <string>
 #include <unordered_map>
@@ -64,50 +66,65 @@ void Sampler::apply_penalties(std::span<float> logits, const std::vector<int32_t
 int32_t Sampler::sample(std::span<float> logits, const std::vector<int32_t>& prompt,
                         const std::vector<int32_t>& output) {
   apply_penalties(logits, prompt, output);
+  TokenDraw d = next_draw();
+  return draw_token(logits, d, scratch_);
+}
+
+TokenDraw Sampler::next_draw() {
+  TokenDraw d = draw_params();
+  // What std::uniform_real_distribution<double>(0, kept) computes from one call: the canonical
+  // number times kept (greedy draws take no random number).
+  if (!d.greedy()) d.uniform = std::generate_canonical<double, std::numeric_limits<double>::digits>(rng_);
+  return d;
+}
+
+int32_t draw_token(std::span<const float> logits, const TokenDraw& d, DrawScratch& scratch) {
   const int32_t V = static_cast<int32_t>(logits.size());
-  if (params_.temperature == 0.0f || params_.top_k == 1) {
+  if (d.greedy()) {
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
   }
   // Candidates: the k best by logit (ties by id, for determinism), every token with top_k off.
   // Weights exp((logit - max) / T), by rank; the sorted order is built only as far as top-p, min-p
   // and the draw look (sorting all 151936 tokens took ~26 ms per row; real logits put nearly all
   // the mass in the first few hundred), so the draws are those of a full sort.
-  const int32_t k = params_.top_k > 0 ? std::min<int32_t>(params_.top_k, V) : V;
-  const double inv_t = 1.0 / params_.temperature;
+  const int32_t k = d.top_k > 0 ? std::min<int32_t>(d.top_k, V) : V;
+  const double inv_t = 1.0 / d.temperature;
   const double mx = *std::max_element(logits.begin(), logits.end());
   auto weight = [&](int32_t id) { return std::exp((logits[id] - mx) * inv_t); };
   auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  order_.resize(V);
-  std::iota(order_.begin(), order_.end(), 0);
-  probs_.clear();  // weights of order_[0, probs_.size()), the sorted prefix; the rest ranks below it
+  std::vector<int32_t>& order = scratch.order;
+  std::vector<double>& probs = scratch.weights;  // weights of order[0, probs.size()), the sorted prefix
+  order.resize(V);
+  std::iota(order.begin(), order.end(), 0);
+  probs.clear();  // the rest of order ranks below the sorted prefix
   auto sort_to = [&](int32_t upto) {  // the next best (upto - sorted) among the rest, sorted
-    const auto first = order_.begin() + static_cast<int64_t>(probs_.size()), mid = order_.begin() + upto;
+    const auto first = order.begin() + static_cast<int64_t>(probs.size()), mid = order.begin() + upto;
     if (k < V || mid - first <= 1024) {
-      std::partial_sort(first, mid, order_.end(), by_logit);  // a heap of the chunk: most ids fail at its top
+      std::partial_sort(first, mid, order.end(), by_logit);  // a heap of the chunk: most ids fail at its top
     } else {
-      if (upto < V) std::nth_element(first, mid, order_.end(), by_logit);
+      if (upto < V) std::nth_element(first, mid, order.end(), by_logit);
       std::sort(first, mid, by_logit);
     }
-    for (auto it = first; it != mid; ++it) probs_.push_back(weight(*it));
+    for (auto it = first; it != mid; ++it) probs.push_back(weight(*it));
   };
   auto weight_at = [&](int32_t i) {  // the weight of the i-th best candidate (i < k)
-    if (i >= static_cast<int32_t>(probs_.size())) {
-      int64_t upto = std::max<int64_t>(256, 4LL * std::max<int64_t>(i + 1, probs_.size()));
+    if (i >= static_cast<int32_t>(probs.size())) {
+      int64_t upto = std::max<int64_t>(256, 4LL * std::max<int64_t>(i + 1, probs.size()));
       sort_to(static_cast<int32_t>(upto > V / 8 ? V : upto));
     }
-    return probs_[i];
+    return probs[i];
   };
   double total = 0;  // over the candidates: in rank order for top_k, in id order for every token
   if (k < V) {
     sort_to(k);
-    for (double w : probs_) total += w;
+    for (double w : probs) total += w;
   } else {
     for (int32_t v = 0; v < V; ++v) total += weight(v);
   }
   // top-p: the smallest prefix with mass >= top_p (always at least one token).
   int32_t keep = k;
-  if (params_.top_p < 1.0f) {
-    const double target = params_.top_p * total;
+  if (d.top_p < 1.0f) {
+    const double target = d.top_p * total;
     double mass = 0;
     for (int32_t i = 0; i < k; ++i) {
       mass += weight_at(i);
@@ -118,8 +135,8 @@ int32_t Sampler::sample(std::span<float> logits, const std::vector<int32_t>& pro
     }
   }
   // min-p: drop tokens below min_p times the most likely one.
-  if (params_.min_p > 0.0f) {
-    const double floor = params_.min_p * weight_at(0);
+  if (d.min_p > 0.0f) {
+    const double floor = d.min_p * weight_at(0);
     int32_t n = 1;
     while (n < keep && weight_at(n) >= floor) ++n;
     keep = n;
@@ -129,13 +146,13 @@ int32_t Sampler::sample(std::span<float> logits, const std::vector<int32_t>& pro
     kept = 0;
     for (int32_t i = 0; i < keep; ++i) kept += weight_at(i);
   }
-  const double u = std::uniform_real_distribution<double>(0.0, kept)(rng_);
+  const double u = d.uniform * kept;
   double acc = 0;
   for (int32_t i = 0; i < keep; ++i) {
     acc += weight_at(i);
-    if (u < acc) return order_[i];
+    if (u < acc) return order[i];
   }
-  return order_[keep - 1];  // u at the rounding edge of the sum: the last kept token
+  return order[keep - 1];  // u at the rounding edge of the sum: the last kept token
 }
 
 }  // namespace swaa

@@ -1,6 +1,7 @@
 // Token sampling for one request: validate params once, then per step apply penalties,
 // temperature, top-k, top-p and min-p to one logits row and draw with the request's own RNG, so a
-// seeded request samples the same tokens whatever batch it runs in.
+// seeded request samples the same tokens whatever batch it runs in. The draw itself (everything
+// after the penalties) is draw_token; a backend that draws on its device takes next_draw() instead.
 // Tests: tests/unit/sampling/sampler_test.cc
 #pragma once
 
@@ -10,12 +11,25 @@
 #include <vector>
 
 #include "swaa/sampling_params.h"
+#include "sampling/token_draw.h"
 #include "swaa/status.h"
 
 namespace swaa {
 
 // Errors name the field and value (e.g. "top_p must be in (0, 1], got 1.5").
 Status validate(const SamplingParams& params);
+
+// Reused buffers of draw_token.
+struct DrawScratch {
+  std::vector<int32_t> order;   // candidate ids, the sorted prefix first
+  std::vector<double> weights;  // weights of the sorted prefix, by rank
+};
+
+// The host's draw from one logits row (penalties already applied): candidates by rank (logit
+// descending, ties by id), weights exp((logit - max) / T) in double, top-k, then top-p, then min-p,
+// then the token at d.uniform x the kept mass. Only as much of the order is sorted as the draw looks
+// at; the tokens are those of a full sort.
+int32_t draw_token(std::span<const float> logits, const TokenDraw& d, DrawScratch& scratch);
 
 class Sampler {
  public:
@@ -26,19 +40,27 @@ class Sampler {
   int32_t sample(std::span<float> logits, const std::vector<int32_t>& prompt, const std::vector<int32_t>& output);
   // Whether sample() is the first index of the maximum of the raw logits whatever the history:
   // greedy (temperature 0 or top_k 1) with no repetition, presence or frequency penalty.
-  bool plain_greedy() const {
-    return (params_.temperature == 0.0f || params_.top_k == 1) && params_.repetition_penalty == 1.0f &&
-           params_.presence_penalty == 0.0f && params_.frequency_penalty == 0.0f;
+  bool plain_greedy() const { return draw_params().greedy() && !has_penalties(); }
+  // Whether a repetition, presence or frequency penalty edits the logits before the draw.
+  bool has_penalties() const {
+    return params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
   }
+  // The draw sample() would make next, for a backend that draws on its device (requests without
+  // penalties): consumes the request's RNG exactly as sample() does, so a request can switch between
+  // the two from one step to the next.
+  TokenDraw next_draw();
 
  private:
   void apply_penalties(std::span<float> logits, const std::vector<int32_t>& prompt,
                        const std::vector<int32_t>& output) const;
 
+  TokenDraw draw_params() const {
+    return {params_.temperature, params_.top_p, params_.min_p, params_.top_k, 0.0};
+  }
+
   SamplingParams params_;
   std::mt19937_64 rng_;
-  std::vector<int32_t> order_;  // scratch: candidate ids sorted by probability
-  std::vector<double> probs_;   // scratch: weights of the sorted candidates, by rank
+  DrawScratch scratch_;
 };
 
 }  // namespace swaa

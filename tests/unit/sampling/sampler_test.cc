@@ -173,6 +173,32 @@ TEST(Sampler, DrawsWhatAFullSortDraws) {
   }
 }
 
+// A device backend draws with next_draw() + the rule of draw_token; the host with sample(). Both
+// take the same random number from the request's RNG, so a request that switches between them from
+// one step to the next (its batch gained a request with penalties) keeps the host's token sequence.
+TEST(Sampler, NextDrawIsTheDrawSampleMakes) {
+  const int V = 5000;
+  std::mt19937 gen(8);
+  std::normal_distribution<float> d(0.f, 3.f);
+  std::vector<float> row(V);
+  for (auto& x : row) x = d(gen);
+  for (float temperature : {0.0f, 0.8f}) {
+    SamplingParams p;
+    p.temperature = temperature;
+    p.top_p = 0.9f;
+    p.min_p = 0.02f;
+    p.seed = 7;
+    Sampler host(p), mixed(p);
+    DrawScratch scratch;
+    for (int step = 0; step < 60; ++step) {
+      std::vector<float> a = row, b = row;
+      const int32_t want = host.sample(a, {}, {});
+      const int32_t got = step % 3 == 0 ? mixed.sample(b, {}, {}) : draw_token(b, mixed.next_draw(), scratch);
+      ASSERT_EQ(got, want) << "T " << temperature << " step " << step;
+    }
+  }
+}
+
 TEST(Sampler, Validation) {
   SamplingParams p;
   p.top_p = 1.5f;
