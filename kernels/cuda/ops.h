@@ -89,6 +89,20 @@ std::string moe_combine(const void* y, const int* pos, const float* weights, int
 // out[r] = the first index of the maximum of row r of the fp32 matrix x [rows, cols] (greedy
 // sampling: what std::max_element picks); NaN counts as -inf, a row of only NaN gives 0.
 std::string argmax_rows(const float* x, int rows, int cols, int32_t* out, void* stream);
+// out[r] = the token drawn from row r of x [rows, cols] fp32 by draws[r] (device memory), the rule
+// of TokenDraw (src/sampling/token_draw.h) without sorting the row (draw_tokens.cu): temperature,
+// top-k, top-p, min-p, then the token at uniform x the kept mass in rank order (logit descending,
+// ties by id). Weights in fp32 and masses as integers (w x 2^44), so the draw is deterministic and
+// equals the host's double-precision draw except within ~1e-6 of a boundary. Greedy rows
+// (temperature 0 or top_k 1) take the argmax. `num_sms` sizes the clusters (up to 8 CTAs a row).
+struct DrawRow {
+  float temperature, top_p, min_p;
+  int top_k;
+  double uniform;
+};
+inline constexpr int kMaxDrawCols = 1 << 19;
+std::string draw_rows(const float* x, int rows, int cols, const DrawRow* draws, int32_t* out, int num_sms,
+                      void* stream);
 // Plain SWAA attention (one CTA per token and head, online softmax over the visible keys), for any
 // head_dim <= 256; same params as the tiled kernels (num_splits/workspace unused).
 std::string attention_simple(const AttentionParams& p, void* stream);
