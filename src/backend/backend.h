@@ -16,6 +16,7 @@
 #include "attention/layer_policy.h"
 #include "backend/tensor.h"
 #include "io/safetensors.h"
+#include "sampling/token_draw.h"
 #include "swaa/status.h"
 
 namespace swaa {
@@ -52,36 +53,32 @@ class Backend {
   virtual Result<Tensor> upload(const TensorView& weight) = 0;
   // Copies `t` to host as fp32 (rows [row_begin, row_end) of a 2-D tensor).
   virtual void to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) = 0;
-  // dst[r] = the first index of the maximum of row r of the fp32 2-D tensor `t`, for its first
-  // `rows` rows (greedy sampling without copying the logits to the host). The default copies them.
-  virtual void argmax_rows_f32(const Tensor& t, int64_t rows, int32_t* dst) {
-    if (rows == 0) return;
-    const int64_t cols = t.numel() / t.dim(0);
-    std::vector<float> host(static_cast<size_t>(rows * cols));
-    to_host_f32(t, 0, rows, host.data());
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* row = host.data() + r * cols;
-      dst[r] = static_cast<int32_t>(std::max_element(row, row + cols) - row);
-    }
-  }
+  // dst[r] = the token draws[r] draws from row r of the fp32 2-D tensor `t` (TokenDraw's rule), for
+  // its first draws.size() rows. The default copies the rows to the host and draws there
+  // (draw_token); a backend that draws on its device (draws_on_device) copies back 4 bytes a row.
+  virtual void draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, int32_t* dst);
+  // Whether draw_rows_f32 saves the logits' copy for sampled rows too (it always does for greedy
+  // rows' argmax on a device backend).
+  virtual bool draws_on_device() const { return false; }
 
   // Per-step metadata for attention and KV writes.
   virtual void begin_step(const AttentionLayout& layout) = 0;
 
   // Step recording (CUDA graphs for decode steps). Model::forward brackets each step:
-  //   begin_step(layout); replay_step(ids, logit_rows, greedy); <ops>; end_step();
-  //   to_host_f32(logits) or (greedy) argmax_rows_f32(logits)
+  //   begin_step(layout); replay_step(ids, logit_rows, draws); <ops>; end_step();
+  //   to_host_f32(logits) or (draws) draw_rows_f32(logits, *draws)
   // replay_step returns the step's result when the backend replayed a recorded step of the same
-  // shape: the logits ([rows, vocab] fp32), or with `greedy` each row's argmax only. The caller then
+  // shape: the logits ([rows, vocab] fp32), or with `draws` each row's drawn token only. The caller then
   // runs nothing else for this step. Otherwise the backend may record the ops that follow; end_step
   // returns false when that recording failed, in which case the ops did not run, recording is
   // switched off, and the caller runs the step again.
   struct StepResult {
-    std::vector<float> logits;    // [rows, vocab], empty when greedy
-    std::vector<int32_t> argmax;  // [rows] when greedy
+    std::vector<float> logits;    // [rows, vocab], empty with draws
+    std::vector<int32_t> tokens;  // [rows] with draws
   };
   virtual std::optional<StepResult> replay_step(const std::vector<int32_t>& /*ids*/,
-                                                const std::vector<int>& /*logit_rows*/, bool /*greedy*/) {
+                                                const std::vector<int>& /*logit_rows*/,
+                                                const std::vector<TokenDraw>* /*draws*/) {
     return std::nullopt;
   }
   virtual bool end_step() { return true; }

@@ -34,9 +34,11 @@ struct Engine::Impl {
   uint64_t next_id = 1;
   int max_model_len = 0;
   int64_t peak_live_bytes = 0;
-  // Greedy steps take their tokens from Model::forward_greedy (SWAA_GREEDY_ON_BACKEND=0: from the
-  // logits on the host, for comparisons).
+  // Greedy steps take their tokens from Model::forward_tokens (SWAA_GREEDY_ON_BACKEND=0: from the
+  // logits on the host, for comparisons); so do sampled steps on a backend that draws on its
+  // device (SWAA_SAMPLE_ON_DEVICE=0: on the host).
   bool greedy_on_backend = true;
+  bool sample_on_device = true;
 
   Result<std::vector<int32_t>> prompt_ids(const RequestInput& in) const;
 };
@@ -56,6 +58,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   SWAA_ASSIGN_OR_RETURN(impl->backend, make_backend(options.device, options.num_threads));
   const char* greedy_env = std::getenv("SWAA_GREEDY_ON_BACKEND");
   impl->greedy_on_backend = !(greedy_env != nullptr && std::string(greedy_env) == "0");
+  const char* sample_env = std::getenv("SWAA_SAMPLE_ON_DEVICE");
+  impl->sample_on_device = !(sample_env != nullptr && std::string(sample_env) == "0");
   SWAA_ASSIGN_OR_RETURN(impl->model, Model::load(options.model_dir, *impl->backend, options.swaa));
   const ModelConfig& mc = impl->model->config();
   if (std::filesystem::exists(options.model_dir + "/tokenizer.json")) {
@@ -162,15 +166,25 @@ Result<std::vector<RequestOutput>> Engine::step() {
   AttentionLayout layout = build_layout(*m.kv, chunks, ids);
   m.peak_live_bytes = std::max(m.peak_live_bytes, m.kv->live_bytes());
   // Steps whose sampled rows are all plain greedy without logprobs take each row's argmax from the
-  // backend instead of its logits (a device backend then copies 4 bytes per row, not 4 x vocab);
-  // other steps draw every row's token on the host, rows in parallel (sample_rows: the same tokens
-  // whatever the thread count).
-  const bool greedy = m.greedy_on_backend && std::all_of(sampled.begin(), sampled.end(), [](RequestState* r) {
-                        return r->params().logprobs < 0 && r->sampler().plain_greedy();
-                      });
+  // backend instead of its logits (a device backend then copies 4 bytes per row, not 4 x vocab).
+  // On a backend that draws on its device, so do steps whose rows have no penalties and no
+  // logprobs: each request's sampler hands over its next draw (and advances its RNG as a host draw
+  // would). Other steps draw every row's token on the host, rows in parallel (sample_rows: the
+  // same tokens whatever the thread count).
+  auto drawable = [](RequestState* r) { return r->params().logprobs < 0 && !r->sampler().has_penalties(); };
+  auto greedy = [](RequestState* r) { return r->sampler().plain_greedy(); };
+  const bool all_greedy = std::all_of(sampled.begin(), sampled.end(), greedy);
+  const bool on_device =
+      std::all_of(sampled.begin(), sampled.end(), drawable) &&
+      (all_greedy ? m.greedy_on_backend
+                  : m.sample_on_device && m.model->draws_on_device() &&
+                        (m.greedy_on_backend || std::none_of(sampled.begin(), sampled.end(), greedy)));
   SampledRows drawn;
-  if (greedy) {
-    SWAA_ASSIGN_OR_RETURN(drawn.tokens, m.model->forward_greedy(ids, layout, logit_rows));
+  if (on_device) {
+    std::vector<TokenDraw> draws;
+    draws.reserve(sampled.size());
+    for (RequestState* r : sampled) draws.push_back(r->sampler().next_draw());
+    SWAA_ASSIGN_OR_RETURN(drawn.tokens, m.model->forward_tokens(ids, layout, logit_rows, draws));
     drawn.logprobs.resize(drawn.tokens.size());
   } else {
     SWAA_ASSIGN_OR_RETURN(std::vector<float> logits, m.model->forward(ids, layout, logit_rows));

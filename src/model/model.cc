@@ -89,18 +89,24 @@ Status Model::mlp_block(int layer, const Tensor& x, Tensor& out) {
 
 Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const AttentionLayout& layout,
                                           const std::vector<int>& logit_rows) {
-  SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, false));
+  SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, nullptr));
   return std::move(r.logits);
 }
 
-Result<std::vector<int32_t>> Model::forward_greedy(const std::vector<int32_t>& ids, const AttentionLayout& layout,
-                                                   const std::vector<int>& logit_rows) {
-  SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, true));
-  return std::move(r.argmax);
+Result<std::vector<int32_t>> Model::forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
+                                                   const std::vector<int>& logit_rows,
+                                                   const std::vector<TokenDraw>& draws) {
+  if (draws.size() != logit_rows.size()) {
+    return internal_error("forward_tokens: " + std::to_string(draws.size()) + " draws for " +
+                          std::to_string(logit_rows.size()) + " logit rows");
+  }
+  SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, &draws));
+  return std::move(r.tokens);
 }
 
 Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, const AttentionLayout& layout,
-                                            const std::vector<int>& logit_rows, bool greedy) {
+                                            const std::vector<int>& logit_rows,
+                                            const std::vector<TokenDraw>* draws) {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(ids.size()), H = c.hidden_size;
   if (n != layout.num_tokens) return internal_error("forward: ids and layout disagree on the token count");
@@ -115,7 +121,7 @@ Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, con
     if (r < 0 || r >= n) return internal_error("forward: logit row " + std::to_string(r) + " out of range");
   }
   backend_.begin_step(layout);
-  if (std::optional<Backend::StepResult> replayed = backend_.replay_step(ids, logit_rows, greedy)) {
+  if (std::optional<Backend::StepResult> replayed = backend_.replay_step(ids, logit_rows, draws)) {
     return std::move(*replayed);
   }
   SWAA_ASSIGN_OR_RETURN(Tensor x, scratch({n, H}));    // [n, H] residual stream
@@ -143,11 +149,11 @@ Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, con
   SWAA_ASSIGN_OR_RETURN(Tensor logits, backend_.scratch({rows, c.vocab_size}, DType::kF32));  // [rows, V]
   backend_.linear(picked, weights_.lm_head, nullptr, logits);
   // A failed recording ran nothing and switched recording off: run the step again, directly.
-  if (!backend_.end_step()) return run_step(ids, layout, logit_rows, greedy);
+  if (!backend_.end_step()) return run_step(ids, layout, logit_rows, draws);
   Backend::StepResult result;
-  if (greedy) {
-    result.argmax.resize(static_cast<size_t>(rows));
-    if (rows > 0) backend_.argmax_rows_f32(logits, rows, result.argmax.data());
+  if (draws != nullptr) {
+    result.tokens.resize(static_cast<size_t>(rows));
+    if (rows > 0) backend_.draw_rows_f32(logits, *draws, result.tokens.data());
   } else {
     result.logits.resize(static_cast<size_t>(rows) * c.vocab_size);
     if (rows > 0) backend_.to_host_f32(logits, 0, rows, result.logits.data());

@@ -38,17 +38,19 @@ class Model {
   // the vocabulary are an InvalidArgument error naming the id and its index.
   Result<std::vector<float>> forward(const std::vector<int32_t>& ids, const AttentionLayout& layout,
                                      const std::vector<int>& logit_rows);
-  // The same step, returning only each logit row's argmax (the first index of the maximum, what
-  // greedy sampling picks) and leaving the logits on the backend: a device backend copies
-  // rows x 4 bytes back instead of rows x vocab x 4.
-  Result<std::vector<int32_t>> forward_greedy(const std::vector<int32_t>& ids, const AttentionLayout& layout,
-                                              const std::vector<int>& logit_rows);
+  // The same step, returning only the token draws[r] draws from logit row r (TokenDraw's rule;
+  // greedy draws take the first index of the maximum) and leaving the logits on the backend: a
+  // device backend copies rows x 4 bytes back instead of rows x vocab x 4.
+  Result<std::vector<int32_t>> forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
+                                              const std::vector<int>& logit_rows, const std::vector<TokenDraw>& draws);
+  // Whether forward_tokens draws sampled (not only greedy) rows without copying their logits.
+  bool draws_on_device() const { return backend_.draws_on_device(); }
 
  private:
   Model(ModelConfig config, Checkpoint checkpoint, Backend& backend)
       : config_(std::move(config)), checkpoint_(std::move(checkpoint)), backend_(backend) {}
   Result<Backend::StepResult> run_step(const std::vector<int32_t>& ids, const AttentionLayout& layout,
-                                       const std::vector<int>& logit_rows, bool greedy);
+                                       const std::vector<int>& logit_rows, const std::vector<TokenDraw>* draws);
   Status attention_block(int layer, const Tensor& x, Tensor& out);
   Status mlp_block(int layer, const Tensor& x, Tensor& out);
   // An activation in the compute dtype that the next op fills entirely (Backend::scratch).

@@ -2,13 +2,15 @@
 // give (SWAA_CUDA_GRAPHS=0), through `score` (one sequence whose keys outgrow the block-table
 // stride and move the decode split count) and through the engine (continuous batching: batches
 // shrink as requests finish, so several step shapes are recorded; greedy tokens taken on the device
-// equal the host's argmax of the logits). The debug log proves that
+// equal the host's argmax of the logits; sampled tokens drawn on the device are the same op by op
+// and replayed, and those of the host's draw; prompt chunks without logit rows). The debug log proves that
 // steps were recorded, and (for score) that most steps were replayed rather than recorded; a
 // Qwen3-MoE model's decode steps (routed on the device) are recorded too.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <random>
+#include <set>
 
 #include "core/log.h"
 #include "e2e/cuda_test_model.h"
@@ -177,6 +179,62 @@ TEST(CudaGraphs, PromptChunksWithoutLogitRows) {
     ASSERT_TRUE(res.ok()) << res.status().message();
     EXPECT_EQ((*res)[0].token_ids.size(), 8u) << "temperature " << temperature;
   }
+}
+
+// Sampled steps draw on the device (cuda::draw_rows) from the same logits op by op and replayed,
+// so a seeded request gets the same tokens either way and on every run. The host's draws from the
+// copied logits (SWAA_SAMPLE_ON_DEVICE=0) weigh in double, the device in fp32: a token can differ
+// only where a draw falls within ~1e-6 of a boundary (about 1 in 1000 for this test's 540 draws),
+// so at most one request may diverge from the host.
+TEST(CudaGraphs, EngineSampledDrawsOnTheDevice) {
+  const std::string dir = testing::write_small_cuda_model("cuda_graphs_sampled", 64, 19);
+  std::vector<RequestInput> inputs;
+  std::mt19937 rng(11);
+  for (int r = 0; r < 6; ++r) {
+    RequestInput in;
+    in.prompt_token_ids.resize(30 + 50 * r);
+    for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
+    inputs.push_back(in);
+  }
+  SamplingParams sp;
+  sp.temperature = 0.8f;
+  sp.top_p = 0.9f;
+  sp.min_p = 0.01f;
+  sp.seed = 1234;
+  sp.max_tokens = 90;
+  sp.ignore_eos = true;
+  EngineOptions eo;
+  eo.model_dir = dir;
+  eo.swaa = testing::swaa_cfg(32, 4, true, {2});
+  eo.device = "cuda";
+  eo.max_num_seqs = 4;
+  eo.kv_cache_bytes = 64 << 20;
+  auto run = [&](std::vector<GenerationResult>& out) {
+    auto engine = Engine::create(eo);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    auto res = (*engine)->generate(inputs, sp);
+    ASSERT_TRUE(res.ok()) << res.status().message();
+    out = std::move(res).value();
+  };
+  std::vector<GenerationResult> on, again, off, host;
+  with_graphs(true, [&] { run(on); });
+  with_graphs(true, [&] { run(again); });
+  with_graphs(false, [&] { run(off); });
+  ::setenv("SWAA_SAMPLE_ON_DEVICE", "0", 1);
+  with_graphs(true, [&] { run(host); });
+  ::unsetenv("SWAA_SAMPLE_ON_DEVICE");
+  ASSERT_EQ(on.size(), inputs.size());
+  int same_as_host = 0;
+  std::set<int32_t> distinct;
+  for (size_t i = 0; i < on.size(); ++i) {
+    EXPECT_EQ(on[i].token_ids.size(), 90u);
+    EXPECT_EQ(on[i].token_ids, again[i].token_ids) << "request " << i;
+    EXPECT_EQ(on[i].token_ids, off[i].token_ids) << "request " << i;
+    same_as_host += on[i].token_ids == host[i].token_ids;
+    distinct.insert(on[i].token_ids.begin(), on[i].token_ids.end());
+  }
+  EXPECT_GE(same_as_host, static_cast<int>(on.size()) - 1);
+  EXPECT_GT(distinct.size(), 20u) << "sampled tokens look greedy";
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "backend/cuda/cuda_backend_impl.h"
 #include "backend/moe_routing.h"
+#include "sampling/sampler.h"
 #include "core/check.h"
 #include "core/log.h"
 #include "ops.h"
@@ -90,21 +91,48 @@ void CudaBackend::remember_logits(const float* logits, int64_t count) {
   awaiting_logits_ = nullptr;
 }
 
-void CudaBackend::argmax_to_host(const float* logits, int64_t rows, int64_t cols, int32_t* dst) {
+void CudaBackend::draw_to_host(const float* logits, int64_t cols, std::span<const TokenDraw> draws, int32_t* dst) {
+  const int64_t rows = static_cast<int64_t>(draws.size());
   if (rows == 0) return;
   std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
-  SWAA_CUDA_OK(cuda::argmax_rows(logits, static_cast<int>(rows), static_cast<int>(cols), static_cast<int32_t*>(out.get()),
-                                 stream_));
-  SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(dst, out.get(), rows * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_)));
+  int32_t* d_out = static_cast<int32_t*>(out.get());
+  const bool greedy = std::all_of(draws.begin(), draws.end(), [](const TokenDraw& d) { return d.greedy(); });
+  if (!greedy && cols > cuda::kMaxDrawCols) {  // past the draw kernel's integer mass sums: on the host
+    std::vector<float> host(static_cast<size_t>(rows * cols));
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(host.data(), logits, host.size() * sizeof(float), cudaMemcpyDeviceToHost,
+                                          stream_)));
+    SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
+    DrawScratch scratch;
+    for (int64_t r = 0; r < rows; ++r) {
+      dst[r] = draw_token(std::span<const float>(host.data() + r * cols, static_cast<size_t>(cols)), draws[r], scratch);
+    }
+    return;
+  }
+  std::shared_ptr<void> params;
+  if (greedy) {
+    SWAA_CUDA_OK(cuda::argmax_rows(logits, static_cast<int>(rows), static_cast<int>(cols), d_out, stream_));
+  } else {
+    std::vector<cuda::DrawRow> host(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      const TokenDraw& d = draws[r];
+      host[r] = {d.temperature, d.top_p, d.min_p, d.top_k, d.uniform};
+    }
+    params = pool().get(host.size() * sizeof(cuda::DrawRow)).value();
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(params.get(), host.data(), host.size() * sizeof(cuda::DrawRow),
+                                          cudaMemcpyHostToDevice, stream_)));
+    SWAA_CUDA_OK(cuda::draw_rows(logits, static_cast<int>(rows), static_cast<int>(cols),
+                                 static_cast<const cuda::DrawRow*>(params.get()), d_out, num_sms_, stream_));
+  }
+  SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(dst, d_out, rows * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_)));
   SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
 }
 
-void CudaBackend::argmax_rows_f32(const Tensor& t, int64_t rows, int32_t* dst) {
+void CudaBackend::draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, int32_t* dst) {
   SWAA_CHECK(t.dtype() == DType::kF32);
-  if (rows == 0) return;  // a prompt chunk that samples nothing: [0, vocab] logits
+  if (draws.empty()) return;  // a prompt chunk that samples nothing: [0, vocab] logits
   const int64_t cols = t.numel() / t.dim(0);
-  remember_logits(t.data_as<float>(), rows * cols);
-  argmax_to_host(t.data_as<float>(), rows, cols, dst);
+  remember_logits(t.data_as<float>(), static_cast<int64_t>(draws.size()) * cols);
+  draw_to_host(t.data_as<float>(), cols, draws, dst);
 }
 
 void CudaBackend::to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) {

@@ -36,7 +36,8 @@ void CudaBackend::begin_step(const AttentionLayout& L) {
 }
 
 std::optional<Backend::StepResult> CudaBackend::replay_step(const std::vector<int32_t>& ids,
-                                                            const std::vector<int>& logit_rows, bool greedy) {
+                                                            const std::vector<int>& logit_rows,
+                                                            const std::vector<TokenDraw>* draws) {
   SWAA_CHECK(mode_ == StepMode::kPending);
   const AttentionLayout& L = *layout_;
   // Recorded: decode steps (their shapes repeat) once RoPE's table is on the device.
@@ -55,7 +56,7 @@ std::optional<Backend::StepResult> CudaBackend::replay_step(const std::vector<in
   auto it = std::find_if(graphs_.begin(), graphs_.end(), [&](const auto& g) { return g->key == key; });
   if (it != graphs_.end()) {
     if (splits_still_match(**it)) {
-      if (std::optional<StepResult> out = replay(**it, ids, logit_rows, greedy)) return out;
+      if (std::optional<StepResult> out = replay(**it, ids, logit_rows, draws)) return out;
     }
     graphs_.erase(it);  // stale (the split count moved with the sequences' length): record again
   }
@@ -229,7 +230,8 @@ bool CudaBackend::splits_still_match(const StepGraph& g) const {
 }
 
 std::optional<Backend::StepResult> CudaBackend::replay(StepGraph& g, const std::vector<int32_t>& ids,
-                                                       const std::vector<int>& rows, bool greedy) {
+                                                       const std::vector<int>& rows,
+                                                       const std::vector<TokenDraw>* draws) {
   // The graph's copy nodes read g.arena when it runs: restage this step's arrays in the order the
   // recorded step staged them (layout, ids, logit rows). The last replay of g ended with a sync.
   bt_stride_ = g.key.bt_stride;
@@ -243,10 +245,9 @@ std::optional<Backend::StepResult> CudaBackend::replay(StepGraph& g, const std::
   SWAA_CUDA_OK(cuda_msg(cudaGraphLaunch(g.exec, stream_)));
   StepResult result;
   const float* logits = static_cast<const float*>(g.logits);
-  if (greedy) {
-    result.argmax.resize(rows.size());
-    if (!rows.empty()) argmax_to_host(logits, rows.size(), g.logits_count / static_cast<int64_t>(rows.size()),
-                                      result.argmax.data());
+  if (draws != nullptr) {
+    result.tokens.resize(rows.size());
+    if (!rows.empty()) draw_to_host(logits, g.logits_count / static_cast<int64_t>(rows.size()), *draws, result.tokens.data());
   } else if (g.logits_count > 0) {
     result.logits.resize(static_cast<size_t>(g.logits_count));
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(result.logits.data(), logits, result.logits.size() * sizeof(float),

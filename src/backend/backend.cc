@@ -1,0 +1,20 @@
+// Backend's default token draws: the logit rows on the host, drawn there.
+#include "backend/backend.h"
+
+#include "sampling/sampler.h"
+
+namespace swaa {
+
+void Backend::draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, int32_t* dst) {
+  const int64_t rows = static_cast<int64_t>(draws.size());
+  if (rows == 0) return;
+  const int64_t cols = t.numel() / t.dim(0);
+  std::vector<float> host(static_cast<size_t>(rows * cols));
+  to_host_f32(t, 0, rows, host.data());
+  DrawScratch scratch;
+  for (int64_t r = 0; r < rows; ++r) {
+    dst[r] = draw_token(std::span<const float>(host.data() + r * cols, static_cast<size_t>(cols)), draws[r], scratch);
+  }
+}
+
+}  // namespace swaa
