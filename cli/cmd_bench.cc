@@ -6,7 +6,8 @@
 // tokens generated after that, over the time after that (requests whose prompts were read first
 // already decode while later prompts are read: neither those tokens nor that time count).
 // All --batch requests run at once: the engine's sequence limit is raised to the batch unless
-// --max-num-seqs is given.
+// --max-num-seqs is given. Tokens are greedy unless --temperature (with --top-p, --top-k, --min-p)
+// asks for sampled ones, drawn with --seed.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -24,6 +25,7 @@ struct BenchArgs {
   EngineFlags engine;
   int prompt_len = 512, gen_len = 32, batch = 1, warmup = 0;
   uint64_t seed = 0;
+  SamplingParams sampling;  // temperature 0 (greedy) unless asked
   bool json = false;
 };
 
@@ -84,10 +86,10 @@ void run_bench(const BenchArgs& a) {
                  opt.max_num_seqs, opt.max_num_seqs);
   }
   std::unique_ptr<Engine> engine = make_engine(opt);
-  SamplingParams p;
-  p.temperature = 0;
+  SamplingParams p = a.sampling;
   p.max_tokens = a.gen_len;
   p.ignore_eos = true;
+  p.seed = a.seed;
   std::mt19937_64 rng(a.seed);
   for (int i = 0; i < a.warmup; ++i) {
     if (!a.json) std::fprintf(stderr, "swaa bench: warmup batch %d of %d\n", i + 1, a.warmup);
@@ -104,6 +106,10 @@ void run_bench(const BenchArgs& a) {
   r["gen_len"] = a.gen_len;
   r["batch"] = a.batch;
   r["max_num_seqs"] = opt.max_num_seqs;
+  r["temperature"] = p.temperature;
+  r["top_p"] = p.top_p;
+  r["top_k"] = p.top_k;
+  r["min_p"] = p.min_p;
   r["warmup"] = a.warmup;
   r["prefill_tokens_per_second"] = prefill_s > 0 ? a.batch * static_cast<double>(a.prompt_len) / prefill_s : 0.0;
   r["decode_tokens_per_second"] = decode_s > 0 ? (generated - t.generated_before_decode) / decode_s : 0.0;
@@ -118,6 +124,9 @@ void run_bench(const BenchArgs& a) {
   std::printf("swaa bench: %s, %s, %s\n", opt.model_dir.c_str(), describe(opt.swaa).c_str(), opt.device.c_str());
   std::printf("  batch %d x (prompt %d + generate %d), at most %d at a time, %d warmup batch%s\n", a.batch, a.prompt_len,
               a.gen_len, opt.max_num_seqs, a.warmup, a.warmup == 1 ? "" : "es");
+  if (p.temperature > 0) {
+    std::printf("  sampled: temperature %g, top_p %g, top_k %d, min_p %g\n", p.temperature, p.top_p, p.top_k, p.min_p);
+  }
   std::printf("  prefill      %10.1f tok/s\n", r["prefill_tokens_per_second"].get<double>());
   std::printf("  decode       %10.1f tok/s\n", r["decode_tokens_per_second"].get<double>());
   std::printf("  TTFT mean    %10.3f s (max %.3f s)\n", ttft_sum / a.batch, ttft_max);
@@ -135,6 +144,11 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--batch", args->batch, "requests at once");
   cmd->add_option("--seed", args->seed, "seed of the random prompts");
   cmd->add_option("--warmup", args->warmup, "untimed batches of the same shape before the measured one (default 0)");
+  args->sampling.temperature = 0.0f;
+  cmd->add_option("--temperature", args->sampling.temperature, "sampling temperature (default 0: greedy)");
+  cmd->add_option("--top-p", args->sampling.top_p, "nucleus sampling mass (default 1)");
+  cmd->add_option("--top-k", args->sampling.top_k, "sample among the k most likely tokens (default 0: all)");
+  cmd->add_option("--min-p", args->sampling.min_p, "drop tokens below min_p x the most likely one (default 0)");
   cmd->add_flag("--json", args->json, "one JSON object on stdout");
   cmd->callback([args] { run_bench(*args); });
 }

@@ -171,6 +171,23 @@ TEST_F(CliGenerate, BenchBatchRaisesTheSequenceLimit) {
   EXPECT_EQ(j["max_num_seqs"], 8);
 }
 
+// Sampled decode: the settings reach the requests and the JSON; a bad one is the engine's error.
+TEST_F(CliGenerate, BenchSamples) {
+  testing::CommandResult r = testing::run_swaa("bench -m " + dir_ +
+                                               " --prompt-len 8 --gen-len 4 --batch 2 --json --temperature 0.7 "
+                                               "--top-p 0.9 --top-k 20 --min-p 0.01");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_FLOAT_EQ(j["temperature"].get<float>(), 0.7f);
+  EXPECT_FLOAT_EQ(j["top_p"].get<float>(), 0.9f);
+  EXPECT_EQ(j["top_k"], 20);
+  EXPECT_FLOAT_EQ(j["min_p"].get<float>(), 0.01f);
+  EXPECT_GT(j["decode_tokens_per_second"].get<double>(), 0.0);
+  r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 4 --gen-len 1 --temperature 0.7 --top-p 1.5");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("top_p must be in (0, 1], got 1.5"), std::string::npos) << r.out;
+}
+
 TEST_F(CliGenerate, BenchRejectsNegativeWarmup) {
   testing::CommandResult r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 4 --gen-len 1 --warmup -1");
   EXPECT_EQ(r.exit_code, 1) << r.out;
