@@ -35,6 +35,31 @@ std::string with_graphs(bool on, Fn fn) {
   return err;
 }
 
+// `count` requests of random prompt tokens, of lengths first, first + step, ...
+std::vector<RequestInput> random_requests(int count, int first, int step, uint32_t seed) {
+  std::vector<RequestInput> inputs;
+  std::mt19937 rng(seed);
+  for (int r = 0; r < count; ++r) {
+    RequestInput in;
+    in.prompt_token_ids.resize(first + step * r);
+    for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
+    inputs.push_back(in);
+  }
+  return inputs;
+}
+
+// Every request's result from a fresh engine (empty after a failure, which is reported).
+std::vector<GenerationResult> generate_all(const EngineOptions& eo, const std::vector<RequestInput>& inputs,
+                                           const SamplingParams& sp) {
+  auto engine = Engine::create(eo);
+  EXPECT_TRUE(engine.ok()) << engine.status().message();
+  if (!engine.ok()) return {};
+  auto res = (*engine)->generate(inputs, sp);
+  EXPECT_TRUE(res.ok()) << res.status().message();
+  if (!res.ok()) return {};
+  return std::move(res).value();
+}
+
 int occurrences(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -109,14 +134,7 @@ TEST(CudaGraphs, MoeScoreEqualsOpByOp) {
 
 TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
   const std::string dir = testing::write_small_cuda_model("cuda_graphs_engine", 64, 17);
-  std::vector<RequestInput> inputs;
-  std::mt19937 rng(9);
-  for (int r = 0; r < 6; ++r) {
-    RequestInput in;
-    in.prompt_token_ids.resize(40 + 70 * r);
-    for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
-    inputs.push_back(in);
-  }
+  const std::vector<RequestInput> inputs = random_requests(6, 40, 70, 9);
   SamplingParams sp;
   sp.temperature = 0;
   sp.max_tokens = 90;
@@ -128,13 +146,7 @@ TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
     eo.device = "cuda";
     eo.max_num_seqs = 4;  // 6 requests: batches of 4, then fewer as they finish
     eo.kv_cache_bytes = 64 << 20;
-    auto run = [&](std::vector<GenerationResult>& out) {
-      auto engine = Engine::create(eo);
-      ASSERT_TRUE(engine.ok()) << engine.status().message();
-      auto res = (*engine)->generate(inputs, sp);
-      ASSERT_TRUE(res.ok()) << res.status().message();
-      out = std::move(res).value();
-    };
+    auto run = [&](std::vector<GenerationResult>& out) { out = generate_all(eo, inputs, sp); };
     std::vector<GenerationResult> off, on, host_argmax;
     with_graphs(false, [&] { run(off); });
     const std::string log = with_graphs(true, [&] { run(on); });
@@ -158,10 +170,7 @@ TEST(CudaGraphs, EngineBatchesEqualOpByOp) {
 // not touch the empty logits (a division by the zero rows crashed every 32k prompt once).
 TEST(CudaGraphs, PromptChunksWithoutLogitRows) {
   const std::string dir = testing::write_small_cuda_model("cuda_graphs_chunks", 64, 23);
-  RequestInput in;
-  in.prompt_token_ids.resize(300);
-  std::mt19937 rng(4);
-  for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
+  const std::vector<RequestInput> inputs = random_requests(1, 300, 0, 4);
   EngineOptions eo;
   eo.model_dir = dir;
   eo.device = "cuda";
@@ -173,11 +182,9 @@ TEST(CudaGraphs, PromptChunksWithoutLogitRows) {
     sp.seed = 3;
     sp.max_tokens = 8;
     sp.ignore_eos = true;
-    auto engine = Engine::create(eo);
-    ASSERT_TRUE(engine.ok()) << engine.status().message();
-    auto res = (*engine)->generate({in}, sp);
-    ASSERT_TRUE(res.ok()) << res.status().message();
-    EXPECT_EQ((*res)[0].token_ids.size(), 8u) << "temperature " << temperature;
+    const std::vector<GenerationResult> res = generate_all(eo, inputs, sp);
+    ASSERT_EQ(res.size(), 1u);
+    EXPECT_EQ(res[0].token_ids.size(), 8u) << "temperature " << temperature;
   }
 }
 
@@ -188,14 +195,7 @@ TEST(CudaGraphs, PromptChunksWithoutLogitRows) {
 // so at most one request may diverge from the host.
 TEST(CudaGraphs, EngineSampledDrawsOnTheDevice) {
   const std::string dir = testing::write_small_cuda_model("cuda_graphs_sampled", 64, 19);
-  std::vector<RequestInput> inputs;
-  std::mt19937 rng(11);
-  for (int r = 0; r < 6; ++r) {
-    RequestInput in;
-    in.prompt_token_ids.resize(30 + 50 * r);
-    for (auto& t : in.prompt_token_ids) t = static_cast<int32_t>(rng() % testing::kSmallCudaModelVocab);
-    inputs.push_back(in);
-  }
+  const std::vector<RequestInput> inputs = random_requests(6, 30, 50, 11);
   SamplingParams sp;
   sp.temperature = 0.8f;
   sp.top_p = 0.9f;
@@ -209,13 +209,7 @@ TEST(CudaGraphs, EngineSampledDrawsOnTheDevice) {
   eo.device = "cuda";
   eo.max_num_seqs = 4;
   eo.kv_cache_bytes = 64 << 20;
-  auto run = [&](std::vector<GenerationResult>& out) {
-    auto engine = Engine::create(eo);
-    ASSERT_TRUE(engine.ok()) << engine.status().message();
-    auto res = (*engine)->generate(inputs, sp);
-    ASSERT_TRUE(res.ok()) << res.status().message();
-    out = std::move(res).value();
-  };
+  auto run = [&](std::vector<GenerationResult>& out) { out = generate_all(eo, inputs, sp); };
   std::vector<GenerationResult> on, again, off, host;
   with_graphs(true, [&] { run(on); });
   with_graphs(true, [&] { run(again); });
@@ -224,6 +218,7 @@ TEST(CudaGraphs, EngineSampledDrawsOnTheDevice) {
   with_graphs(true, [&] { run(host); });
   ::unsetenv("SWAA_SAMPLE_ON_DEVICE");
   ASSERT_EQ(on.size(), inputs.size());
+  for (const auto* other : {&again, &off, &host}) ASSERT_EQ(other->size(), on.size());
   int same_as_host = 0;
   std::set<int32_t> distinct;
   for (size_t i = 0; i < on.size(); ++i) {
