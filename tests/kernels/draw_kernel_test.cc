@@ -3,9 +3,9 @@
 // mass, in rank order (logit descending, ties by id). The kernel weighs in fp32 and sums integer
 // masses, so its token must be one the reference gives with its decisions (the top-p cut, the min-p
 // floor, the draw point) moved by at most 1e-5 relative, and at least 99% of the draws must give the
-// exact rule's token. Rows: peaked, flat and very flat,
-// with many tied logits and masked (-inf) tokens; 1 row (a cluster of 8 CTAs) and 48 rows per launch;
-// greedy rows in the same launch; the same launch twice gives the same tokens.
+// exact rule's token. Rows: peaked, flat and very flat, with many tied logits and masked (-inf)
+// tokens; 1, 48 and 100 rows per launch (clusters of 8, 2 and 1 CTAs on an H200); greedy rows in the
+// same launch; the same launch twice gives the same tokens.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -124,7 +124,7 @@ TEST(DrawRows, MatchesTheFp64FullSortDraw) {
           const Ranked ranked = rank_row(row, temperature, top_k);
           for (float top_p : {0.9f, 1.0f}) {
             for (float min_p : {0.0f, 0.05f}) {
-              for (int rows : {1, 48}) {
+              for (int rows : {1, 48, 100}) {
                 std::vector<cuda::DrawRow> draws(rows);
                 std::uniform_real_distribution<double> uni(0.0, 1.0);
                 for (int r = 0; r < rows; ++r) draws[r] = {temperature, top_p, min_p, top_k, uni(gen)};
