@@ -11,10 +11,7 @@ void Backend::draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, i
   const int64_t cols = t.numel() / t.dim(0);
   std::vector<float> host(static_cast<size_t>(rows * cols));
   to_host_f32(t, 0, rows, host.data());
-  DrawScratch scratch;
-  for (int64_t r = 0; r < rows; ++r) {
-    dst[r] = draw_token(std::span<const float>(host.data() + r * cols, static_cast<size_t>(cols)), draws[r], scratch);
-  }
+  draw_tokens(host, cols, draws, dst);
 }
 
 }  // namespace swaa

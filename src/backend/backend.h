@@ -5,7 +5,6 @@
 // Tests: tests/unit/backend/ (each op against tests/reference/).
 #pragma once
 
-#include <algorithm>
 #include <memory>
 #include <optional>
 #include <span>

@@ -78,6 +78,11 @@ TokenDraw Sampler::next_draw() {
   return d;
 }
 
+void draw_tokens(std::span<const float> logits, int64_t cols, std::span<const TokenDraw> draws, int32_t* dst) {
+  DrawScratch scratch;
+  for (size_t r = 0; r < draws.size(); ++r) dst[r] = draw_token(logits.subspan(r * cols, cols), draws[r], scratch);
+}
+
 int32_t draw_token(std::span<const float> logits, const TokenDraw& d, DrawScratch& scratch) {
   const int32_t V = static_cast<int32_t>(logits.size());
   if (d.greedy()) {

@@ -30,6 +30,8 @@ struct DrawScratch {
 // then the token at d.uniform x the kept mass. Only as much of the order is sorted as the draw looks
 // at; the tokens are those of a full sort.
 int32_t draw_token(std::span<const float> logits, const TokenDraw& d, DrawScratch& scratch);
+// dst[r] = draw_token(row r, draws[r]) for the draws.size() rows of `logits` (rows x cols, row-major).
+void draw_tokens(std::span<const float> logits, int64_t cols, std::span<const TokenDraw> draws, int32_t* dst);
 
 class Sampler {
  public:

@@ -94,20 +94,17 @@ void CudaBackend::remember_logits(const float* logits, int64_t count) {
 void CudaBackend::draw_to_host(const float* logits, int64_t cols, std::span<const TokenDraw> draws, int32_t* dst) {
   const int64_t rows = static_cast<int64_t>(draws.size());
   if (rows == 0) return;
-  std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
-  int32_t* d_out = static_cast<int32_t*>(out.get());
   const bool greedy = std::all_of(draws.begin(), draws.end(), [](const TokenDraw& d) { return d.greedy(); });
   if (!greedy && cols > cuda::kMaxDrawCols) {  // past the draw kernel's integer mass sums: on the host
     std::vector<float> host(static_cast<size_t>(rows * cols));
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(host.data(), logits, host.size() * sizeof(float), cudaMemcpyDeviceToHost,
                                           stream_)));
     SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
-    DrawScratch scratch;
-    for (int64_t r = 0; r < rows; ++r) {
-      dst[r] = draw_token(std::span<const float>(host.data() + r * cols, static_cast<size_t>(cols)), draws[r], scratch);
-    }
+    draw_tokens(host, cols, draws, dst);
     return;
   }
+  std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
+  int32_t* d_out = static_cast<int32_t*>(out.get());
   std::shared_ptr<void> params;
   if (greedy) {
     SWAA_CUDA_OK(cuda::argmax_rows(logits, static_cast<int>(rows), static_cast<int>(cols), d_out, stream_));
