@@ -3,7 +3,6 @@
 #include "swaa/engine.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <omp.h>
@@ -11,6 +10,7 @@
 
 #include "attention/attention_layout.h"
 #include "backend/backend.h"
+#include "core/env.h"
 #include "engine/kv_sizing.h"
 #include "engine/layout_builder.h"
 #include "engine/request_state.h"
@@ -56,10 +56,8 @@ Result<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
   }
   if (options.kv_cache_bytes < 0) return invalid_argument("kv_cache_bytes must be >= 0");
   SWAA_ASSIGN_OR_RETURN(impl->backend, make_backend(options.device, options.num_threads));
-  const char* greedy_env = std::getenv("SWAA_GREEDY_ON_BACKEND");
-  impl->greedy_on_backend = !(greedy_env != nullptr && std::string(greedy_env) == "0");
-  const char* sample_env = std::getenv("SWAA_SAMPLE_ON_DEVICE");
-  impl->sample_on_device = !(sample_env != nullptr && std::string(sample_env) == "0");
+  impl->greedy_on_backend = !env_switched_off("SWAA_GREEDY_ON_BACKEND");
+  impl->sample_on_device = !env_switched_off("SWAA_SAMPLE_ON_DEVICE");
   SWAA_ASSIGN_OR_RETURN(impl->model, Model::load(options.model_dir, *impl->backend, options.swaa));
   const ModelConfig& mc = impl->model->config();
   if (std::filesystem::exists(options.model_dir + "/tokenizer.json")) {

@@ -13,6 +13,7 @@
 #include "backend/moe_routing.h"
 #include "sampling/sampler.h"
 #include "core/check.h"
+#include "core/env.h"
 #include "core/log.h"
 #include "ops.h"
 #include "swaa_attention.h"
@@ -36,14 +37,10 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   constexpr size_t kCublasWorkspace = 32u << 20;
   cublas_workspace_ = pool_->get(kCublasWorkspace).value();
   SWAA_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_.get(), kCublasWorkspace) == CUBLAS_STATUS_SUCCESS);
-  const char* env = std::getenv("SWAA_CUDA_GRAPHS");
-  if (env != nullptr && std::string(env) == "0") graphs_enabled_ = false;
-  const char* sm90 = std::getenv("SWAA_PREFILL_SM90");
-  prefill_sm90_ = cuda::hopper_kernels_available() && !(sm90 != nullptr && std::string(sm90) == "0");
-  const char* gemv = std::getenv("SWAA_CUDA_GEMV");
-  if (gemv != nullptr && std::string(gemv) == "0") use_gemv_ = false;
-  const char* grouped = std::getenv("SWAA_MOE_GROUPED_GEMM");
-  if (grouped != nullptr && std::string(grouped) == "0") grouped_gemm_ = false;
+  if (env_switched_off("SWAA_CUDA_GRAPHS")) graphs_enabled_ = false;
+  prefill_sm90_ = cuda::hopper_kernels_available() && !env_switched_off("SWAA_PREFILL_SM90");
+  if (env_switched_off("SWAA_CUDA_GEMV")) use_gemv_ = false;
+  if (env_switched_off("SWAA_MOE_GROUPED_GEMM")) grouped_gemm_ = false;
 }
 
 CudaBackend::~CudaBackend() {
