@@ -7,7 +7,6 @@
 #include <random>
 #include <numeric>
 #include <string>
-#include <unordered_map>
 
 namespace swaa {
 
@@ -39,33 +38,80 @@ Status validate(const SamplingParams& p) {
 Sampler::Sampler(const SamplingParams& params)
     : params_(params), rng_(params.seed ? *params.seed : std::random_device{}()) {}
 
-void Sampler::apply_penalties(std::span<float> logits, const std::vector<int32_t>& prompt,
-                              const std::vector<int32_t>& output) const {
-  const int64_t V = static_cast<int64_t>(logits.size());
-  if (params_.repetition_penalty != 1.0f) {
-    std::vector<bool> seen(V, false);
-    for (const auto* list : {&prompt, &output}) {
-      for (int32_t t : *list) {
-        if (t >= 0 && t < V) seen[t] = true;
-      }
-    }
-    for (int64_t t = 0; t < V; ++t) {
-      if (!seen[t]) continue;
-      logits[t] = logits[t] > 0 ? logits[t] / params_.repetition_penalty : logits[t] * params_.repetition_penalty;
+void Sampler::penalty_edits(int32_t row, int32_t vocab, const std::vector<int32_t>& prompt,
+                            const std::vector<int32_t>& output, std::vector<LogitEdit>& edits) {
+  if (!has_penalties()) return;
+  const bool repetition = params_.repetition_penalty != 1.0f;
+  const bool subtract = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+  auto in_vocab = [vocab](int32_t t) { return t >= 0 && t < vocab; };
+  // Another row shape, or an output that is not the last one extended: start over.
+  if (vocab != vocab_ || output.size() < output_seen_ ||
+      (output_seen_ > 0 && output[output_seen_ - 1] != last_output_token_)) {
+    output_tokens_.clear(), output_counts_.clear(), output_seen_ = 0;
+    prompt_size_ = kNoPrompt;
+  }
+  vocab_ = vocab;
+  for (; output_seen_ < output.size(); ++output_seen_) {
+    const int32_t t = output[output_seen_];
+    last_output_token_ = t;
+    if (!in_vocab(t)) continue;
+    auto it = std::lower_bound(output_tokens_.begin(), output_tokens_.end(), t);
+    const size_t at = static_cast<size_t>(it - output_tokens_.begin());
+    if (it != output_tokens_.end() && *it == t) {
+      ++output_counts_[at];
+    } else {
+      output_tokens_.insert(it, t);
+      output_counts_.insert(output_counts_.begin() + static_cast<std::ptrdiff_t>(at), 1);
     }
   }
-  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
-    std::unordered_map<int32_t, int> counts;
-    for (int32_t t : output) {
-      if (t >= 0 && t < V) ++counts[t];
+  if (repetition && prompt_size_ != prompt.size()) {
+    prompt_tokens_.clear();
+    for (int32_t t : prompt) {
+      if (in_vocab(t)) prompt_tokens_.push_back(t);
     }
-    for (const auto& [t, n] : counts) logits[t] -= params_.presence_penalty + params_.frequency_penalty * n;
+    std::sort(prompt_tokens_.begin(), prompt_tokens_.end());
+    prompt_tokens_.erase(std::unique(prompt_tokens_.begin(), prompt_tokens_.end()), prompt_tokens_.end());
+    prompt_size_ = prompt.size();
   }
+  const float rep = params_.repetition_penalty;
+  auto output_edit = [&](size_t i) {  // as Sampler's penalties always computed it: presence + frequency x n
+    const float sub = subtract ? params_.presence_penalty + params_.frequency_penalty * static_cast<float>(output_counts_[i])
+                               : 0.0f;
+    edits.push_back({row, output_tokens_[i], rep, sub});
+  };
+  if (!repetition) {
+    for (size_t i = 0; i < output_tokens_.size(); ++i) output_edit(i);
+    return;
+  }
+  // The union of the prompt's and the output's tokens, merged in id order.
+  size_t i = 0;
+  for (int32_t t : prompt_tokens_) {
+    for (; i < output_tokens_.size() && output_tokens_[i] < t; ++i) output_edit(i);
+    if (i < output_tokens_.size() && output_tokens_[i] == t) {
+      output_edit(i++);
+    } else {
+      edits.push_back({row, t, rep, 0.0f});
+    }
+  }
+  for (; i < output_tokens_.size(); ++i) output_edit(i);
+}
+
+void apply_logit_edits(std::span<float> logits, int64_t cols, std::span<const LogitEdit> edits) {
+  auto at = [&](const LogitEdit& e) -> float& { return logits[static_cast<size_t>(e.row) * cols + e.token]; };
+  // Two passes, each value stored in between: the multiplication and the subtraction are rounded
+  // separately (one loop would let the compiler fuse them), as the device kernel computes them.
+  for (const LogitEdit& e : edits) {
+    float& x = at(e);
+    x = x > 0 ? x / e.repetition : x * e.repetition;
+  }
+  for (const LogitEdit& e : edits) at(e) -= e.subtract;
 }
 
 int32_t Sampler::sample(std::span<float> logits, const std::vector<int32_t>& prompt,
                         const std::vector<int32_t>& output) {
-  apply_penalties(logits, prompt, output);
+  edits_.clear();
+  penalty_edits(0, static_cast<int32_t>(logits.size()), prompt, output, edits_);
+  apply_logit_edits(logits, static_cast<int64_t>(logits.size()), edits_);
   TokenDraw d = next_draw();
   return draw_token(logits, d, scratch_);
 }

@@ -32,6 +32,9 @@ struct DrawScratch {
 int32_t draw_token(std::span<const float> logits, const TokenDraw& d, DrawScratch& scratch);
 // dst[r] = draw_token(row r, draws[r]) for the draws.size() rows of `logits` (rows x cols, row-major).
 void draw_tokens(std::span<const float> logits, int64_t cols, std::span<const TokenDraw> draws, int32_t* dst);
+// Applies LogitEdit's rule to `logits` (rows x cols, row-major); every edit's row and token must
+// lie inside it.
+void apply_logit_edits(std::span<float> logits, int64_t cols, std::span<const LogitEdit> edits);
 
 class Sampler {
  public:
@@ -47,14 +50,20 @@ class Sampler {
   bool has_penalties() const {
     return params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
   }
-  // The draw sample() would make next, for a backend that draws on its device (requests without
-  // penalties): consumes the request's RNG exactly as sample() does, so a request can switch between
-  // the two from one step to the next.
+  // The draw sample() would make next, for a backend that draws on its device: consumes the
+  // request's RNG exactly as sample() does, so a request can switch between the two from one step
+  // to the next.
   TokenDraw next_draw();
+  // Appends the penalties' edits of logits row `row` (vocab entries) to `edits`: every token of
+  // `prompt` or `output` (ids outside [0, vocab) ignored) with the repetition penalty, and the
+  // output's tokens with presence + frequency x count subtracted; nothing without penalties.
+  // sample() applies exactly these edits before its draw, so a device applying them draws the
+  // host's token. The prompt's distinct tokens are kept from one call to the next (a request's
+  // prompt does not change) and the output's counts are updated with its new tokens only.
+  void penalty_edits(int32_t row, int32_t vocab, const std::vector<int32_t>& prompt,
+                     const std::vector<int32_t>& output, std::vector<LogitEdit>& edits);
 
  private:
-  void apply_penalties(std::span<float> logits, const std::vector<int32_t>& prompt,
-                       const std::vector<int32_t>& output) const;
 
   TokenDraw draw_params() const {
     return {params_.temperature, params_.top_p, params_.min_p, params_.top_k, 0.0};
@@ -63,6 +72,17 @@ class Sampler {
   SamplingParams params_;
   std::mt19937_64 rng_;
   DrawScratch scratch_;
+  // penalty_edits' memory: the prompt's distinct in-vocabulary tokens, sorted (for a prompt of
+  // prompt_size_ tokens and vocab_), and the output's distinct tokens, sorted, with their counts
+  // over its first output_seen_ tokens (the last of which was last_output_token_).
+  static constexpr size_t kNoPrompt = ~size_t{0};
+  std::vector<int32_t> prompt_tokens_;
+  size_t prompt_size_ = kNoPrompt;
+  int32_t vocab_ = -1;
+  std::vector<int32_t> output_tokens_, output_counts_;
+  size_t output_seen_ = 0;
+  int32_t last_output_token_ = 0;
+  std::vector<LogitEdit> edits_;  // sample()'s buffer
 };
 
 }  // namespace swaa

@@ -1,7 +1,11 @@
 // TokenDraw: how one logits row's token is drawn once penalties are applied. It is the part of a
 // request's SamplingParams a backend needs to draw on its device (Backend::draw_rows_f32), with
-// the request's uniform random number for this step.
+// the request's uniform random number for this step. LogitEdit: one logit a penalty changes
+// (Sampler::penalty_edits); StepDraws: a step's draws and the edits applied before them.
 #pragma once
+
+#include <cstdint>
+#include <vector>
 
 namespace swaa {
 
@@ -13,6 +17,22 @@ struct TokenDraw {
   double uniform = 0.0;      // in [0, 1): the draw lands at uniform x the kept mass, in rank order
 
   bool greedy() const { return temperature == 0.0f || top_k == 1; }
+};
+
+// logits[row][token] becomes (x > 0 ? x / repetition : x * repetition) - subtract, each operation
+// rounded to fp32 on its own (no fused multiply-add), so host and device give the same bits; a
+// repetition of 1 and a subtract of 0 leave x as it is. A row holds at most one edit per token.
+struct LogitEdit {
+  int32_t row = 0;
+  int32_t token = 0;
+  float repetition = 1.0f;
+  float subtract = 0.0f;
+};
+
+// What a step draws from its logit rows: rows[r] from row r, after the edits (penalties).
+struct StepDraws {
+  std::vector<TokenDraw> rows;
+  std::vector<LogitEdit> edits;
 };
 
 }  // namespace swaa

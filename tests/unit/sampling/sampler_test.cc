@@ -87,6 +87,73 @@ TEST(Sampler, Penalties) {
   EXPECT_EQ(pr.sample(l, {}, {1, 1}), 1);
 }
 
+// The penalties as Sampler applied them before penalty_edits (a dense seen-mask, then the output's
+// counts), the reference its edits must reproduce bit for bit.
+void reference_penalties(const SamplingParams& p, std::vector<float>& logits, const std::vector<int32_t>& prompt,
+                         const std::vector<int32_t>& output) {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  if (p.repetition_penalty != 1.0f) {
+    std::vector<bool> seen(V, false);
+    for (const auto* list : {&prompt, &output}) {
+      for (int32_t t : *list) {
+        if (t >= 0 && t < V) seen[t] = true;
+      }
+    }
+    for (int64_t t = 0; t < V; ++t) {
+      if (seen[t]) logits[t] = logits[t] > 0 ? logits[t] / p.repetition_penalty : logits[t] * p.repetition_penalty;
+    }
+  }
+  if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
+    std::map<int32_t, int> counts;
+    for (int32_t t : output) {
+      if (t >= 0 && t < V) ++counts[t];
+    }
+    for (const auto& [t, n] : counts) logits[t] -= p.presence_penalty + p.frequency_penalty * n;
+  }
+}
+
+// penalty_edits, applied by apply_logit_edits, is the reference bit for bit, step after step of a
+// growing output (its counts kept between calls), with out-of-vocabulary ids, repeats, and tokens
+// in both prompt and output; each row holds at most one edit per token.
+TEST(Sampler, PenaltyEditsAreThePenalties) {
+  const int V = 3000;
+  std::mt19937 gen(5);
+  std::normal_distribution<float> logit(0.f, 4.f);
+  std::uniform_int_distribution<int32_t> token(-3, V + 2), small(0, 40);
+  const struct {
+    float repetition, presence, frequency;
+  } settings[] = {{1.3f, 0.f, 0.f}, {0.7f, 0.f, 0.f}, {1.f, 0.4f, 0.f}, {1.f, 0.f, 0.25f}, {1.2f, 0.3f, 0.15f}, {1.f, 0.f, 0.f}};
+  for (const auto& st : settings) {
+    SamplingParams p;
+    p.repetition_penalty = st.repetition, p.presence_penalty = st.presence, p.frequency_penalty = st.frequency;
+    Sampler s(p);
+    std::vector<int32_t> prompt(500), output;
+    for (auto& t : prompt) t = token(gen);
+    for (int step = 0; step < 40; ++step) {
+      std::vector<float> row(V);
+      for (auto& x : row) x = logit(gen);
+      std::vector<float> want = row;
+      reference_penalties(p, want, prompt, output);
+      std::vector<LogitEdit> edits;
+      s.penalty_edits(2, V, prompt, output, edits);  // row 2 of a 3-row block
+      std::vector<float> block(3 * V, 0.f);
+      std::copy(row.begin(), row.end(), block.begin() + 2 * V);
+      apply_logit_edits(block, V, edits);
+      std::set<int32_t> tokens;
+      for (const LogitEdit& e : edits) {
+        ASSERT_EQ(e.row, 2);
+        ASSERT_TRUE(tokens.insert(e.token).second) << "token " << e.token << " edited twice";
+      }
+      for (int t = 0; t < V; ++t) {
+        ASSERT_EQ(block[2 * V + t], want[t]) << "rep " << st.repetition << " step " << step << " token " << t;
+      }
+      if (!s.has_penalties()) EXPECT_TRUE(edits.empty());
+      // The next step's output: a few new tokens, often repeats (an id past the vocabulary too).
+      for (int k = 0; k < 1 + step % 3; ++k) output.push_back(step % 5 == 0 ? small(gen) : token(gen));
+    }
+  }
+}
+
 TEST(Sampler, SeededIsReproducible) {
   SamplingParams p;
   p.seed = 7;
