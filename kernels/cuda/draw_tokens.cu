@@ -359,7 +359,26 @@ __global__ void __launch_bounds__(kThreads) draw_rows_kernel(const float* x, int
 
 cudaStream_t st(void* s) { return static_cast<cudaStream_t>(s); }
 
+// One thread per edit; a row holds at most one edit per token, so no two threads share a logit.
+// The _rn intrinsics keep each operation IEEE-rounded on its own under --use_fast_math (no
+// approximate division, no fused multiply-add): the host's apply_logit_edits bit for bit.
+__global__ void apply_logit_edits_kernel(float* x, int64_t cols, const LogitEdit* edits, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const LogitEdit e = edits[i];
+  float& v = x[e.row * cols + e.token];
+  const float scaled = v > 0.f ? __fdiv_rn(v, e.repetition) : __fmul_rn(v, e.repetition);
+  v = __fsub_rn(scaled, e.subtract);
+}
+
 }  // namespace
+
+std::string apply_logit_edits(float* x, int64_t cols, const LogitEdit* edits, int n, void* stream) {
+  if (n <= 0) return "";
+  apply_logit_edits_kernel<<<(n + 255) / 256, 256, 0, st(stream)>>>(x, cols, edits, n);
+  const cudaError_t e = cudaGetLastError();
+  return e == cudaSuccess ? "" : std::string("apply_logit_edits: ") + cudaGetErrorString(e);
+}
 
 std::string draw_rows(const float* x, int rows, int cols, const DrawRow* draws, int32_t* out, int num_sms,
                       void* stream) {

@@ -103,6 +103,14 @@ struct DrawRow {
 inline constexpr int kMaxDrawCols = 1 << 19;
 std::string draw_rows(const float* x, int rows, int cols, const DrawRow* draws, int32_t* out, int num_sms,
                       void* stream);
+// x[row][token] = (x > 0 ? x / repetition : x * repetition) - subtract for each of the n edits
+// (device memory; at most one per (row, token)), each operation rounded on its own: the sampling
+// penalties (LogitEdit in src/sampling/token_draw.h, which this struct mirrors), bit for bit the host's.
+struct LogitEdit {
+  int32_t row, token;
+  float repetition, subtract;
+};
+std::string apply_logit_edits(float* x, int64_t cols, const LogitEdit* edits, int n, void* stream);
 // Plain SWAA attention (one CTA per token and head, online softmax over the visible keys), for any
 // head_dim <= 256; same params as the tiled kernels (num_splits/workspace unused).
 std::string attention_simple(const AttentionParams& p, void* stream);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <set>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "ops.h"
+#include "sampling/sampler.h"
 
 namespace swaa {
 namespace {
@@ -195,6 +197,51 @@ void expect_ties_rank_by_id(int V) {
 
 TEST(DrawRows, TiedLogitsRankById) { expect_ties_rank_by_id(3000); }
 TEST(DrawRows, TiedLogitsRankByIdVocabSized) { expect_ties_rank_by_id(151936); }
+
+// cuda::apply_logit_edits is the host's apply_logit_edits bit for bit (built with --use_fast_math,
+// so the kernel must keep its division and multiply-subtract IEEE-rounded): 3 rows of a
+// vocabulary-sized block, positive, negative and zero logits, repetition factors above and below 1
+// (and 1), subtractions of either sign (and 0).
+TEST(DrawRows, LogitEditsAreTheHostsBitForBit) {
+  const int rows = 3, cols = 151936;
+  std::mt19937 gen(21);
+  std::normal_distribution<float> logit(0.f, 5.f);
+  std::vector<float> x(static_cast<size_t>(rows) * cols);
+  for (auto& v : x) v = logit(gen);
+  for (int i = 0; i < 50; ++i) x[i * 7] = 0.f;
+  std::vector<LogitEdit> edits;
+  std::uniform_real_distribution<float> rep(0.5f, 2.f), sub(-1.f, 1.f);
+  for (int r = 0; r < rows; ++r) {
+    for (int t = r; t < cols; t += 3 + r) {
+      const int kind = t % 4;
+      edits.push_back({r, t, kind == 0 ? 1.0f : rep(gen), kind == 1 ? 0.0f : sub(gen)});
+    }
+  }
+  std::vector<float> want = x;
+  apply_logit_edits(want, cols, edits);
+  std::vector<cuda::LogitEdit> dev(edits.size());
+  for (size_t i = 0; i < edits.size(); ++i) dev[i] = {edits[i].row, edits[i].token, edits[i].repetition, edits[i].subtract};
+  float* d_x = nullptr;
+  cuda::LogitEdit* d_e = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_x), sizeof(float) * x.size()), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_e), sizeof(cuda::LogitEdit) * dev.size()), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(d_x, x.data(), sizeof(float) * x.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(d_e, dev.data(), sizeof(cuda::LogitEdit) * dev.size(), cudaMemcpyHostToDevice), cudaSuccess);
+  EXPECT_EQ(cuda::apply_logit_edits(d_x, cols, d_e, static_cast<int>(dev.size()), nullptr), "");
+  std::vector<float> got(x.size());
+  ASSERT_EQ(cudaMemcpy(got.data(), d_x, sizeof(float) * x.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+  cudaFree(d_x);
+  cudaFree(d_e);
+  int changed = 0, differ = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    changed += want[i] != x[i];
+    if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 && ++differ <= 5) {
+      ADD_FAILURE() << "logit " << i << ": device " << got[i] << ", host " << want[i] << " (was " << x[i] << ")";
+    }
+  }
+  EXPECT_EQ(differ, 0);
+  EXPECT_GT(changed, static_cast<int>(edits.size()) / 2) << "the edits changed too little to tell";
+}
 
 TEST(DrawRows, RejectsOversizedRows) {
   EXPECT_NE(cuda::draw_rows(nullptr, 1, cuda::kMaxDrawCols + 1, nullptr, nullptr, 132, nullptr), "");
