@@ -5,13 +5,14 @@
 
 namespace swaa {
 
-void Backend::draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, int32_t* dst) {
-  const int64_t rows = static_cast<int64_t>(draws.size());
+void Backend::draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst) {
+  const int64_t rows = static_cast<int64_t>(draws.rows.size());
   if (rows == 0) return;
   const int64_t cols = t.numel() / t.dim(0);
   std::vector<float> host(static_cast<size_t>(rows * cols));
   to_host_f32(t, 0, rows, host.data());
-  draw_tokens(host, cols, draws, dst);
+  apply_logit_edits(host, cols, draws.edits);
+  draw_tokens(host, cols, draws.rows, dst);
 }
 
 }  // namespace swaa

@@ -52,10 +52,11 @@ class Backend {
   virtual Result<Tensor> upload(const TensorView& weight) = 0;
   // Copies `t` to host as fp32 (rows [row_begin, row_end) of a 2-D tensor).
   virtual void to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) = 0;
-  // dst[r] = the token draws[r] draws from row r of the fp32 2-D tensor `t` (TokenDraw's rule), for
-  // its first draws.size() rows. The default copies the rows to the host and draws there
+  // dst[r] = the token draws.rows[r] draws from row r of the fp32 2-D tensor `t` (TokenDraw's rule)
+  // once draws.edits (penalties, LogitEdit's rule) are applied to it, for its first draws.rows.size()
+  // rows; `t` may be left edited. The default copies the rows to the host and edits and draws there
   // (draw_token); a backend that draws on its device (draws_on_device) copies back 4 bytes a row.
-  virtual void draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, int32_t* dst);
+  virtual void draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst);
   // Whether draw_rows_f32 saves the logits' copy for sampled rows too (it always does for greedy
   // rows' argmax on a device backend).
   virtual bool draws_on_device() const { return false; }
@@ -77,7 +78,7 @@ class Backend {
   };
   virtual std::optional<StepResult> replay_step(const std::vector<int32_t>& /*ids*/,
                                                 const std::vector<int>& /*logit_rows*/,
-                                                const std::vector<TokenDraw>* /*draws*/) {
+                                                const StepDraws* /*draws*/) {
     return std::nullopt;
   }
   virtual bool end_step() { return true; }

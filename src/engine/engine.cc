@@ -165,11 +165,11 @@ Result<std::vector<RequestOutput>> Engine::step() {
   m.peak_live_bytes = std::max(m.peak_live_bytes, m.kv->live_bytes());
   // Steps whose sampled rows are all plain greedy without logprobs take each row's argmax from the
   // backend instead of its logits (a device backend then copies 4 bytes per row, not 4 x vocab).
-  // On a backend that draws on its device, so do steps whose rows have no penalties and no
-  // logprobs: each request's sampler hands over its next draw (and advances its RNG as a host draw
-  // would). Other steps draw every row's token on the host, rows in parallel (sample_rows: the
-  // same tokens whatever the thread count).
-  auto drawable = [](RequestState* r) { return r->params().logprobs < 0 && !r->sampler().has_penalties(); };
+  // On a backend that draws on its device, so do steps whose rows ask for no logprobs: each
+  // request's sampler hands over its next draw (and advances its RNG as a host draw would) and its
+  // penalties as logit edits the device applies first. Other steps draw every row's token on the
+  // host, rows in parallel (sample_rows: the same tokens whatever the thread count).
+  auto drawable = [](RequestState* r) { return r->params().logprobs < 0; };
   auto greedy = [](RequestState* r) { return r->sampler().plain_greedy(); };
   const bool all_greedy = std::all_of(sampled.begin(), sampled.end(), greedy);
   const bool on_device =
@@ -179,9 +179,13 @@ Result<std::vector<RequestOutput>> Engine::step() {
                         (m.greedy_on_backend || std::none_of(sampled.begin(), sampled.end(), greedy)));
   SampledRows drawn;
   if (on_device) {
-    std::vector<TokenDraw> draws;
-    draws.reserve(sampled.size());
-    for (RequestState* r : sampled) draws.push_back(r->sampler().next_draw());
+    StepDraws draws;
+    draws.rows.reserve(sampled.size());
+    for (RequestState* r : sampled) {
+      const int32_t row = static_cast<int32_t>(draws.rows.size());
+      r->sampler().penalty_edits(row, m.model->config().vocab_size, r->prompt(), r->output(), draws.edits);
+      draws.rows.push_back(r->sampler().next_draw());
+    }
     SWAA_ASSIGN_OR_RETURN(drawn.tokens, m.model->forward_tokens(ids, layout, logit_rows, draws));
     drawn.logprobs.resize(drawn.tokens.size());
   } else {

@@ -95,10 +95,17 @@ Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const
 
 Result<std::vector<int32_t>> Model::forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
                                                    const std::vector<int>& logit_rows,
-                                                   const std::vector<TokenDraw>& draws) {
-  if (draws.size() != logit_rows.size()) {
-    return internal_error("forward_tokens: " + std::to_string(draws.size()) + " draws for " +
+                                                   const StepDraws& draws) {
+  if (draws.rows.size() != logit_rows.size()) {
+    return internal_error("forward_tokens: " + std::to_string(draws.rows.size()) + " draws for " +
                           std::to_string(logit_rows.size()) + " logit rows");
+  }
+  for (const LogitEdit& e : draws.edits) {
+    if (e.row < 0 || static_cast<size_t>(e.row) >= logit_rows.size() || e.token < 0 || e.token >= config_.vocab_size) {
+      return internal_error("forward_tokens: a penalty edit of row " + std::to_string(e.row) + ", token " +
+                            std::to_string(e.token) + " lies outside the " + std::to_string(logit_rows.size()) +
+                            " x " + std::to_string(config_.vocab_size) + " logits");
+    }
   }
   SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, &draws));
   return std::move(r.tokens);
@@ -106,7 +113,7 @@ Result<std::vector<int32_t>> Model::forward_tokens(const std::vector<int32_t>& i
 
 Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, const AttentionLayout& layout,
                                             const std::vector<int>& logit_rows,
-                                            const std::vector<TokenDraw>* draws) {
+                                            const StepDraws* draws) {
   const ModelConfig& c = config_;
   const int64_t n = static_cast<int64_t>(ids.size()), H = c.hidden_size;
   if (n != layout.num_tokens) return internal_error("forward: ids and layout disagree on the token count");

@@ -38,11 +38,12 @@ class Model {
   // the vocabulary are an InvalidArgument error naming the id and its index.
   Result<std::vector<float>> forward(const std::vector<int32_t>& ids, const AttentionLayout& layout,
                                      const std::vector<int>& logit_rows);
-  // The same step, returning only the token draws[r] draws from logit row r (TokenDraw's rule;
-  // greedy draws take the first index of the maximum) and leaving the logits on the backend: a
-  // device backend copies rows x 4 bytes back instead of rows x vocab x 4.
+  // The same step, returning only the token draws.rows[r] draws from logit row r once draws.edits
+  // (the penalties) are applied (TokenDraw's rule; greedy draws take the first index of the
+  // maximum), and leaving the logits on the backend: a device backend copies rows x 4 bytes back
+  // instead of rows x vocab x 4.
   Result<std::vector<int32_t>> forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
-                                              const std::vector<int>& logit_rows, const std::vector<TokenDraw>& draws);
+                                              const std::vector<int>& logit_rows, const StepDraws& draws);
   // Whether forward_tokens draws sampled (not only greedy) rows without copying their logits.
   bool draws_on_device() const { return backend_.draws_on_device(); }
 
@@ -50,7 +51,7 @@ class Model {
   Model(ModelConfig config, Checkpoint checkpoint, Backend& backend)
       : config_(std::move(config)), checkpoint_(std::move(checkpoint)), backend_(backend) {}
   Result<Backend::StepResult> run_step(const std::vector<int32_t>& ids, const AttentionLayout& layout,
-                                       const std::vector<int>& logit_rows, const std::vector<TokenDraw>* draws);
+                                       const std::vector<int>& logit_rows, const StepDraws* draws);
   Status attention_block(int layer, const Tensor& x, Tensor& out);
   Status mlp_block(int layer, const Tensor& x, Tensor& out);
   // An activation in the compute dtype that the next op fills entirely (Backend::scratch).

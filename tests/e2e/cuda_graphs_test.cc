@@ -188,23 +188,13 @@ TEST(CudaGraphs, PromptChunksWithoutLogitRows) {
   }
 }
 
-// Sampled steps draw on the device (cuda::draw_rows) from the same logits op by op and replayed,
-// so a seeded request gets the same tokens either way and on every run. The host's draws from the
-// copied logits (SWAA_SAMPLE_ON_DEVICE=0) weigh in double, the device in fp32: a token can differ
-// only where a draw falls within ~1e-6 of a boundary (about 1 in 1000 for this test's 540 draws),
-// so at most one request may diverge from the host.
-TEST(CudaGraphs, EngineSampledDrawsOnTheDevice) {
-  const std::string dir = testing::write_small_cuda_model("cuda_graphs_sampled", 64, 19);
-  const std::vector<RequestInput> inputs = random_requests(6, 30, 50, 11);
-  SamplingParams sp;
-  sp.temperature = 0.8f;
-  sp.top_p = 0.9f;
-  sp.min_p = 0.01f;
-  sp.seed = 1234;
-  sp.max_tokens = 90;
-  sp.ignore_eos = true;
+// Runs `inputs` with `sp` four ways: drawn on the device with CUDA graphs (twice), op by op, and on
+// the host from copied logits (SWAA_SAMPLE_ON_DEVICE=0). The device runs must agree exactly; the
+// host run may differ in at most `host_diverging` requests. Returns the graphs run.
+std::vector<GenerationResult> expect_device_draws(const std::string& model_name, const std::vector<RequestInput>& inputs,
+                                                  const SamplingParams& sp, int host_diverging) {
   EngineOptions eo;
-  eo.model_dir = dir;
+  eo.model_dir = testing::write_small_cuda_model(model_name, 64, 19);
   eo.swaa = testing::swaa_cfg(32, 4, true, {2});
   eo.device = "cuda";
   eo.max_num_seqs = 4;
@@ -217,19 +207,69 @@ TEST(CudaGraphs, EngineSampledDrawsOnTheDevice) {
   ::setenv("SWAA_SAMPLE_ON_DEVICE", "0", 1);
   with_graphs(true, [&] { run(host); });
   ::unsetenv("SWAA_SAMPLE_ON_DEVICE");
-  ASSERT_EQ(on.size(), inputs.size());
-  for (const auto* other : {&again, &off, &host}) ASSERT_EQ(other->size(), on.size());
+  EXPECT_EQ(on.size(), inputs.size());
+  for (const auto* other : {&again, &off, &host}) EXPECT_EQ(other->size(), on.size());
+  if (on.size() != inputs.size() || again.size() != on.size() || off.size() != on.size() || host.size() != on.size()) {
+    return on;
+  }
   int same_as_host = 0;
-  std::set<int32_t> distinct;
   for (size_t i = 0; i < on.size(); ++i) {
-    EXPECT_EQ(on[i].token_ids.size(), 90u);
+    EXPECT_EQ(on[i].token_ids.size(), static_cast<size_t>(sp.max_tokens));
     EXPECT_EQ(on[i].token_ids, again[i].token_ids) << "request " << i;
     EXPECT_EQ(on[i].token_ids, off[i].token_ids) << "request " << i;
     same_as_host += on[i].token_ids == host[i].token_ids;
-    distinct.insert(on[i].token_ids.begin(), on[i].token_ids.end());
   }
-  EXPECT_GE(same_as_host, static_cast<int>(on.size()) - 1);
+  EXPECT_GE(same_as_host, static_cast<int>(on.size()) - host_diverging);
+  return on;
+}
+
+SamplingParams sampled_params() {
+  SamplingParams sp;
+  sp.temperature = 0.8f;
+  sp.top_p = 0.9f;
+  sp.min_p = 0.01f;
+  sp.seed = 1234;
+  sp.max_tokens = 90;
+  sp.ignore_eos = true;
+  return sp;
+}
+
+// Sampled steps draw on the device (cuda::draw_rows) from the same logits op by op and replayed,
+// so a seeded request gets the same tokens either way and on every run. The host's draws from the
+// copied logits (SWAA_SAMPLE_ON_DEVICE=0) weigh in double, the device in fp32: a token can differ
+// only where a draw falls within ~1e-6 of a boundary (about 1 in 1000 for this test's 540 draws),
+// so at most one request may diverge from the host.
+TEST(CudaGraphs, EngineSampledDrawsOnTheDevice) {
+  const std::vector<GenerationResult> on =
+      expect_device_draws("cuda_graphs_sampled", random_requests(6, 30, 50, 11), sampled_params(), 1);
+  std::set<int32_t> distinct;
+  for (const GenerationResult& r : on) distinct.insert(r.token_ids.begin(), r.token_ids.end());
   EXPECT_GT(distinct.size(), 20u) << "sampled tokens look greedy";
+}
+
+// Penalties (repetition over prompt and output, presence, frequency) are applied on the device as
+// the host's logit edits (cuda::apply_logit_edits, bit for bit the host's arithmetic) before the
+// draw. Greedy: the device's argmax of the edited logits is the host's, so every request matches
+// the host; sampled: as above, one request may diverge. Both must differ from the same requests
+// without penalties (the edits are not ignored).
+TEST(CudaGraphs, EnginePenaltiesOnTheDevice) {
+  const std::vector<RequestInput> inputs = random_requests(6, 30, 50, 13);
+  for (float temperature : {0.0f, 0.8f}) {
+    SCOPED_TRACE("temperature " + std::to_string(temperature));
+    SamplingParams plain = sampled_params();
+    plain.temperature = temperature;
+    SamplingParams sp = plain;
+    sp.repetition_penalty = 1.3f;
+    sp.presence_penalty = 0.4f;
+    sp.frequency_penalty = 0.2f;
+    const std::vector<GenerationResult> penalised =
+        expect_device_draws("cuda_graphs_penalties", inputs, sp, temperature == 0.0f ? 0 : 1);
+    const std::vector<GenerationResult> without = expect_device_draws("cuda_graphs_penalties", inputs, plain, 1);
+    ASSERT_EQ(penalised.size(), without.size());
+    int changed = 0;
+    for (size_t i = 0; i < penalised.size(); ++i) changed += penalised[i].token_ids != without[i].token_ids;
+    EXPECT_GE(changed, static_cast<int>(inputs.size()) - 1) << "the penalties changed too few requests";
+  }
 }
 
 }  // namespace

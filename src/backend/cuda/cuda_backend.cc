@@ -81,14 +81,15 @@ Result<Tensor> CudaBackend::upload(const TensorView& w) {
   return t;
 }
 
-void CudaBackend::remember_logits(const float* logits, int64_t count) {
+void CudaBackend::remember_logits(float* logits, int64_t count) {
   if (awaiting_logits_ == nullptr) return;
   awaiting_logits_->logits = logits;
   awaiting_logits_->logits_count = count;
   awaiting_logits_ = nullptr;
 }
 
-void CudaBackend::draw_to_host(const float* logits, int64_t cols, std::span<const TokenDraw> draws, int32_t* dst) {
+void CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDraws& step, int32_t* dst) {
+  const std::span<const TokenDraw> draws = step.rows;
   const int64_t rows = static_cast<int64_t>(draws.size());
   if (rows == 0) return;
   const bool greedy = std::all_of(draws.begin(), draws.end(), [](const TokenDraw& d) { return d.greedy(); });
@@ -97,12 +98,21 @@ void CudaBackend::draw_to_host(const float* logits, int64_t cols, std::span<cons
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(host.data(), logits, host.size() * sizeof(float), cudaMemcpyDeviceToHost,
                                           stream_)));
     SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
+    apply_logit_edits(host, cols, step.edits);
     draw_tokens(host, cols, draws, dst);
     return;
   }
   std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
   int32_t* d_out = static_cast<int32_t*>(out.get());
-  std::shared_ptr<void> params;
+  std::shared_ptr<void> params, edits;
+  if (!step.edits.empty()) {  // the penalties, in place, before the draw (LogitEdit mirrors cuda::LogitEdit)
+    static_assert(sizeof(LogitEdit) == sizeof(cuda::LogitEdit), "one struct, two names");
+    const size_t bytes = step.edits.size() * sizeof(cuda::LogitEdit);
+    edits = pool().get(bytes).value();
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(edits.get(), step.edits.data(), bytes, cudaMemcpyHostToDevice, stream_)));
+    SWAA_CUDA_OK(cuda::apply_logit_edits(logits, cols, static_cast<const cuda::LogitEdit*>(edits.get()),
+                                         static_cast<int>(step.edits.size()), stream_));
+  }
   if (greedy) {
     SWAA_CUDA_OK(cuda::argmax_rows(logits, static_cast<int>(rows), static_cast<int>(cols), d_out, stream_));
   } else {
@@ -121,11 +131,11 @@ void CudaBackend::draw_to_host(const float* logits, int64_t cols, std::span<cons
   SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
 }
 
-void CudaBackend::draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, int32_t* dst) {
+void CudaBackend::draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst) {
   SWAA_CHECK(t.dtype() == DType::kF32);
-  if (draws.empty()) return;  // a prompt chunk that samples nothing: [0, vocab] logits
+  if (draws.rows.empty()) return;  // a prompt chunk that samples nothing: [0, vocab] logits
   const int64_t cols = t.numel() / t.dim(0);
-  remember_logits(t.data_as<float>(), static_cast<int64_t>(draws.size()) * cols);
+  remember_logits(t.data_as<float>(), static_cast<int64_t>(draws.rows.size()) * cols);
   draw_to_host(t.data_as<float>(), cols, draws, dst);
 }
 

@@ -41,12 +41,12 @@ class CudaBackend final : public Backend {
   Result<Tensor> scratch(const std::vector<int64_t>& shape, DType dtype) override;
   Result<Tensor> upload(const TensorView& w) override;
   void to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) override;
-  void draw_rows_f32(const Tensor& t, std::span<const TokenDraw> draws, int32_t* dst) override;
+  void draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst) override;
   bool draws_on_device() const override { return true; }
 
   void begin_step(const AttentionLayout& layout) override;
   std::optional<StepResult> replay_step(const std::vector<int32_t>& ids, const std::vector<int>& logit_rows,
-                                        const std::vector<TokenDraw>* draws) override;
+                                        const StepDraws* draws) override;
   bool end_step() override;
   void enable_step_graphs(bool on) override { graphs_enabled_ = graphs_enabled_ && on; }
   void set_moe_layers(const std::vector<const MoeWeights*>& layers) override;
@@ -90,7 +90,7 @@ class CudaBackend final : public Backend {
     size_t arena_used = 0;
     std::vector<DecodeCall> decode_calls;
     cudaGraphExec_t exec = nullptr;
-    const void* logits = nullptr;  // fp32 [rows, vocab] in `pool`, set by the to_host_f32 or draw_rows_f32 after end_step
+    float* logits = nullptr;  // fp32 [rows, vocab] in `pool`, set by the to_host_f32 or draw_rows_f32 after end_step
     int64_t logits_count = 0;
     uint64_t last_used = 0;
     ~StepGraph();
@@ -103,12 +103,12 @@ class CudaBackend final : public Backend {
   bool finish_recording();
   void abandon_recording(const std::string& why);
   std::optional<StepResult> replay(StepGraph& g, const std::vector<int32_t>& ids, const std::vector<int>& rows,
-                                   const std::vector<TokenDraw>* draws);
+                                   const StepDraws* draws);
   // The step just recorded keeps `logits` (its fp32 logit rows, `count` floats) for its replays.
-  void remember_logits(const float* logits, int64_t count);
+  void remember_logits(float* logits, int64_t count);
   // The token draws[r] draws from each logits row (cuda::argmax_rows when every row is greedy,
   // else cuda::draw_rows) into host memory; synchronises.
-  void draw_to_host(const float* logits, int64_t cols, std::span<const TokenDraw> draws, int32_t* dst);
+  void draw_to_host(float* logits, int64_t cols, const StepDraws& draws, int32_t* dst);
   bool splits_still_match(const StepGraph& g) const;
   size_t arena_bytes(size_t rows) const;
   // Stages the layout into `arena` with block tables at `bt_stride_` and sets the d_* pointers.

@@ -37,7 +37,7 @@ void CudaBackend::begin_step(const AttentionLayout& L) {
 
 std::optional<Backend::StepResult> CudaBackend::replay_step(const std::vector<int32_t>& ids,
                                                             const std::vector<int>& logit_rows,
-                                                            const std::vector<TokenDraw>* draws) {
+                                                            const StepDraws* draws) {
   SWAA_CHECK(mode_ == StepMode::kPending);
   const AttentionLayout& L = *layout_;
   // Recorded: decode steps (their shapes repeat) once RoPE's table is on the device.
@@ -231,7 +231,7 @@ bool CudaBackend::splits_still_match(const StepGraph& g) const {
 
 std::optional<Backend::StepResult> CudaBackend::replay(StepGraph& g, const std::vector<int32_t>& ids,
                                                        const std::vector<int>& rows,
-                                                       const std::vector<TokenDraw>* draws) {
+                                                       const StepDraws* draws) {
   // The graph's copy nodes read g.arena when it runs: restage this step's arrays in the order the
   // recorded step staged them (layout, ids, logit rows). The last replay of g ended with a sync.
   bt_stride_ = g.key.bt_stride;
@@ -244,7 +244,7 @@ std::optional<Backend::StepResult> CudaBackend::replay(StepGraph& g, const std::
   if (!staged || arena_->used() != g.arena_used || (g.logits == nullptr && !rows.empty())) return std::nullopt;
   SWAA_CUDA_OK(cuda_msg(cudaGraphLaunch(g.exec, stream_)));
   StepResult result;
-  const float* logits = static_cast<const float*>(g.logits);
+  float* logits = g.logits;
   if (draws != nullptr) {
     result.tokens.resize(rows.size());
     if (!rows.empty()) draw_to_host(logits, g.logits_count / static_cast<int64_t>(rows.size()), *draws, result.tokens.data());
