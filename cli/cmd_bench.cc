@@ -7,7 +7,8 @@
 // already decode while later prompts are read: neither those tokens nor that time count).
 // All --batch requests run at once: the engine's sequence limit is raised to the batch unless
 // --max-num-seqs is given. Tokens are greedy unless --temperature (with --top-p, --top-k, --min-p)
-// asks for sampled ones, drawn with --seed.
+// asks for sampled ones, drawn with --seed; --repetition-penalty, --presence-penalty and
+// --frequency-penalty apply to either.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -110,6 +111,9 @@ void run_bench(const BenchArgs& a) {
   r["top_p"] = p.top_p;
   r["top_k"] = p.top_k;
   r["min_p"] = p.min_p;
+  r["repetition_penalty"] = p.repetition_penalty;
+  r["presence_penalty"] = p.presence_penalty;
+  r["frequency_penalty"] = p.frequency_penalty;
   r["warmup"] = a.warmup;
   r["prefill_tokens_per_second"] = prefill_s > 0 ? a.batch * static_cast<double>(a.prompt_len) / prefill_s : 0.0;
   r["decode_tokens_per_second"] = decode_s > 0 ? (generated - t.generated_before_decode) / decode_s : 0.0;
@@ -126,6 +130,10 @@ void run_bench(const BenchArgs& a) {
               a.gen_len, opt.max_num_seqs, a.warmup, a.warmup == 1 ? "" : "es");
   if (p.temperature > 0) {
     std::printf("  sampled: temperature %g, top_p %g, top_k %d, min_p %g\n", p.temperature, p.top_p, p.top_k, p.min_p);
+  }
+  if (p.repetition_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
+    std::printf("  penalties: repetition %g, presence %g, frequency %g\n", p.repetition_penalty, p.presence_penalty,
+                p.frequency_penalty);
   }
   std::printf("  prefill      %10.1f tok/s\n", r["prefill_tokens_per_second"].get<double>());
   std::printf("  decode       %10.1f tok/s\n", r["decode_tokens_per_second"].get<double>());
@@ -149,6 +157,12 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--top-p", args->sampling.top_p, "nucleus sampling mass (default 1)");
   cmd->add_option("--top-k", args->sampling.top_k, "sample among the k most likely tokens (default 0: all)");
   cmd->add_option("--min-p", args->sampling.min_p, "drop tokens below min_p x the most likely one (default 0)");
+  cmd->add_option("--repetition-penalty", args->sampling.repetition_penalty,
+                  "scale the logits of prompt and output tokens (> 1 discourages repeats; default 1)");
+  cmd->add_option("--presence-penalty", args->sampling.presence_penalty,
+                  "subtract from the logit of every token already generated (default 0)");
+  cmd->add_option("--frequency-penalty", args->sampling.frequency_penalty,
+                  "subtract this times its count from the logit of every generated token (default 0)");
   cmd->add_flag("--json", args->json, "one JSON object on stdout");
   cmd->callback([args] { run_bench(*args); });
 }
