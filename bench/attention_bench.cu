@@ -4,7 +4,10 @@
 // consecutive blocks, as the engine allocates, and permuted for the TMA kernel's other row; decode:
 // permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once | --decode-once B L] [--prefill | --decode-only].
+// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab]
+//                        [--prefill | --decode-only].
+// --causal-ab: the engine's prefill on full causal attention only (8k, 32k, 128k), each timed after
+// 2 s of back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer).
 // Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
 // Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
@@ -94,11 +97,14 @@ struct Gpu {
       CHECK_CUDA(cudaGetLastError());
     }
   }
-  // Median milliseconds of `fn` over reps (adaptive: ~1 s of timed work, 3..50 reps) after 1 warm-up.
+  // Median milliseconds of `fn` over reps (adaptive: ~1 s of timed work, 3..50 reps) after 1 warm-up;
+  // with settle_ms, after running `fn` back to back for that long first (the clocks then are those of
+  // sustained load, whatever ran before: run_causal_ab.sh).
   template <typename Fn>
-  double time_ms(Fn fn) {
+  double time_ms(Fn fn, double settle_ms = 0) {
     fn();
     CHECK_CUDA(cudaDeviceSynchronize());
+    for (float spent = 0; spent < settle_ms;) spent += events.ms(fn);
     std::vector<float> ms;
     float total = 0;
     for (int r = 0; r < 50 && (r < 3 || total < 1000.f); ++r) {
@@ -280,6 +286,19 @@ int main(int argc, char** argv) {
   }
   const Policy policies[] = {{"causal", false, 0, 0, false}, {"W2048_S0", true, 2048, 0, false},
                              {"W2048_S100", true, 2048, 100, false}};
+  if (argc > 1 && std::strcmp(argv[1], "--causal-ab") == 0) {
+    for (int len : {8192, 32768, 131072}) {
+      Batch b;
+      make_batch(b, 1, len, len, policies[0], rng, false);
+      const double vis = 0.5 * static_cast<double>(len) * (len + 1);
+      const double ms = gpu.time_ms([&] { check_result(swaa::cuda::attention_prefill(b.p, nullptr)); }, 2000.0);
+      std::printf("{\"impl\":\"swaa\",\"op\":\"prefill\",\"mask\":\"causal\",\"len\":%d,\"settled\":true,"
+                  "\"ms\":%.4f,\"tflops\":%.1f}\n",
+                  len, ms, 4.0 * kHeads * kD * vis / (ms * 1e-3) / 1e12);
+      std::fflush(stdout);
+    }
+    return 0;
+  }
 
   const std::vector<int> prefill_lens =
       decode_only ? std::vector<int>{} : quick ? std::vector<int>{8192} : std::vector<int>{8192, 32768, 131072};

@@ -5,7 +5,9 @@ SWAA mask (mask_mod: j <= p and (p - j < W or j < S)); decode at batch 8 with on
 CUDA events, L2 flushed before each timed call, median; one JSON object per line, the schema of
 attention_bench. SDPA backends get K/V expanded to 32 heads (they read 4x the KV bytes); GB/s counts
 the unique KV bytes (8 heads) for every implementation.
-Usage: attention_peers.py [--quick] [--decode-only]; env SWAA_BENCH_FLUSH=write (see READ_FLUSH)."""
+Usage: attention_peers.py [--quick] [--decode-only] [--causal-ab]; env SWAA_BENCH_FLUSH=write (see READ_FLUSH).
+--causal-ab: cuDNN SDPA on full causal prefill only (8k, 32k, 128k), each timed after 2 s of
+back-to-back calls (run_causal_ab.sh alternates it with attention_bench --causal-ab)."""
 import json
 import os
 import sys
@@ -33,9 +35,17 @@ def block_mask_fn(*args, **kw):
     return create_block_mask(*args, **kw, _compile=True)  # deprecated flag, still the fast path in 2.11
 
 
-def time_ms(fn):
+def time_ms(fn, settle_ms=0.0):
     fn()
     torch.cuda.synchronize()
+    spent = 0.0
+    while spent < settle_ms:  # back to back first: the clocks of sustained load
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        spent += a.elapsed_time(b)
     times, total = [], 0.0
     while len(times) < 50 and (len(times) < 3 or total < 1000.0):
         if READ_FLUSH:
@@ -139,8 +149,24 @@ def decode(L, batch=8):
             emit(impl="flex", op="decode", mask=name, len=L, error=str(e)[:200])
 
 
+def causal_ab():
+    for L in (8192, 32768, 131072):
+        q = torch.randn(1, H, L, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(1, H, L, D, device="cuda", dtype=torch.bfloat16)  # K/V expanded, as in prefill()
+        v = torch.randn(1, H, L, D, device="cuda", dtype=torch.bfloat16)
+        with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+            ms = time_ms(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True), settle_ms=2000.0)
+        emit(impl="cudnn_sdpa", op="prefill", mask="causal", len=L, settled=True, ms=round(ms, 4),
+             tflops=round(4.0 * H * D * total_visible(None, 0, L) / (ms * 1e-3) / 1e12, 1))
+        del q, k, v
+        torch.cuda.empty_cache()
+
+
 def main():
     emit(device=torch.cuda.get_device_name(), torch=torch.__version__, flush="read" if READ_FLUSH else "write")
+    if "--causal-ab" in sys.argv:
+        causal_ab()
+        return
     for L in ([] if DECODE_ONLY else [8192] if QUICK else [8192, 32768, 131072]):
         prefill(L)
         torch.cuda.empty_cache()
