@@ -27,46 +27,6 @@ namespace {
     }                                                                                 \
   } while (0)
 
-__global__ void read_all(const uint4* p, size_t n, unsigned* sink) {
-  unsigned acc = 0;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    const uint4 v = p[i];
-    acc ^= v.x ^ v.y ^ v.z ^ v.w;
-  }
-  if (acc == 0x9e3779b9u) *sink = acc;
-}
-
-struct Timer {
-  void* flush = nullptr;
-  size_t flush_bytes = 512ull << 20;
-  unsigned* sink = nullptr;
-  EventPair events;
-  Timer() {
-    CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
-    CHECK_CUDA(cudaMemset(flush, 1, flush_bytes));
-    CHECK_CUDA(cudaMalloc(&sink, 4));
-  }
-  template <typename Fn>
-  double median_ms(Fn fn, int reps) {
-    fn();
-    CHECK_CUDA(cudaDeviceSynchronize());
-    std::vector<float> ms;
-    for (int r = 0; r < reps; ++r) {
-      read_all<<<1024, 256>>>(static_cast<const uint4*>(flush), flush_bytes / 16, sink);
-      ms.push_back(events.ms(fn));
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-  }
-};
-
-void* device_bytes(size_t bytes) {
-  void* p = nullptr;
-  CHECK_CUDA(cudaMalloc(&p, bytes));
-  CHECK_CUDA(cudaMemset(p, 0x3c, bytes));  // bf16 0x3c3c ~ 0.0115: finite
-  return p;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,19 +40,19 @@ int main(int argc, char** argv) {
   } shapes[] = {{"q", Q, H, false},    {"k_or_v", KV, H, false}, {"o", H, Q, false},
                 {"gate_or_up", I, H, false}, {"down", H, I, false},  {"lm_head", V, H, true}};
   const std::vector<int> rows = quick ? std::vector<int>{32} : std::vector<int>{8, 16, 32, 64};
-  Timer timer;
+  FlushedTimer timer;
   cublasHandle_t blas;
   cublasLtHandle_t lt;
   CHECK_BLAS(cublasCreate(&blas));
   CHECK_BLAS(cublasLtCreate(&lt));
   cudaDeviceProp prop{};
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
-  void* x = device_bytes(size_t{64} * I * 2);
-  void* out = device_bytes(size_t{64} * V * 4);
-  void* ws = device_bytes(kWorkspace);
+  void* x = weight_bytes(size_t{64} * I * 2);
+  void* out = weight_bytes(size_t{64} * V * 4);
+  void* ws = weight_bytes(kWorkspace);
   std::printf("| op | rows | MB | GemmEx default | Lt heuristic | Lt best (of n) |\n|---|---|---|---|---|---|\n");
   for (const auto& s : shapes) {
-    void* w = device_bytes(size_t{static_cast<size_t>(s.m)} * s.k * 2);
+    void* w = weight_bytes(size_t{static_cast<size_t>(s.m)} * s.k * 2);
     const double bytes = 2.0 * s.m * s.k;
     const cudaDataType_t out_type = s.f32_out ? CUDA_R_32F : CUDA_R_16BF;
     for (int n : rows) {

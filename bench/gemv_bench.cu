@@ -33,47 +33,6 @@ constexpr int H = 2560, Q = 32 * 128, KV = 8 * 128, I = 9728, V = 151936;
     }                                                                     \
   } while (0)
 
-__global__ void read_all(const uint4* p, size_t n, unsigned* sink) {
-  unsigned acc = 0;
-  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
-    const uint4 v = p[i];
-    acc ^= v.x ^ v.y ^ v.z ^ v.w;
-  }
-  if (acc == 0x9e3779b9u) *sink = acc;  // keeps the loads; practically never taken
-}
-
-struct Timer {
-  void* flush = nullptr;
-  size_t flush_bytes = 512ull << 20;  // > 50 MB L2, several times
-  unsigned* sink = nullptr;
-  EventPair events;
-  Timer() {
-    CHECK_CUDA(cudaMalloc(&flush, flush_bytes));
-    CHECK_CUDA(cudaMemset(flush, 1, flush_bytes));
-    CHECK_CUDA(cudaMalloc(&sink, 4));
-  }
-  template <typename Fn>
-  double median_ms(Fn fn, int reps) {
-    fn();
-    CHECK_CUDA(cudaDeviceSynchronize());
-    std::vector<float> ms;
-    for (int r = 0; r < reps; ++r) {
-      read_all<<<1024, 256>>>(static_cast<const uint4*>(flush), flush_bytes / 16, sink);
-      const float t = events.ms(fn);
-      ms.push_back(t);
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-  }
-};
-
-void* device_bytes(size_t bytes) {
-  void* p = nullptr;
-  CHECK_CUDA(cudaMalloc(&p, bytes));
-  CHECK_CUDA(cudaMemset(p, 0x3c, bytes));  // bf16 0x3c3c ~ 0.0115: finite, no denormals
-  return p;
-}
-
 }  // namespace
 
 // --chain: one decode step's order instead of one launch at a time. For each op (and for a whole
@@ -91,15 +50,15 @@ int main(int argc, char** argv) {
   }
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const int reps = quick ? 5 : 30;
-  Timer timer;
+  FlushedTimer timer;
   cublasHandle_t cublas;
   if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) return 1;
   cudaDeviceProp prop{};
   CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
-  void* x = device_bytes(size_t{8} * I * 2);
-  void* out = device_bytes(size_t{8} * V * 4);
-  void* out2 = device_bytes(size_t{8} * I * 2);
-  void* out3 = device_bytes(size_t{8} * I * 2);
+  void* x = weight_bytes(size_t{8} * I * 2);
+  void* out = weight_bytes(size_t{8} * V * 4);
+  void* out2 = weight_bytes(size_t{8} * I * 2);
+  void* out3 = weight_bytes(size_t{8} * I * 2);
   auto cublas_gemm = [&](const void* w, int m, int k, int n, void* o, bool f32) {
     const float alpha = 1.f, beta = 0.f;
     if (cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &alpha, w, CUDA_R_16BF, k, x, CUDA_R_16BF, k, &beta, o,
@@ -113,14 +72,14 @@ int main(int argc, char** argv) {
     int m, k;
   };
   // The projections of one layer plus the lm_head; q/k/v and gate/up as the backend launches them.
-  void* wq = device_bytes(size_t{Q} * H * 2);
-  void* wk = device_bytes(size_t{KV} * H * 2);
-  void* wv = device_bytes(size_t{KV} * H * 2);
-  void* wo = device_bytes(size_t{H} * Q * 2);
-  void* wg = device_bytes(size_t{I} * H * 2);
-  void* wu = device_bytes(size_t{I} * H * 2);
-  void* wd = device_bytes(size_t{H} * I * 2);
-  void* wl = device_bytes(size_t{V} * H * 2);
+  void* wq = weight_bytes(size_t{Q} * H * 2);
+  void* wk = weight_bytes(size_t{KV} * H * 2);
+  void* wv = weight_bytes(size_t{KV} * H * 2);
+  void* wo = weight_bytes(size_t{H} * Q * 2);
+  void* wg = weight_bytes(size_t{I} * H * 2);
+  void* wu = weight_bytes(size_t{I} * H * 2);
+  void* wd = weight_bytes(size_t{H} * I * 2);
+  void* wl = weight_bytes(size_t{V} * H * 2);
   auto report = [&](const char* op, const char* impl, int n, double bytes, double ms) {
     std::printf("{\"op\": \"%s\", \"impl\": \"%s\", \"n\": %d, \"mb\": %.1f, \"us\": %.2f, \"gbps\": %.0f, \"device\": \"%s\"}\n",
                 op, impl, n, bytes / 1e6, ms * 1e3, bytes / (ms * 1e-3) / 1e9, prop.name);
@@ -172,19 +131,19 @@ int main(int argc, char** argv) {
 
 void run_chain(int reps, const cudaDeviceProp& prop) {
   constexpr int kChain = 8;
-  Timer timer;
-  void* x = device_bytes(size_t{8} * I * 2);
-  void* out = device_bytes(size_t{8} * I * 4);
-  void* out2 = device_bytes(size_t{8} * I * 2);
-  void* out3 = device_bytes(size_t{8} * I * 2);
+  FlushedTimer timer;
+  void* x = weight_bytes(size_t{8} * I * 2);
+  void* out = weight_bytes(size_t{8} * I * 4);
+  void* out2 = weight_bytes(size_t{8} * I * 2);
+  void* out3 = weight_bytes(size_t{8} * I * 2);
   struct Layer {
     void *q, *k, *v, *o, *g, *u, *d;
   };
   std::vector<Layer> layers(kChain);
   for (Layer& l : layers) {
-    l = {device_bytes(size_t{Q} * H * 2), device_bytes(size_t{KV} * H * 2), device_bytes(size_t{KV} * H * 2),
-         device_bytes(size_t{H} * Q * 2),  device_bytes(size_t{I} * H * 2),  device_bytes(size_t{I} * H * 2),
-         device_bytes(size_t{H} * I * 2)};
+    l = {weight_bytes(size_t{Q} * H * 2), weight_bytes(size_t{KV} * H * 2), weight_bytes(size_t{KV} * H * 2),
+         weight_bytes(size_t{H} * Q * 2),  weight_bytes(size_t{I} * H * 2),  weight_bytes(size_t{I} * H * 2),
+         weight_bytes(size_t{H} * I * 2)};
   }
   cudaStream_t s;
   CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -222,7 +181,7 @@ void run_chain(int reps, const cudaDeviceProp& prop) {
     CHECK_CUDA(cudaGraphInstantiate(&exec, graph, 0));
     std::vector<float> ms;
     for (int r = 0; r < reps + 1; ++r) {
-      read_all<<<1024, 256, 0, s>>>(static_cast<const uint4*>(timer.flush), timer.flush_bytes / 16, timer.sink);
+      flush_read_all<<<1024, 256, 0, s>>>(static_cast<const uint4*>(timer.flush), timer.flush_bytes / 16, timer.sink);
       CHECK_CUDA(cudaEventRecord(e0, s));
       CHECK_CUDA(cudaGraphLaunch(exec, s));
       CHECK_CUDA(cudaEventRecord(e1, s));
