@@ -18,10 +18,11 @@ python3 - "$out" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print("\nFull causal prefill, settled, TFLOP/s by round (median):")
-print("| len | swaa | cudnn_sdpa |\n|---|---|---|")
+impls = list(dict.fromkeys(r["impl"] for r in rows))
+print("| len | " + " | ".join(impls) + " |\n|---|" + "---|" * len(impls))
 for L in sorted({r["len"] for r in rows}):
     cells = []
-    for impl in ("swaa", "cudnn_sdpa"):
+    for impl in impls:
         v = [r["tflops"] for r in rows if r["len"] == L and r["impl"] == impl]
         cells.append(" / ".join(f"{x:g}" for x in v) + (f" (**{statistics.median(v):g}**)" if v else ""))
     print(f"| {L} | " + " | ".join(cells) + " |")

@@ -128,11 +128,19 @@ struct TileFill {
 // The work items of a launch: (query tile, query head, sequence) for every sequence, numbered so
 // that item t = blockIdx.x of a one-item-per-CTA grid reproduces the 3D grid's order (query tiles
 // reversed, fastest), or with `lpt` all heads and sequences of the longest query tiles first (the
-// longest-processing-time-first order a persistent grid walks: CTA c takes items c, c + grid, ...).
+// longest-processing-time-first order a persistent grid walks). A persistent CTA's k-th item is
+// slot(k): round k of gridDim.x items, taken in CTA order on even rounds and in reverse on odd ones
+// with `snake`, so the CTA that took a round's longest item takes the next round's shortest (in
+// plain round-robin CTA 0 takes the longest of every round, and full causal tiles then end up to
+// ~9% out of balance).
 struct WorkItems {
   int m_blocks, heads, seqs;
-  bool lpt;
+  bool lpt, snake;
   __device__ __forceinline__ int count() const { return m_blocks * heads * seqs; }
+  __device__ __forceinline__ int slot(int k) const {
+    const int g = static_cast<int>(gridDim.x), c = static_cast<int>(blockIdx.x);
+    return k * g + (snake && (k & 1) ? g - 1 - c : c);
+  }
   // Item t's query tile (empty() when it lies past its sequence's rows).
   __device__ __forceinline__ PrefillCta<kBM> item(const AttentionParams& p, int t) const {
     int seq, head, m_rev;
@@ -145,12 +153,13 @@ struct WorkItems {
   }
 };
 
-// This CTA's next non-empty item after t (t = blockIdx.x - gridDim.x to start), or w.count().
-__device__ __forceinline__ int next_item(const AttentionParams& p, const WorkItems& w, int t) {
-  for (t += gridDim.x; t < w.count(); t += gridDim.x) {
-    if (!w.item(p, t).empty()) break;
+// This CTA's next non-empty item after its k-th (k = -1 to start): the k of it; w.slot(k) >=
+// w.count() when there is none.
+__device__ __forceinline__ int next_item(const AttentionParams& p, const WorkItems& w, int k) {
+  for (++k; w.slot(k) < w.count(); ++k) {
+    if (!w.item(p, w.slot(k)).empty()) break;
   }
-  return t;
+  return k;
 }
 
 // One CTA per item (grid = items) or persistent (grid = SMs, each CTA walking its items): the
@@ -167,8 +176,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   const uint32_t k_smem = q_smem + kTileBytes;  // stage s at + s tiles
   const uint32_t v_smem = k_smem + kStages * kTileBytes;
 
-  const int first = next_item(p, w, static_cast<int>(blockIdx.x) - static_cast<int>(gridDim.x));
-  if (first >= w.count()) return;
+  const int first = next_item(p, w, -1);
+  if (w.slot(first) >= w.count()) return;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   if (tid == 0) {
     for (int s = 0; s < kStages; ++s) {
@@ -193,8 +202,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
     const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
     int g = 0;
-    for (int t = first; t < w.count(); t = next_item(p, w, t)) {
-      const PrefillCta<kBM> it = w.item(p, t);
+    for (int k = first; w.slot(k) < w.count(); k = next_item(p, w, k)) {
+      const PrefillCta<kBM> it = w.item(p, w.slot(k));
       const TileList tiles = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len).tiles<kBN>();
       const int seqlen_k = p.seqlen_k[it.seq];
       const int* bt_row = p.block_table + static_cast<long long>(it.seq) * p.max_blocks;
@@ -237,9 +246,9 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   if (wg == 1) your_turn();  // warpgroup 0 goes first
 
   int g = 0;
-  for (int t = first; t < w.count();) {
-    const PrefillCta<kBM> it = w.item(p, t);
-    const int next = next_item(p, w, t);
+  for (int k = first; w.slot(k) < w.count();) {
+    const PrefillCta<kBM> it = w.item(p, w.slot(k));
+    const int next = next_item(p, w, k);
     const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
     const TileList tiles = keys.tiles<kBN>();
     const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
@@ -306,7 +315,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     my_turn();
     issue_pv(last);
     // Warpgroup 1 issues the CTA's very last MMAs: no arrival left without its sync.
-    if (wg == 0 || next < w.count()) your_turn();
+    if (wg == 0 || w.slot(next) < w.count()) your_turn();
     wgmma_wait<0>();
     wgmma_hold(o);
     release(bars.empty_v[last]);  // the producer may refill it for the next item
@@ -315,7 +324,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       store_out_row<kD / 8>(p.out, p.num_heads, it.head, it.q_begin, it.q_len, row0 + 8 * h, o, h, row_sum[h], lane);
     }
     g += num_tiles;
-    t = next;
+    k = next;
   }
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly
@@ -401,6 +410,7 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
     WorkItems w;
     w.m_blocks = (p.max_seqlen_q + kBM - 1) / kBM, w.heads = p.num_heads, w.seqs = p.num_seqs;
     w.lpt = schedule != PrefillSchedule::kPerTile;
+    w.snake = schedule == PrefillSchedule::kPersistent || schedule == PrefillSchedule::kPersistentOn3;
     const long long items = static_cast<long long>(w.m_blocks) * w.heads * w.seqs;
     if (items > (1ll << 31) - 1) return "attention_prefill_sm90_tma: too many query tiles: " + std::to_string(items);
     int grid = static_cast<int>(items);

@@ -77,9 +77,10 @@ std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream);
 // How its query tiles (one per 128 queries, query head and sequence) are laid out on CTAs.
 enum class PrefillSchedule {
   kPerTile = 0,     // one CTA per query tile; one head's tiles (longest first), then the next head
-  kPersistent = 1,  // one CTA per SM, CTA c taking tiles c, c + grid, ... of the longest tiles of
-                    // every head first; the producer fills the next tile's K/V while the consumers
-                    // finish the current one
+  kPersistent = 1,  // one CTA per SM walking the longest tiles of every head first, CTA c taking
+                    // the c-th tile of even rounds of `grid` tiles and the c-th from the end of odd
+                    // ones; the producer fills the next tile's K/V while the consumers finish the
+                    // current one
   kPersistentOn3 = 2,  // kPersistent on 3 CTAs (tests: many tiles per CTA on a small problem)
 };
 // The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile or =persistent forces
