@@ -7,7 +7,7 @@
 // Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab]
 //                        [--prefill | --decode-only].
 // --causal-ab: the TMA prefill (the engine's on Hopper) on full causal attention only (8k, 32k,
-// 128k), one CTA per query tile (as the engine runs it) and persistent, each timed after 2 s of
+// 128k), on the schedule prefill_tma_schedule picks and on each one forced, each timed after 2 s of
 // back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer).
 // Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
 // Peers: bench/attention_peers.py; both: run_attention_bench.sh.
@@ -293,13 +293,16 @@ int main(int argc, char** argv) {
       Batch b;
       make_batch(b, 1, len, len, policies[0], rng, false);
       const double vis = 0.5 * static_cast<double>(len) * (len + 1);
-      // The engine's schedule for full causal (one CTA per query tile), then the persistent one.
-      for (const auto& row : {std::pair{"swaa", swaa::cuda::PrefillSchedule::kPerTile},
-                              std::pair{"swaa_persist", swaa::cuda::PrefillSchedule::kPersistent}}) {
-        const char* name = row.first;
-        const swaa::cuda::PrefillSchedule schedule = row.second;
-        const double ms = gpu.time_ms(
-            [&] { check_result(swaa::cuda::attention_prefill_sm90_tma_schedule(b.p, schedule, nullptr)); }, 2000.0);
+      // The engine's choice (prefill_tma_schedule), then each schedule forced.
+      const struct {
+        const char* name;
+        std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
+      } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
+                  {"swaa_tile", tma_schedule<swaa::cuda::PrefillSchedule::kPerTile>},
+                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>}};
+      for (const auto& row : rows) {
+        const char* name = row.name;
+        const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);
         std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"causal\",\"len\":%d,\"settled\":true,"
                     "\"ms\":%.4f,\"tflops\":%.1f}\n",
                     name, len, ms, 4.0 * kHeads * kD * vis / (ms * 1e-3) / 1e12);

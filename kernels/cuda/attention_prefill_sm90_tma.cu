@@ -45,6 +45,8 @@ constexpr int kTileBytes = kBN * kD * 2;                // 32 KiB; Q is the same
 constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of a tile
 
 constexpr int kStages = 2;
+// Up to this many queries per sequence any layer runs persistent (prefill_tma_schedule).
+constexpr int kPersistentMaxQueries = 8192;
 constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // Q, K and V stages, + 1024 to align
 struct TmaArgs {
   AttentionParams p;
@@ -374,7 +376,8 @@ bool prefill_tma_supported(const AttentionParams& p) {
 }
 
 PrefillSchedule prefill_tma_schedule(const AttentionParams& p) {
-  return p.sliding && p.max_seqlen_q > 2LL * p.window ? PrefillSchedule::kPersistent : PrefillSchedule::kPerTile;
+  const bool windowed = p.sliding && p.max_seqlen_q > 2LL * p.window;
+  return windowed || p.max_seqlen_q <= kPersistentMaxQueries ? PrefillSchedule::kPersistent : PrefillSchedule::kPerTile;
 }
 
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {

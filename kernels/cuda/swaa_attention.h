@@ -86,9 +86,10 @@ enum class PrefillSchedule {
 // The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile or =persistent forces
 // one): persistent on a sliding layer whose queries span more than two windows, where every query
 // tile has about the same keys and the per-CTA prologue is what the persistent grid hides (4-11%
-// faster at W = 2048); per tile otherwise, where tiles' work varies with their position and a
-// static persistent split leaves CTAs idle at the end (0-8% slower on full causal).
-// bench/attention_notes.md, "CTA schedules".
+// faster at W = 2048), and on any layer with at most 8192 queries per sequence, where query tiles
+// are short enough that the per-CTA prologue and epilogue weigh (8k full causal, settled: 570
+// against 543 TFLOP/s); per tile on longer full-attention prompts (32k: 588 against 596, 128k: 592
+// against 608). bench/attention_notes.md, "CTA schedules".
 PrefillSchedule prefill_tma_schedule(const AttentionParams& p);
 std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream);
 // Head dim 128, num_slots given, block_size >= 8 dividing 128 or a multiple of it, a driver with TMA.

@@ -504,18 +504,23 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
   short_windows.print("prefill_sm90 short windows");
 }
 
-// The TMA prefill's schedule choice (host only): persistent exactly on sliding layers whose
-// queries span more than two windows.
+// The TMA prefill's schedule choice (host only): persistent on sliding layers whose queries span
+// more than two windows and on any layer with at most 8192 queries per sequence.
 TEST(AttentionKernels, PrefillTmaScheduleChoice) {
   cuda::AttentionParams p;
   p.max_seqlen_q = 32768;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "full causal";
-  p.sliding = true, p.window = 2048;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "W=2048 over 32k queries";
-  p.max_seqlen_q = 4096;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "full causal, 32k";
+  p.max_seqlen_q = 8192;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "full causal, 8k";
+  p.max_seqlen_q = 8193;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "full causal, past 8k";
+  p.max_seqlen_q = 32768;
+  p.sliding = true, p.window = 16384;
   EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "two windows: still causal-like";
-  p.max_seqlen_q = 4097;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent);
+  p.max_seqlen_q = 32769;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "past two windows";
+  p.window = 2048;
+  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "W=2048 over 32k queries";
   p.window = 1 << 30;  // a window no prompt fills; 2 * window must not overflow
   EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile);
 }
