@@ -4,7 +4,10 @@
 // a process pays once (CUDA module loading, cuBLAS heuristics, graph recording) is not measured.
 // Prefill time runs until every request has its first token; decode tokens/s counts only the
 // tokens generated after that, over the time after that (requests whose prompts were read first
-// already decode while later prompts are read: neither those tokens nor that time count).
+// already decode while later prompts are read: neither those tokens nor that time count). Decode
+// at the full batch counts only the steps after that in which every request still decodes (up to
+// the step in which the first one finishes): with staggered prompts and a short --gen-len the
+// decode rate above averages over a batch that is already shrinking.
 // All --batch requests run at once: the engine's sequence limit is raised to the batch unless
 // --max-num-seqs is given. Tokens are greedy unless --temperature (with --top-p, --top-k, --min-p)
 // asks for sampled ones, drawn with --seed; --repetition-penalty, --presence-penalty and
@@ -34,6 +37,9 @@ struct BatchTimes {
   double prefill_s = 0, decode_s = 0, total_s = 0, ttft_sum = 0, ttft_max = 0;
   int64_t generated = 0;
   int64_t generated_before_decode = 0;  // tokens out when the last request got its first one
+  // The steps after that up to the first finish, in which every request decodes one token.
+  double full_batch_s = 0;
+  int64_t full_batch_tokens = 0, full_batch_steps = 0;
 };
 
 // One batch of a.batch random prompts, run to completion.
@@ -48,14 +54,18 @@ BatchTimes run_batch(Engine& engine, const BenchArgs& a, const SamplingParams& p
     if (!id.ok()) throw CliError(id.status().message());
   }
   int first_tokens = 0;
+  bool any_finished = false;
   Clock::time_point all_first = t0;
   BatchTimes r;
   while (engine.has_unfinished()) {
     auto step = engine.step();
     if (!step.ok()) throw CliError(step.status().message());
     const bool prefilling = first_tokens < a.batch;
+    const bool full_batch = !prefilling && !any_finished;
+    int64_t step_tokens = 0;
     for (const RequestOutput& o : *step) {
-      r.generated += static_cast<int64_t>(o.token_ids.size());
+      step_tokens += static_cast<int64_t>(o.token_ids.size());
+      any_finished = any_finished || o.finished;
       if (o.metrics.generated_tokens > 0 && o.metrics.generated_tokens == static_cast<int>(o.token_ids.size())) {
         ++first_tokens;
         r.ttft_sum += o.metrics.time_to_first_token;
@@ -63,7 +73,13 @@ BatchTimes run_batch(Engine& engine, const BenchArgs& a, const SamplingParams& p
         if (first_tokens == a.batch) all_first = Clock::now();
       }
     }
+    r.generated += step_tokens;
     if (prefilling && first_tokens == a.batch) r.generated_before_decode = r.generated;
+    if (full_batch) {
+      r.full_batch_tokens += step_tokens;
+      ++r.full_batch_steps;
+      r.full_batch_s = std::chrono::duration<double>(Clock::now() - all_first).count();
+    }
   }
   const auto t1 = Clock::now();
   r.prefill_s = std::chrono::duration<double>(all_first - t0).count();
@@ -117,6 +133,8 @@ void run_bench(const BenchArgs& a) {
   r["warmup"] = a.warmup;
   r["prefill_tokens_per_second"] = prefill_s > 0 ? a.batch * static_cast<double>(a.prompt_len) / prefill_s : 0.0;
   r["decode_tokens_per_second"] = decode_s > 0 ? (generated - t.generated_before_decode) / decode_s : 0.0;
+  r["decode_full_batch_tokens_per_second"] = t.full_batch_s > 0 ? t.full_batch_tokens / t.full_batch_s : 0.0;
+  r["decode_full_batch_steps"] = t.full_batch_steps;
   r["time_to_first_token_mean_s"] = ttft_sum / a.batch;
   r["time_to_first_token_max_s"] = ttft_max;
   r["peak_kv_bytes"] = engine->kv_stats().peak_live_bytes;
@@ -137,6 +155,11 @@ void run_bench(const BenchArgs& a) {
   }
   std::printf("  prefill      %10.1f tok/s\n", r["prefill_tokens_per_second"].get<double>());
   std::printf("  decode       %10.1f tok/s\n", r["decode_tokens_per_second"].get<double>());
+  if (a.batch > 1) {
+    std::printf("  full batch   %10.1f tok/s (%lld steps with all %d decoding)\n",
+                r["decode_full_batch_tokens_per_second"].get<double>(), static_cast<long long>(t.full_batch_steps),
+                a.batch);
+  }
   std::printf("  TTFT mean    %10.3f s (max %.3f s)\n", ttft_sum / a.batch, ttft_max);
   std::printf("  peak KV      %10.2f MiB\n", engine->kv_stats().peak_live_bytes / 1048576.0);
 }

@@ -155,6 +155,9 @@ TEST_F(CliGenerate, BenchJson) {
   EXPECT_GT(j["peak_kv_bytes"].get<int64_t>(), 0);
   EXPECT_EQ(j["swaa"], "W=8 S=0 fa_decode=off");
   EXPECT_EQ(j["max_num_seqs"], 16);  // the default: at least the batch
+  // The three prompts are read in one step; steps 2-5 decode all three (the last ends them all).
+  EXPECT_EQ(j["decode_full_batch_steps"], 4);
+  EXPECT_GT(j["decode_full_batch_tokens_per_second"].get<double>(), 0.0);
 }
 
 // --batch above the default sequence limit (16) runs every request at once; an explicit, smaller
@@ -169,6 +172,7 @@ TEST_F(CliGenerate, BenchBatchRaisesTheSequenceLimit) {
   EXPECT_NE(r.out.find("--batch 20 runs at most 8 sequences at a time (--max-num-seqs 8)"), std::string::npos) << r.out;
   j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   EXPECT_EQ(j["max_num_seqs"], 8);
+  EXPECT_EQ(j["decode_full_batch_steps"], 0) << "in waves the first requests finish before the last start";
 }
 
 // Sampled decode: the settings reach the requests and the JSON; a bad one is the engine's error.
