@@ -66,6 +66,8 @@ def run_swaa(binary, model, length, gen, cfg, batch=1):
         return {"error": r.stderr.strip()[-300:]}
     j = json.loads(r.stdout[r.stdout.index("{"):])
     return {"ttft_s": j["time_to_first_token_mean_s"], "decode_tok_s": j["decode_tokens_per_second"],
+            # the steps in which the whole batch decodes (batch 32: before the first request ends)
+            "decode_full_batch_tok_s": j.get("decode_full_batch_tokens_per_second"),
             "peak_kv_gib": j["peak_kv_bytes"] / 2**30}
 
 
