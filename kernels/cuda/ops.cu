@@ -99,6 +99,43 @@ __global__ void silu_mul_kernel(const bf16* g, const bf16* u, bf16* out, int64_t
   out[i] = __float2bfloat16(silu * __bfloat162float(u[i]));
 }
 
+// One thread per 8 output columns (16-byte loads of gate and up, one 16-byte store).
+__global__ void silu_mul_stacked_kernel(const bf16* gu, bf16* out, int rows, int cols) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const int chunks = cols / 8;
+  if (i >= static_cast<int64_t>(rows) * chunks) return;
+  const int64_t r = i / chunks, c = (i % chunks) * 8;
+  const uint4 g4 = *reinterpret_cast<const uint4*>(gu + r * 2 * cols + c);
+  const uint4 u4 = *reinterpret_cast<const uint4*>(gu + r * 2 * cols + cols + c);
+  const bf16* g = reinterpret_cast<const bf16*>(&g4);
+  const bf16* u = reinterpret_cast<const bf16*>(&u4);
+  uint4 o4;
+  bf16* o = reinterpret_cast<bf16*>(&o4);
+#pragma unroll
+  for (int e = 0; e < 8; ++e) {
+    const float gv = __bfloat162float(g[e]);
+    const float silu = __bfloat162float(__float2bfloat16(gv / (1.f + __expf(-gv))));  // as silu_mul_kernel
+    o[e] = __float2bfloat16(silu * __bfloat162float(u[e]));
+  }
+  *reinterpret_cast<uint4*>(out + r * cols + c) = o4;
+}
+
+struct ColumnSplits {
+  ColumnSplit out[kMaxColumnSplits];
+  int num;
+};
+// One thread per 16-byte chunk of src.
+__global__ void split_columns_kernel(const bf16* src, int rows, int src_cols, ColumnSplits s) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  const int chunks = src_cols / 8;
+  if (i >= static_cast<int64_t>(rows) * chunks) return;
+  const int64_t r = i / chunks;
+  int c = static_cast<int>(i % chunks) * 8, k = 0;
+  while (k + 1 < s.num && c >= s.out[k].cols) c -= s.out[k++].cols;
+  *reinterpret_cast<uint4*>(static_cast<bf16*>(s.out[k].dst) + r * s.out[k].cols + c) =
+      *reinterpret_cast<const uint4*>(src + r * src_cols + (i % chunks) * 8);
+}
+
 __global__ void kv_write_kernel(const bf16* k, const bf16* v, const int* slots, int n, int row, bf16* kc, bf16* vc) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= static_cast<int64_t>(n) * row) return;
@@ -248,6 +285,38 @@ std::string silu_mul(const void* gate, const void* up, void* out, int64_t n, voi
   silu_mul_kernel<<<blocks_for(n, 256), 256, 0, st(stream)>>>(static_cast<const bf16*>(gate),
                                                               static_cast<const bf16*>(up), static_cast<bf16*>(out), n);
   return check("silu_mul");
+}
+
+std::string silu_mul_stacked(const void* gate_up, void* out, int rows, int cols, void* stream) {
+  if (rows == 0) return "";
+  if (cols % 8 != 0) return "silu_mul_stacked: cols must be a multiple of 8, got " + std::to_string(cols);
+  const int64_t n = static_cast<int64_t>(rows) * (cols / 8);
+  silu_mul_stacked_kernel<<<blocks_for(n, 256), 256, 0, st(stream)>>>(static_cast<const bf16*>(gate_up),
+                                                                      static_cast<bf16*>(out), rows, cols);
+  return check("silu_mul_stacked");
+}
+
+std::string split_columns(const void* src, int rows, int src_cols, const ColumnSplit* outs, int num_outs,
+                          void* stream) {
+  if (rows == 0) return "";
+  if (num_outs < 1 || num_outs > kMaxColumnSplits) {
+    return "split_columns: 1 to " + std::to_string(kMaxColumnSplits) + " outputs, got " + std::to_string(num_outs);
+  }
+  ColumnSplits s{};
+  int total = 0;
+  for (int k = 0; k < num_outs; ++k) {
+    if (outs[k].cols % 8 != 0) return "split_columns: widths must be multiples of 8, got " + std::to_string(outs[k].cols);
+    s.out[k] = outs[k];
+    total += outs[k].cols;
+  }
+  s.num = num_outs;
+  if (total != src_cols) {
+    return "split_columns: the outputs' widths sum to " + std::to_string(total) + ", not src_cols " +
+           std::to_string(src_cols);
+  }
+  const int64_t n = static_cast<int64_t>(rows) * (src_cols / 8);
+  split_columns_kernel<<<blocks_for(n, 256), 256, 0, st(stream)>>>(static_cast<const bf16*>(src), rows, src_cols, s);
+  return check("split_columns");
 }
 
 std::string kv_write(const void* k, const void* v, const int* slots, int n, int row, void* k_cache, void* v_cache,

@@ -76,6 +76,19 @@ std::string qk_norm_rope_kv_write(void* q, const void* k, const void* v, const v
                                   void* v_cache, void* stream);
 // out = silu(gate) * up (bf16, n elements; out may alias gate)
 std::string silu_mul(const void* gate, const void* up, void* out, int64_t n, void* stream);
+// out[r][j] = silu_mul of gate_up[r][j] and gate_up[r][cols + j] (bf16, rows x 2 cols in, rows x
+// cols out): the SwiGLU of one GEMM over stacked gate and up weights; cols a multiple of 8.
+std::string silu_mul_stacked(const void* gate_up, void* out, int rows, int cols, void* stream);
+// Columns [begin_i, begin_i + cols_i) of src (bf16, rows x src_cols) to dst_i (rows x cols_i),
+// the outputs' column ranges one after the other from 0: the projections of one GEMM over stacked
+// weights (q/k/v). Every width a multiple of 8 and every pointer 16-byte aligned.
+struct ColumnSplit {
+  void* dst;
+  int cols;
+};
+inline constexpr int kMaxColumnSplits = 4;
+std::string split_columns(const void* src, int rows, int src_cols, const ColumnSplit* outs, int num_outs,
+                          void* stream);
 // cache[slots[t], :] = x[t, :] for K and V; rows of `row` bf16 elements.
 std::string kv_write(const void* k, const void* v, const int* slots, int n, int row, void* k_cache, void* v_cache,
                      void* stream);

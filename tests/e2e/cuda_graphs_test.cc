@@ -272,5 +272,36 @@ TEST(CudaGraphs, EnginePenaltiesOnTheDevice) {
   }
 }
 
+// Decode batches past the skinny kernels' rows (8 sequences) run q/k/v and gate/up as one GEMM
+// each over the stacked weights, then split (split_columns, silu_mul_stacked). The tokens are those
+// of one GEMM per projection (SWAA_CUDA_STACKED_GEMM=0) up to cuBLAS's summation order: greedy, at
+// most one request of 8 may diverge.
+TEST(CudaGraphs, EngineStackedProjections) {
+  const std::vector<RequestInput> inputs = random_requests(8, 30, 20, 21);
+  SamplingParams sp;
+  sp.temperature = 0;
+  sp.max_tokens = 40;
+  sp.ignore_eos = true;
+  EngineOptions eo;
+  eo.model_dir = testing::write_small_cuda_model("cuda_graphs_stacked", 64, 23);
+  eo.swaa = testing::swaa_cfg(32, 4, true, {2});
+  eo.device = "cuda";
+  eo.max_num_seqs = 8;
+  eo.kv_cache_bytes = 64 << 20;
+  std::vector<GenerationResult> stacked, separate;
+  with_graphs(true, [&] { stacked = generate_all(eo, inputs, sp); });
+  ::setenv("SWAA_CUDA_STACKED_GEMM", "0", 1);
+  with_graphs(true, [&] { separate = generate_all(eo, inputs, sp); });
+  ::unsetenv("SWAA_CUDA_STACKED_GEMM");
+  ASSERT_EQ(stacked.size(), inputs.size());
+  ASSERT_EQ(separate.size(), inputs.size());
+  int same = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    EXPECT_EQ(stacked[i].token_ids.size(), 40u);
+    same += stacked[i].token_ids == separate[i].token_ids;
+  }
+  EXPECT_GE(same, static_cast<int>(inputs.size()) - 1);
+}
+
 }  // namespace
 }  // namespace swaa

@@ -1,7 +1,9 @@
 // The CUDA backend's decode GEMV and fused elementwise kernels (label cuda) against fp64 loops over
 // the same bf16 inputs: gemv for every row count up to kGemvMaxRows, odd feature counts, both
 // output types and every split of a row over warps (k up to 9728); gemv_many (q, k, v in one launch,
-// biases) against fp64; gemv_swiglu bit for bit against gemv, add_bias and silu_mul; add_rms_norm and qk_norm_rope_kv_write (head dims 64, 128) against the unfused
+// biases) against fp64; gemv_swiglu bit for bit against gemv, add_bias and silu_mul; split_columns
+// and silu_mul_stacked (one GEMM over stacked weights) bit for bit against copies and silu_mul;
+// add_rms_norm and qk_norm_rope_kv_write (head dims 64, 128) against the unfused
 // definitions; argmax_rows against std::max_element; the Hopper prefill's wgmma products
 // (wgmma_check) against fp64.
 // Tolerances: fp32 accumulation over k terms, then one bf16 rounding of the output (2^-8 relative)
@@ -187,6 +189,63 @@ TEST(Gemv, SwigluEqualsGemvBiasThenSiluMul) {
                     static_cast<void*>(dbu), static_cast<void*>(dg), static_cast<void*>(du), static_cast<void*>(dfused)}) {
       cudaFree(p);
     }
+  }
+}
+
+// split_columns copies each output's column range exactly; silu_mul_stacked is silu_mul on the two
+// halves bit for bit; both reject widths that are not multiples of 8.
+TEST(StackedProjections, SplitColumnsAndSiluMulStacked) {
+  std::mt19937 rng(17);
+  const int rows = 37;
+  const std::vector<int> widths = {4096, 1024, 1024};
+  const int total = 6144;
+  const auto src = random_bf16(static_cast<size_t>(rows) * total, rng);
+  uint16_t* d_src = to_device(src);
+  std::vector<uint16_t*> d_out;
+  std::vector<cuda::ColumnSplit> splits;
+  for (int w : widths) {
+    d_out.push_back(to_device(std::vector<uint16_t>(static_cast<size_t>(rows) * w, 0)));
+    splits.push_back({d_out.back(), w});
+  }
+  ASSERT_EQ(cuda::split_columns(d_src, rows, total, splits.data(), 3, nullptr), "");
+  int begin = 0;
+  for (size_t k = 0; k < widths.size(); ++k) {
+    const auto got = to_host<uint16_t>(d_out[k], static_cast<size_t>(rows) * widths[k]);
+    int differ = 0;
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < widths[k]; ++c) {
+        differ += got[static_cast<size_t>(r) * widths[k] + c] != src[static_cast<size_t>(r) * total + begin + c];
+      }
+    }
+    EXPECT_EQ(differ, 0) << "output " << k;
+    begin += widths[k];
+    cudaFree(d_out[k]);
+  }
+  const cuda::ColumnSplit odd[2] = {{nullptr, 6140}, {nullptr, 4}};
+  EXPECT_NE(cuda::split_columns(d_src, rows, total, odd, 2, nullptr), "");
+  EXPECT_NE(cuda::split_columns(d_src, rows, total + 8, splits.data(), 3, nullptr), "") << "widths must sum up";
+
+  // Stacked gate/up: rows x [gate | up] of width I each.
+  const int I = 9728;
+  const auto gu = random_bf16(static_cast<size_t>(rows) * 2 * I, rng, 3.f);
+  std::vector<uint16_t> gate(static_cast<size_t>(rows) * I), up(gate.size());
+  for (int r = 0; r < rows; ++r) {
+    std::copy_n(gu.begin() + static_cast<size_t>(r) * 2 * I, I, gate.begin() + static_cast<size_t>(r) * I);
+    std::copy_n(gu.begin() + static_cast<size_t>(r) * 2 * I + I, I, up.begin() + static_cast<size_t>(r) * I);
+  }
+  uint16_t *d_gu = to_device(gu), *d_g = to_device(gate), *d_u = to_device(up);
+  uint16_t* d_stacked = to_device(std::vector<uint16_t>(gate.size(), 0));
+  ASSERT_EQ(cuda::silu_mul_stacked(d_gu, d_stacked, rows, I, nullptr), "");
+  ASSERT_EQ(cuda::silu_mul(d_g, d_u, d_g, static_cast<int64_t>(rows) * I, nullptr), "");
+  const auto a = to_host<uint16_t>(d_stacked, gate.size()), b = to_host<uint16_t>(d_g, gate.size());
+  int differ = 0, nonzero = 0;
+  for (size_t i = 0; i < a.size(); ++i) differ += a[i] != b[i], nonzero += a[i] != 0;
+  EXPECT_EQ(differ, 0);
+  EXPECT_GT(nonzero, static_cast<int>(a.size()) / 2);
+  EXPECT_NE(cuda::silu_mul_stacked(d_gu, d_stacked, rows, 12, nullptr), "");
+  for (void* p : {static_cast<void*>(d_src), static_cast<void*>(d_gu), static_cast<void*>(d_g), static_cast<void*>(d_u),
+                  static_cast<void*>(d_stacked)}) {
+    cudaFree(p);
   }
 }
 

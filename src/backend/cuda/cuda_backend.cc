@@ -40,6 +40,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   if (env_switched_off("SWAA_CUDA_GRAPHS")) graphs_enabled_ = false;
   prefill_sm90_ = cuda::hopper_kernels_available() && !env_switched_off("SWAA_PREFILL_SM90");
   if (env_switched_off("SWAA_CUDA_GEMV")) use_gemv_ = false;
+  if (env_switched_off("SWAA_CUDA_STACKED_GEMM")) use_stacked_ = false;
   if (env_switched_off("SWAA_MOE_GROUPED_GEMM")) grouped_gemm_ = false;
 }
 
@@ -196,21 +197,40 @@ void CudaBackend::linear(const Tensor& x, const Tensor& w, const Tensor* bias, T
     SWAA_CUDA_OK(cuda::gemv_many(x.data(), n, in, &o, 1, f32_out, vstream()));
     return;
   }
-  const float alpha = 1.f, beta = 0.f;
-  const cublasStatus_t st =
-      cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, outf, n, in, &alpha, w.data(), CUDA_R_16BF, in, x.data(),
-                   CUDA_R_16BF, in, &beta, out.data(), f32_out ? CUDA_R_32F : CUDA_R_16BF, outf, CUBLAS_COMPUTE_32F,
-                   CUBLAS_GEMM_DEFAULT);
-  SWAA_CHECK(st == CUBLAS_STATUS_SUCCESS);
+  gemm(x.data(), w.data(), n, in, outf, out.data(), f32_out);
   if (bias != nullptr) SWAA_CUDA_OK(cuda::add_bias(out.data(), f32_out, bias->data(), n, outf, vstream()));
 }
+void CudaBackend::gemm(const void* x, const void* w, int n, int in, int outf, void* out, bool f32_out) {
+  const float alpha = 1.f, beta = 0.f;
+  const cublasStatus_t st =
+      cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, outf, n, in, &alpha, w, CUDA_R_16BF, in, x, CUDA_R_16BF, in,
+                   &beta, out, f32_out ? CUDA_R_32F : CUDA_R_16BF, outf, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  SWAA_CHECK(st == CUBLAS_STATUS_SUCCESS);
+}
+namespace {
+// The rows of the matrix the weights form when each one's rows follow the previous one's in memory
+// (bf16, the same width: model_weights.cc stacks q/k/v and gate/up so), else 0.
+int64_t stacked_rows(std::span<const Tensor* const> ws) {
+  const int64_t in = ws[0]->dim(1);
+  const char* base = static_cast<const char*>(ws[0]->data());
+  int64_t rows = 0;
+  for (const Tensor* w : ws) {
+    if (w->dtype() != DType::kBF16 || w->dim(1) != in || static_cast<const char*>(w->data()) != base + rows * in * 2) {
+      return 0;
+    }
+    rows += w->dim(0);
+  }
+  return rows;
+}
+}  // namespace
 void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) {
   bool fused = outputs.size() <= cuda::kGemvMaxMatrices;
   for (const Projection& p : outputs) fused = fused && gemv_ok(x, *p.w, kFusedQkvMaxRows) && p.out->dtype() == DType::kBF16;
-  if (!fused || outputs.empty()) {
+  if ((!fused || outputs.empty()) && !stacked_linears(x, outputs)) {
     Backend::linears(x, outputs);
     return;
   }
+  if (!fused || outputs.empty()) return;
   const int in = static_cast<int>(outputs[0].w->dim(1));
   std::array<cuda::GemvOutput, cuda::kGemvMaxMatrices> o{};
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -221,9 +241,53 @@ void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) 
   SWAA_CUDA_OK(cuda::gemv_many(x.data(), static_cast<int>(x.numel() / in), in, o.data(), static_cast<int>(outputs.size()),
                                false, vstream()));
 }
+// Past the skinny kernels' rows, up to decode batches (kStackedMaxRows): one GEMM over the stacked
+// weights into a scratch [n, total], split into the outputs (each then gets its bias). The split
+// copies the outputs once more, which a prompt chunk's three large GEMMs do not need. False (nothing
+// run) where the weights are not stacked.
+constexpr int kStackedMaxRows = 256;
+bool CudaBackend::stacked_linears(const Tensor& x, std::span<const Projection> outputs) {
+  if (!use_stacked_ || outputs.size() < 2 || outputs.size() > static_cast<size_t>(cuda::kMaxColumnSplits)) return false;
+  if (x.numel() / outputs[0].w->dim(1) > kStackedMaxRows) return false;
+  std::array<const Tensor*, cuda::kMaxColumnSplits> ws{};
+  std::array<cuda::ColumnSplit, cuda::kMaxColumnSplits> splits{};
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].out->dtype() != DType::kBF16 || outputs[i].w->dim(0) % 8 != 0) return false;
+    ws[i] = outputs[i].w;
+    splits[i] = {outputs[i].out->data(), static_cast<int>(outputs[i].w->dim(0))};
+  }
+  const int64_t total = stacked_rows(std::span<const Tensor* const>(ws.data(), outputs.size()));
+  if (total == 0) return false;
+  const int in = static_cast<int>(outputs[0].w->dim(1));
+  const int n = static_cast<int>(x.numel() / in);
+  if (n == 0) return true;
+  Result<Tensor> all = scratch({n, total}, DType::kBF16);
+  if (!all.ok()) return false;
+  gemm(x.data(), outputs[0].w->data(), n, in, static_cast<int>(total), all->data(), false);
+  SWAA_CUDA_OK(cuda::split_columns(all->data(), n, static_cast<int>(total), splits.data(),
+                                   static_cast<int>(outputs.size()), vstream()));
+  for (const Projection& p : outputs) {
+    if (p.bias != nullptr) {
+      SWAA_CUDA_OK(cuda::add_bias(p.out->data(), false, p.bias->data(), n, static_cast<int>(p.w->dim(0)), vstream()));
+    }
+  }
+  return true;
+}
 void CudaBackend::swiglu_linear(const Tensor& x, const Tensor& gate_w, const Tensor* gate_bias, const Tensor& up_w,
                                 const Tensor* up_bias, Tensor& out, Tensor& up) {
   if (!gemv_ok(x, gate_w, kSingleMaxRows) || !gemv_ok(x, up_w, kSingleMaxRows)) {
+    // Stacked gate/up without biases: one GEMM into [n, 2 I], then SwiGLU reading both halves.
+    const Tensor* ws[2] = {&gate_w, &up_w};
+    const int in = static_cast<int>(gate_w.dim(1)), I = static_cast<int>(gate_w.dim(0));
+    const int n = static_cast<int>(x.numel() / in);
+    if (use_stacked_ && gate_bias == nullptr && up_bias == nullptr && gate_w.dim(0) == up_w.dim(0) && I % 8 == 0 &&
+        out.dtype() == DType::kBF16 && stacked_rows(ws) > 0) {
+      if (Result<Tensor> gu = scratch({n, 2 * static_cast<int64_t>(I)}, DType::kBF16); gu.ok()) {
+        gemm(x.data(), gate_w.data(), n, in, 2 * I, gu->data(), false);
+        SWAA_CUDA_OK(cuda::silu_mul_stacked(gu->data(), out.data(), n, I, vstream()));
+        return;
+      }
+    }
     Backend::swiglu_linear(x, gate_w, gate_bias, up_w, up_bias, out, up);
     return;
   }

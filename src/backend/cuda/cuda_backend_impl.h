@@ -134,6 +134,12 @@ class CudaBackend final : public Backend {
   // The Hopper prefill kernel for head dim 128, where it can run (SWAA_PREFILL_SM90=0: mma.sync).
   bool prefill_sm90_ = false;
   bool use_gemv_ = true;  // decode-step projections on the skinny kernel (SWAA_CUDA_GEMV=0: cuBLAS)
+  // Projections whose weights are stacked rows of one matrix (q/k/v, gate/up: model_weights.cc) as
+  // one cuBLAS GEMM past the skinny kernels' rows (SWAA_CUDA_STACKED_GEMM=0: one GEMM each).
+  bool use_stacked_ = true;
+  // out [n, outf] = x [n, in] @ w^T on cuBLAS (bf16 in, fp32 compute; fp32 or bf16 out).
+  void gemm(const void* x, const void* w, int n, int in, int outf, void* out, bool f32_out);
+  bool stacked_linears(const Tensor& x, std::span<const Projection> outputs);
   bool grouped_gemm_ = true;  // MoE prompt chunks: one grouped cuBLAS call per projection (SWAA_MOE_GROUPED_GEMM=0: per expert)
   bool gemv_ok(const Tensor& x, const Tensor& w, int max_rows) const;  // x's rows <= max_rows, shapes the kernel takes
   // MoE layers of decode steps route and run their experts on the device (moe_gemv.cu) when the
