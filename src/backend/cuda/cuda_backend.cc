@@ -3,6 +3,7 @@
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -40,7 +41,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   if (env_switched_off("SWAA_CUDA_GRAPHS")) graphs_enabled_ = false;
   prefill_sm90_ = cuda::hopper_kernels_available() && !env_switched_off("SWAA_PREFILL_SM90");
   if (env_switched_off("SWAA_CUDA_GEMV")) use_gemv_ = false;
-  if (env_switched_off("SWAA_CUDA_STACKED_GEMM")) use_stacked_ = false;
+  use_stacked_ = env_switched_on("SWAA_CUDA_STACKED_GEMM");
   if (env_switched_off("SWAA_MOE_GROUPED_GEMM")) grouped_gemm_ = false;
 }
 
@@ -241,11 +242,15 @@ void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) 
   SWAA_CUDA_OK(cuda::gemv_many(x.data(), static_cast<int>(x.numel() / in), in, o.data(), static_cast<int>(outputs.size()),
                                false, vstream()));
 }
+namespace {
+constexpr int kStackedMaxRows = 256;
+std::atomic<int64_t> g_stacked_gemm_launches{0};
+}  // namespace
+int64_t cuda_stacked_gemm_launches() { return g_stacked_gemm_launches.load(); }
 // Past the skinny kernels' rows, up to decode batches (kStackedMaxRows): one GEMM over the stacked
 // weights into a scratch [n, total], split into the outputs (each then gets its bias). The split
 // copies the outputs once more, which a prompt chunk's three large GEMMs do not need. False (nothing
 // run) where the weights are not stacked.
-constexpr int kStackedMaxRows = 256;
 bool CudaBackend::stacked_linears(const Tensor& x, std::span<const Projection> outputs) {
   if (!use_stacked_ || outputs.size() < 2 || outputs.size() > static_cast<size_t>(cuda::kMaxColumnSplits)) return false;
   if (x.numel() / outputs[0].w->dim(1) > kStackedMaxRows) return false;
@@ -264,6 +269,7 @@ bool CudaBackend::stacked_linears(const Tensor& x, std::span<const Projection> o
   Result<Tensor> all = scratch({n, total}, DType::kBF16);
   if (!all.ok()) return false;
   gemm(x.data(), outputs[0].w->data(), n, in, static_cast<int>(total), all->data(), false);
+  ++g_stacked_gemm_launches;
   SWAA_CUDA_OK(cuda::split_columns(all->data(), n, static_cast<int>(total), splits.data(),
                                    static_cast<int>(outputs.size()), vstream()));
   for (const Projection& p : outputs) {
@@ -284,6 +290,7 @@ void CudaBackend::swiglu_linear(const Tensor& x, const Tensor& gate_w, const Ten
         out.dtype() == DType::kBF16 && stacked_rows(ws) > 0) {
       if (Result<Tensor> gu = scratch({n, 2 * static_cast<int64_t>(I)}, DType::kBF16); gu.ok()) {
         gemm(x.data(), gate_w.data(), n, in, 2 * I, gu->data(), false);
+        ++g_stacked_gemm_launches;
         SWAA_CUDA_OK(cuda::silu_mul_stacked(gu->data(), out.data(), n, I, vstream()));
         return;
       }

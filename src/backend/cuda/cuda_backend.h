@@ -6,6 +6,7 @@
 // (cuda_backend_impl.h). Tests: tests/e2e/cuda_e2e_test.cc, cuda_graphs_test.cc (label cuda).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "backend/backend.h"
@@ -14,5 +15,8 @@ namespace swaa {
 
 // Creates the backend on `device`; Unimplemented when no GPU is visible.
 Result<std::unique_ptr<Backend>> make_cuda_backend(int device);
+// How many times, in this process, a CUDA backend ran several projections as one GEMM over stacked
+// weights (SWAA_CUDA_STACKED_GEMM=1): lets tests see that the path ran.
+int64_t cuda_stacked_gemm_launches();
 
 }  // namespace swaa
