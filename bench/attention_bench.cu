@@ -33,9 +33,9 @@ template <swaa::cuda::PrefillSchedule Schedule>  // the TMA prefill on one CTA s
 std::string tma_schedule(const swaa::cuda::AttentionParams& p, void* stream) {
   return swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
 }
-// Persistent without the next item's Q copied during the current one (SWAA_PREFILL_Q_PREFETCH=0).
-std::string tma_persistent_no_prefetch(const swaa::cuda::AttentionParams& p, void* stream) {
-  setenv("SWAA_PREFILL_Q_PREFETCH", "0", 1);
+// Persistent with the next item's Q copied during the current one (SWAA_PREFILL_Q_PREFETCH=1).
+std::string tma_persistent_prefetch(const swaa::cuda::AttentionParams& p, void* stream) {
+  setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
   std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, swaa::cuda::PrefillSchedule::kPersistent, stream);
   unsetenv("SWAA_PREFILL_Q_PREFETCH");
   return err;
@@ -307,7 +307,7 @@ int main(int argc, char** argv) {
       } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
                   {"swaa_tile", tma_schedule<swaa::cuda::PrefillSchedule::kPerTile>},
                   {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>},
-                  {"swaa_persist_noprefetch", tma_persistent_no_prefetch}};
+                  {"swaa_persist_prefetch", tma_persistent_prefetch}};
       for (const auto& row : rows) {
         const char* name = row.name;
         const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);

@@ -45,13 +45,15 @@ constexpr int kTileBytes = kBN * kD * 2;                // 32 KiB; Q is the same
 constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of a tile
 
 constexpr int kStages = 2;
-constexpr int kQBuffers = 2;  // a persistent CTA's next item's Q is copied while the current one runs
 // Up to this many queries per sequence any layer runs persistent (prefill_tma_schedule).
 constexpr int kPersistentMaxQueries = 8192;
-constexpr int kSmem = (kQBuffers + 2 * kStages) * kTileBytes + 1024;  // Q, K and V, + 1024 to align
+// Q (one buffer, or two with q_prefetch), K and V stages, + 1024 to align.
+constexpr int smem_bytes(bool q_prefetch) { return ((q_prefetch ? 2 : 1) + 2 * kStages) * kTileBytes + 1024; }
 struct TmaArgs {
   AttentionParams p;
-  bool q_prefetch;             // copy the next item's Q during the current one (persistent grids)
+  // Copy the next item's Q into a second buffer during the current one (persistent grids; off
+  // until measured on the GPU: SWAA_PREFILL_Q_PREFETCH=1).
+  bool q_prefetch;
   CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
   CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
   int page_rows;               // min(block_size, 128)
@@ -176,8 +178,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   const AttentionParams& p = a.p;
   extern __shared__ unsigned char smem_raw[];
   __shared__ Barriers bars;
-  const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;  // Q buffer b at + b tiles
-  const uint32_t k_smem = q_smem + kQBuffers * kTileBytes;        // stage s at + s tiles
+  const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;         // Q buffer b at + b tiles
+  const uint32_t k_smem = q_smem + (a.q_prefetch ? 2 : 1) * kTileBytes;  // stage s at + s tiles
   const uint32_t v_smem = k_smem + kStages * kTileBytes;
 
   const int first = next_item(p, w, -1);
@@ -415,9 +417,10 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   }
   TmaArgs a;
   a.p = p;
-  // SWAA_PREFILL_Q_PREFETCH=0 (read at each launch, for A/B): each item copies its Q at its start.
+  // SWAA_PREFILL_Q_PREFETCH=1 (read at each launch, for A/B): persistent CTAs copy the next item's
+  // Q during the current one.
   const char* prefetch_env = std::getenv("SWAA_PREFILL_Q_PREFETCH");
-  a.q_prefetch = schedule != PrefillSchedule::kPerTile && (prefetch_env == nullptr || std::string(prefetch_env) != "0");
+  a.q_prefetch = schedule != PrefillSchedule::kPerTile && prefetch_env != nullptr && std::string(prefetch_env) == "1";
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
   err = encode_cache_map(&a.k_page, p.k_cache, p, a.page_rows);
   if (err.empty()) err = encode_cache_map(&a.v_page, p.v_cache, p, a.page_rows);
@@ -439,9 +442,10 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
     } else if (schedule == PrefillSchedule::kPersistentOn3) {
       grid = static_cast<int>(std::min<long long>(items, 3));
     }
-    cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+    const int smem = smem_bytes(a.q_prefetch);
+    cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
     if (e == cudaSuccess) {
-      prefill_tma_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a, w);
+      prefill_tma_kernel<<<grid, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(a, w);
       e = cudaGetLastError();
       if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
     } else {

@@ -529,7 +529,8 @@ TEST(AttentionKernels, PrefillTmaScheduleChoice) {
 // the sweep's 16, 5, 64, 1, 32), then on the page shapes only it has: 8-key pages (one box per
 // 8 rows), 128 and 256 (a tile inside one page), and consecutive blocks (one box per tile half),
 // with the sequences' last pages partly past seqlen_k and released blocks NaN-poisoned; each case
-// on every CTA schedule (per tile, persistent, persistent on 3 CTAs: many tiles per CTA).
+// on every CTA schedule (per tile, persistent, persistent on 3 CTAs: many tiles per CTA), and on 3
+// persistent CTAs with the next item's Q prefetched.
 TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   auto check_tma = [](const Problem& pr, const std::vector<double>& ref, const std::vector<float>& naive,
@@ -542,6 +543,10 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
                    cuda::PrefillSchedule::kPersistentOn3}) {
       check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(s), ref, naive, sum);
     }
+    // Persistent CTAs copying each next item's Q during the current one (SWAA_PREFILL_Q_PREFETCH=1).
+    ::setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    ::unsetenv("SWAA_PREFILL_Q_PREFETCH");
   };
   Summary mixed, short_windows, pages;
   sm90_sweep(mixed, short_windows, check_tma);
