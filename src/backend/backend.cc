@@ -11,8 +11,7 @@ void Backend::draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst) {
   const int64_t cols = t.numel() / t.dim(0);
   std::vector<float> host(static_cast<size_t>(rows * cols));
   to_host_f32(t, 0, rows, host.data());
-  apply_logit_edits(host, cols, draws.edits);
-  draw_tokens(host, cols, draws.rows, dst);
+  draw_tokens(host, cols, draws, dst);
 }
 
 }  // namespace swaa

@@ -129,6 +129,11 @@ void draw_tokens(std::span<const float> logits, int64_t cols, std::span<const To
   for (size_t r = 0; r < draws.size(); ++r) dst[r] = draw_token(logits.subspan(r * cols, cols), draws[r], scratch);
 }
 
+void draw_tokens(std::span<float> logits, int64_t cols, const StepDraws& step, int32_t* dst) {
+  apply_logit_edits(logits, cols, step.edits);
+  draw_tokens(std::span<const float>(logits), cols, step.rows, dst);
+}
+
 int32_t draw_token(std::span<const float> logits, const TokenDraw& d, DrawScratch& scratch) {
   const int32_t V = static_cast<int32_t>(logits.size());
   if (d.greedy()) {

@@ -100,8 +100,7 @@ void CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDraws& ste
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(host.data(), logits, host.size() * sizeof(float), cudaMemcpyDeviceToHost,
                                           stream_)));
     SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
-    apply_logit_edits(host, cols, step.edits);
-    draw_tokens(host, cols, draws, dst);
+    draw_tokens(host, cols, step, dst);
     return;
   }
   std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
@@ -227,11 +226,10 @@ int64_t stacked_rows(std::span<const Tensor* const> ws) {
 void CudaBackend::linears(const Tensor& x, std::span<const Projection> outputs) {
   bool fused = outputs.size() <= cuda::kGemvMaxMatrices;
   for (const Projection& p : outputs) fused = fused && gemv_ok(x, *p.w, kFusedQkvMaxRows) && p.out->dtype() == DType::kBF16;
-  if ((!fused || outputs.empty()) && !stacked_linears(x, outputs)) {
-    Backend::linears(x, outputs);
+  if (!fused || outputs.empty()) {
+    if (!stacked_linears(x, outputs)) Backend::linears(x, outputs);
     return;
   }
-  if (!fused || outputs.empty()) return;
   const int in = static_cast<int>(outputs[0].w->dim(1));
   std::array<cuda::GemvOutput, cuda::kGemvMaxMatrices> o{};
   for (size_t i = 0; i < outputs.size(); ++i) {

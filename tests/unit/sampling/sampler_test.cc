@@ -147,7 +147,9 @@ TEST(Sampler, PenaltyEditsAreThePenalties) {
       for (int t = 0; t < V; ++t) {
         ASSERT_EQ(block[2 * V + t], want[t]) << "rep " << st.repetition << " step " << step << " token " << t;
       }
-      if (!s.has_penalties()) EXPECT_TRUE(edits.empty());
+      if (!s.has_penalties()) {
+        EXPECT_TRUE(edits.empty());
+      }
       // The next step's output: a few new tokens, often repeats (an id past the vocabulary too).
       for (int k = 0; k < 1 + step % 3; ++k) output.push_back(step % 5 == 0 ? small(gen) : token(gen));
     }
