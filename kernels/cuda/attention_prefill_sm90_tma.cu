@@ -263,8 +263,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     }
     cp_async_commit();
   };
-  int g = 0, n = 0, qb = 0;  // n: items before this one; qb: this item's Q buffer
-  for (int k = first; w.slot(k) < w.count(); ++n) {
+  int g = 0, qb = 0;  // qb: this item's Q buffer
+  for (int k = first; w.slot(k) < w.count();) {
     const PrefillCta<kBM> it = w.item(p, w.slot(k));
     const int next = next_item(p, w, k);
     const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
@@ -273,7 +273,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     // This warpgroup's 64 Q rows of the item (rows past q_len zero-filled) in buffer qb: copied here,
     // or (a.q_prefetch) during the previous item, whose Q K^T read the other buffer. Then the next
     // item's rows start copying into the other buffer and are waited for at its start.
-    if (!a.q_prefetch || n == 0) copy_q(it, qb);
+    if (!a.q_prefetch || k == first) copy_q(it, qb);
     cp_async_wait<0>();
     fence_proxy_async_smem();
     named_bar_sync(1 + wg, 128);
