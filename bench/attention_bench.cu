@@ -33,13 +33,6 @@ template <swaa::cuda::PrefillSchedule Schedule>  // the TMA prefill on one CTA s
 std::string tma_schedule(const swaa::cuda::AttentionParams& p, void* stream) {
   return swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
 }
-// Persistent with the next item's Q copied during the current one (SWAA_PREFILL_Q_PREFETCH=1).
-std::string tma_persistent_prefetch(const swaa::cuda::AttentionParams& p, void* stream) {
-  setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
-  std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, swaa::cuda::PrefillSchedule::kPersistent, stream);
-  unsetenv("SWAA_PREFILL_Q_PREFETCH");
-  return err;
-}
 
 constexpr int kHeads = 32, kKvHeads = 8, kD = 128, kBlock = 16;
 
@@ -306,8 +299,7 @@ int main(int argc, char** argv) {
         std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
       } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
                   {"swaa_tile", tma_schedule<swaa::cuda::PrefillSchedule::kPerTile>},
-                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>},
-                  {"swaa_persist_prefetch", tma_persistent_prefetch}};
+                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>}};
       for (const auto& row : rows) {
         const char* name = row.name;
         const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);

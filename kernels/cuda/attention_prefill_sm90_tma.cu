@@ -47,13 +47,9 @@ constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of
 constexpr int kStages = 2;
 // Up to this many queries per sequence any layer runs persistent (prefill_tma_schedule).
 constexpr int kPersistentMaxQueries = 8192;
-// Q (one buffer, or two with q_prefetch), K and V stages, + 1024 to align.
-constexpr int smem_bytes(bool q_prefetch) { return ((q_prefetch ? 2 : 1) + 2 * kStages) * kTileBytes + 1024; }
+constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // Q, K and V stages, + 1024 to align
 struct TmaArgs {
   AttentionParams p;
-  // Copy the next item's Q into a second buffer during the current one (persistent grids; off
-  // until measured on the GPU: SWAA_PREFILL_Q_PREFETCH=1).
-  bool q_prefetch;
   CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
   CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
   int page_rows;               // min(block_size, 128)
@@ -178,8 +174,8 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   const AttentionParams& p = a.p;
   extern __shared__ unsigned char smem_raw[];
   __shared__ Barriers bars;
-  const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;         // Q buffer b at + b tiles
-  const uint32_t k_smem = q_smem + (a.q_prefetch ? 2 : 1) * kTileBytes;  // stage s at + s tiles
+  const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  const uint32_t k_smem = q_smem + kTileBytes;  // stage s at + s tiles
   const uint32_t v_smem = k_smem + kStages * kTileBytes;
 
   const int first = next_item(p, w, -1);
@@ -235,7 +231,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   // in the accumulators (the mma.sync C layout per 16-row warp slice) are row0 and row0 + 8.
   const int wg = warp / 4, warp_in_wg = warp % 4;
   const float scale_log2 = p.softmax_scale * kLog2e;
-  uint32_t q_wg = q_smem + wg * 64 * 128;  // this warpgroup's 64 rows in each column half
+  const uint32_t q_wg = q_smem + wg * 64 * 128;  // this warpgroup's 64 rows in each column half
   float o[kD / 8][4];
   float s[kBN / 8][4];
   uint32_t pk[kBN / 16][4];
@@ -251,34 +247,26 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   auto full_parity = [](int i) { return static_cast<uint32_t>((i / kStages) & 1); };
   if (wg == 1) your_turn();  // warpgroup 0 goes first
 
-  // Issues (and commits) the cp.async copies of this warpgroup's 64 Q rows of `it` into buffer b.
-  auto copy_q = [&](const PrefillCta<kBM>& it, int b) {
-    const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
-    const int chunk = tid % 16;
-    const uint32_t dst = q_smem + b * kTileBytes;
-    for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
-      const bool valid = it.m0 + r < it.q_len;
-      const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
-      cp_async16(dst + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
-    }
-    cp_async_commit();
-  };
-  int g = 0, qb = 0;  // qb: this item's Q buffer
+  int g = 0;
   for (int k = first; w.slot(k) < w.count();) {
     const PrefillCta<kBM> it = w.item(p, w.slot(k));
     const int next = next_item(p, w, k);
     const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
     const TileList tiles = keys.tiles<kBN>();
     const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
-    // This warpgroup's 64 Q rows of the item (rows past q_len zero-filled) in buffer qb: copied here,
-    // or (a.q_prefetch) during the previous item, whose Q K^T read the other buffer. Then the next
-    // item's rows start copying into the other buffer and are waited for at its start.
-    if (!a.q_prefetch || k == first) copy_q(it, qb);
-    cp_async_wait<0>();
-    fence_proxy_async_smem();
-    named_bar_sync(1 + wg, 128);
-    q_wg = q_smem + qb * kTileBytes + wg * 64 * 128;
-    if (a.q_prefetch && w.slot(next) < w.count()) copy_q(w.item(p, w.slot(next)), qb ^ 1);
+    {  // this warpgroup's 64 Q rows (rows past q_len zero-filled); its last item's Q K^T are done
+      const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
+      const int chunk = tid % 16;
+      for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
+        const bool valid = it.m0 + r < it.q_len;
+        const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
+        cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
+      }
+      cp_async_commit();
+      cp_async_wait<0>();
+      fence_proxy_async_smem();
+      named_bar_sync(1 + wg, 128);
+    }
     const int row0 = it.m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
     unsigned row_gen = 0;
     const int row_pos[2] = {row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0),
@@ -339,7 +327,6 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     }
     g += num_tiles;
     k = next;
-    if (a.q_prefetch) qb ^= 1;
   }
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly
@@ -417,10 +404,6 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   }
   TmaArgs a;
   a.p = p;
-  // SWAA_PREFILL_Q_PREFETCH=1 (read at each launch, for A/B): persistent CTAs copy the next item's
-  // Q during the current one.
-  const char* prefetch_env = std::getenv("SWAA_PREFILL_Q_PREFETCH");
-  a.q_prefetch = schedule != PrefillSchedule::kPerTile && prefetch_env != nullptr && std::string(prefetch_env) == "1";
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
   err = encode_cache_map(&a.k_page, p.k_cache, p, a.page_rows);
   if (err.empty()) err = encode_cache_map(&a.v_page, p.v_cache, p, a.page_rows);
@@ -442,10 +425,9 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
     } else if (schedule == PrefillSchedule::kPersistentOn3) {
       grid = static_cast<int>(std::min<long long>(items, 3));
     }
-    const int smem = smem_bytes(a.q_prefetch);
-    cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
     if (e == cudaSuccess) {
-      prefill_tma_kernel<<<grid, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(a, w);
+      prefill_tma_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a, w);
       e = cudaGetLastError();
       if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
     } else {

@@ -11,10 +11,5 @@ inline bool env_switched_off(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr && std::strcmp(v, "0") == 0;
 }
-// Whether `name` is set to "1" (an experimental path, off unless switched on).
-inline bool env_switched_on(const char* name) {
-  const char* v = std::getenv(name);
-  return v != nullptr && std::strcmp(v, "1") == 0;
-}
 
 }  // namespace swaa

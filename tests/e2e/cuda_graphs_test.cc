@@ -273,10 +273,10 @@ TEST(CudaGraphs, EnginePenaltiesOnTheDevice) {
   }
 }
 
-// With SWAA_CUDA_STACKED_GEMM=1, decode batches past the skinny kernels' rows (8 sequences) run
-// q/k/v and gate/up as one GEMM each over the stacked weights, then split (split_columns,
-// silu_mul_stacked). The tokens are those of one GEMM per projection (the default) up to cuBLAS's
-// summation order: greedy, at most one request of 8 may diverge.
+// By default decode batches past the skinny kernels' rows (8 sequences) run q/k/v and gate/up as
+// one GEMM each over the stacked weights, then split (split_columns, silu_mul_stacked). The tokens
+// are those of one GEMM per projection (SWAA_CUDA_STACKED_GEMM=0) up to cuBLAS's summation order:
+// greedy, at most one request of 8 may diverge.
 TEST(CudaGraphs, EngineStackedProjections) {
   const std::vector<RequestInput> inputs = random_requests(8, 30, 20, 21);
   SamplingParams sp;
@@ -291,11 +291,11 @@ TEST(CudaGraphs, EngineStackedProjections) {
   eo.kv_cache_bytes = 64 << 20;
   std::vector<GenerationResult> stacked, separate;
   const int64_t launches = cuda_stacked_gemm_launches();
-  ::setenv("SWAA_CUDA_STACKED_GEMM", "1", 1);
   with_graphs(true, [&] { stacked = generate_all(eo, inputs, sp); });
-  ::unsetenv("SWAA_CUDA_STACKED_GEMM");
   const int64_t stacked_launches = cuda_stacked_gemm_launches() - launches;
+  ::setenv("SWAA_CUDA_STACKED_GEMM", "0", 1);
   with_graphs(true, [&] { separate = generate_all(eo, inputs, sp); });
+  ::unsetenv("SWAA_CUDA_STACKED_GEMM");
   // 3 layers x (q/k/v + gate/up) per step of 5-8 rows, and gate/up alone at 2-4 rows; recorded
   // graphs replay them without counting again, so at least one step's worth.
   EXPECT_GE(stacked_launches, 6) << "the stacked path did not run";

@@ -543,10 +543,6 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
                    cuda::PrefillSchedule::kPersistentOn3}) {
       check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(s), ref, naive, sum);
     }
-    // Persistent CTAs copying each next item's Q during the current one (SWAA_PREFILL_Q_PREFETCH=1).
-    ::setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    ::unsetenv("SWAA_PREFILL_Q_PREFETCH");
   };
   Summary mixed, short_windows, pages;
   sm90_sweep(mixed, short_windows, check_tma);

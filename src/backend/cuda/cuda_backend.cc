@@ -41,7 +41,7 @@ CudaBackend::CudaBackend(int device) : device_(device) {
   if (env_switched_off("SWAA_CUDA_GRAPHS")) graphs_enabled_ = false;
   prefill_sm90_ = cuda::hopper_kernels_available() && !env_switched_off("SWAA_PREFILL_SM90");
   if (env_switched_off("SWAA_CUDA_GEMV")) use_gemv_ = false;
-  use_stacked_ = env_switched_on("SWAA_CUDA_STACKED_GEMM");
+  if (env_switched_off("SWAA_CUDA_STACKED_GEMM")) use_stacked_ = false;
   if (env_switched_off("SWAA_MOE_GROUPED_GEMM")) grouped_gemm_ = false;
 }
 

@@ -16,7 +16,7 @@ namespace swaa {
 // Creates the backend on `device`; Unimplemented when no GPU is visible.
 Result<std::unique_ptr<Backend>> make_cuda_backend(int device);
 // How many times, in this process, a CUDA backend ran several projections as one GEMM over stacked
-// weights (SWAA_CUDA_STACKED_GEMM=1): lets tests see that the path ran.
+// weights (the default; SWAA_CUDA_STACKED_GEMM=0 turns it off): lets tests see that the path ran.
 int64_t cuda_stacked_gemm_launches();
 
 }  // namespace swaa

@@ -135,9 +135,9 @@ class CudaBackend final : public Backend {
   bool prefill_sm90_ = false;
   bool use_gemv_ = true;  // decode-step projections on the skinny kernel (SWAA_CUDA_GEMV=0: cuBLAS)
   // Projections whose weights are stacked rows of one matrix (q/k/v, gate/up: model_weights.cc) as
-  // one cuBLAS GEMM past the skinny kernels' rows. Off until measured on the GPU (written
-  // 2026-12-03 without device time left): SWAA_CUDA_STACKED_GEMM=1 switches it on.
-  bool use_stacked_ = false;
+  // one cuBLAS GEMM past the skinny kernels' rows: decode +5% at 1k x 32 and 8k x 8, +2-4% at 8k x
+  // 32 (docs/performance.md, "Stacked projections"). SWAA_CUDA_STACKED_GEMM=0: one GEMM each.
+  bool use_stacked_ = true;
   // out [n, outf] = x [n, in] @ w^T on cuBLAS (bf16 in, fp32 compute; fp32 or bf16 out).
   void gemm(const void* x, const void* w, int n, int in, int outf, void* out, bool f32_out);
   bool stacked_linears(const Tensor& x, std::span<const Projection> outputs);
