@@ -11,7 +11,8 @@
 // All --batch requests run at once: the engine's sequence limit is raised to the batch unless
 // --max-num-seqs is given. Tokens are greedy unless --temperature (with --top-p, --top-k, --min-p)
 // asks for sampled ones, drawn with --seed; --repetition-penalty, --presence-penalty and
-// --frequency-penalty apply to either.
+// --frequency-penalty apply to either, and --logprobs N has every token report its log-probability
+// and N alternatives (as an API request with logprobs would).
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -130,6 +131,7 @@ void run_bench(const BenchArgs& a) {
   r["repetition_penalty"] = p.repetition_penalty;
   r["presence_penalty"] = p.presence_penalty;
   r["frequency_penalty"] = p.frequency_penalty;
+  r["logprobs"] = p.logprobs;
   r["warmup"] = a.warmup;
   r["prefill_tokens_per_second"] = prefill_s > 0 ? a.batch * static_cast<double>(a.prompt_len) / prefill_s : 0.0;
   r["decode_tokens_per_second"] = decode_s > 0 ? (generated - t.generated_before_decode) / decode_s : 0.0;
@@ -153,6 +155,7 @@ void run_bench(const BenchArgs& a) {
     std::printf("  penalties: repetition %g, presence %g, frequency %g\n", p.repetition_penalty, p.presence_penalty,
                 p.frequency_penalty);
   }
+  if (p.logprobs >= 0) std::printf("  logprobs: the token's and %d alternatives per token\n", p.logprobs);
   std::printf("  prefill      %10.1f tok/s\n", r["prefill_tokens_per_second"].get<double>());
   std::printf("  decode       %10.1f tok/s\n", r["decode_tokens_per_second"].get<double>());
   if (a.batch > 1) {
@@ -186,6 +189,8 @@ void register_bench(CLI::App& app) {
                   "subtract from the logit of every token already generated (default 0)");
   cmd->add_option("--frequency-penalty", args->sampling.frequency_penalty,
                   "subtract this times its count from the logit of every generated token (default 0)");
+  cmd->add_option("--logprobs", args->sampling.logprobs,
+                  "every token also reports its log-probability and this many alternatives' (0-20; default -1: none)");
   cmd->add_flag("--json", args->json, "one JSON object on stdout");
   cmd->callback([args] { run_bench(*args); });
 }

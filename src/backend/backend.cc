@@ -5,13 +5,13 @@
 
 namespace swaa {
 
-void Backend::draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst) {
+DrawnTokens Backend::draw_rows_f32(Tensor& t, const StepDraws& draws) {
   const int64_t rows = static_cast<int64_t>(draws.rows.size());
-  if (rows == 0) return;
+  if (rows == 0) return {};
   const int64_t cols = t.numel() / t.dim(0);
   std::vector<float> host(static_cast<size_t>(rows * cols));
   to_host_f32(t, 0, rows, host.data());
-  draw_tokens(host, cols, draws, dst);
+  return draw_tokens(host, cols, draws);
 }
 
 }  // namespace swaa

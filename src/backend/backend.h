@@ -52,11 +52,13 @@ class Backend {
   virtual Result<Tensor> upload(const TensorView& weight) = 0;
   // Copies `t` to host as fp32 (rows [row_begin, row_end) of a 2-D tensor).
   virtual void to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) = 0;
-  // dst[r] = the token draws.rows[r] draws from row r of the fp32 2-D tensor `t` (TokenDraw's rule)
-  // once draws.edits (penalties, LogitEdit's rule) are applied to it, for its first draws.rows.size()
-  // rows; `t` may be left edited. The default copies the rows to the host and edits and draws there
-  // (draw_token); a backend that draws on its device (draws_on_device) copies back 4 bytes a row.
-  virtual void draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst);
+  // Token r = the token draws.rows[r] draws from row r of the fp32 2-D tensor `t` (TokenDraw's
+  // rule) once draws.edits (penalties, LogitEdit's rule) are applied to it, for its first
+  // draws.rows.size() rows, with the log-probabilities of the unedited row where a draw asks; `t`
+  // may be left edited. The default copies the rows to the host and draws there (draw_tokens); a
+  // backend that draws on its device (draws_on_device) copies back 4 bytes a row, and the
+  // logprobs' few values.
+  virtual DrawnTokens draw_rows_f32(Tensor& t, const StepDraws& draws);
   // Whether draw_rows_f32 saves the logits' copy for sampled rows too (it always does for greedy
   // rows' argmax on a device backend).
   virtual bool draws_on_device() const { return false; }
@@ -68,13 +70,13 @@ class Backend {
   //   begin_step(layout); replay_step(ids, logit_rows, draws); <ops>; end_step();
   //   to_host_f32(logits) or (draws) draw_rows_f32(logits, *draws)
   // replay_step returns the step's result when the backend replayed a recorded step of the same
-  // shape: the logits ([rows, vocab] fp32), or with `draws` each row's drawn token only. The caller then
+  // shape: the logits ([rows, vocab] fp32), or with `draws` each row's drawn token (and logprobs) only. The caller then
   // runs nothing else for this step. Otherwise the backend may record the ops that follow; end_step
   // returns false when that recording failed, in which case the ops did not run, recording is
   // switched off, and the caller runs the step again.
   struct StepResult {
-    std::vector<float> logits;    // [rows, vocab], empty with draws
-    std::vector<int32_t> tokens;  // [rows] with draws
+    std::vector<float> logits;  // [rows, vocab], empty with draws
+    DrawnTokens drawn;          // [rows] with draws
   };
   virtual std::optional<StepResult> replay_step(const std::vector<int32_t>& /*ids*/,
                                                 const std::vector<int>& /*logit_rows*/,

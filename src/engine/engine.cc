@@ -163,21 +163,20 @@ Result<std::vector<RequestOutput>> Engine::step() {
   std::vector<int32_t> ids;
   AttentionLayout layout = build_layout(*m.kv, chunks, ids);
   m.peak_live_bytes = std::max(m.peak_live_bytes, m.kv->live_bytes());
-  // Steps whose sampled rows are all plain greedy without logprobs take each row's argmax from the
-  // backend instead of its logits (a device backend then copies 4 bytes per row, not 4 x vocab).
-  // On a backend that draws on its device, so do steps whose rows ask for no logprobs: each
-  // request's sampler hands over its next draw (and advances its RNG as a host draw would) and its
-  // penalties as logit edits the device applies first. Other steps draw every row's token on the
-  // host, rows in parallel (sample_rows: the same tokens whatever the thread count).
-  auto drawable = [](RequestState* r) { return r->params().logprobs < 0; };
+  // Steps whose sampled rows are all plain greedy take each row's argmax from the backend instead
+  // of its logits (a device backend then copies 4 bytes per row, not 4 x vocab). On a backend that
+  // draws on its device, so do the other steps: each request's sampler hands over its next draw
+  // (and advances its RNG as a host draw would) and its penalties as logit edits the device
+  // applies first. Rows that ask for logprobs get them from the backend too (of the unedited row).
+  // Otherwise every row's token is drawn on the host, rows in parallel (sample_rows: the same
+  // tokens whatever the thread count).
   auto greedy = [](RequestState* r) { return r->sampler().plain_greedy(); };
   const bool all_greedy = std::all_of(sampled.begin(), sampled.end(), greedy);
   const bool on_device =
-      std::all_of(sampled.begin(), sampled.end(), drawable) &&
-      (all_greedy ? m.greedy_on_backend
-                  : m.sample_on_device && m.model->draws_on_device() &&
-                        (m.greedy_on_backend || std::none_of(sampled.begin(), sampled.end(), greedy)));
-  SampledRows drawn;
+      all_greedy ? m.greedy_on_backend
+                 : m.sample_on_device && m.model->draws_on_device() &&
+                       (m.greedy_on_backend || std::none_of(sampled.begin(), sampled.end(), greedy));
+  DrawnTokens drawn;
   if (on_device) {
     StepDraws draws;
     draws.rows.reserve(sampled.size());
@@ -186,8 +185,7 @@ Result<std::vector<RequestOutput>> Engine::step() {
       r->sampler().penalty_edits(row, m.model->config().vocab_size, r->prompt(), r->output(), draws.edits);
       draws.rows.push_back(r->sampler().next_draw());
     }
-    SWAA_ASSIGN_OR_RETURN(drawn.tokens, m.model->forward_tokens(ids, layout, logit_rows, draws));
-    drawn.logprobs.resize(drawn.tokens.size());
+    SWAA_ASSIGN_OR_RETURN(drawn, m.model->forward_tokens(ids, layout, logit_rows, draws));
   } else {
     SWAA_ASSIGN_OR_RETURN(std::vector<float> logits, m.model->forward(ids, layout, logit_rows));
     drawn = sample_rows(sampled, logits, m.model->config().vocab_size, omp_get_max_threads());

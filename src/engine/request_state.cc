@@ -93,10 +93,10 @@ RequestOutput RequestState::take_output() {
   return out;
 }
 
-SampledRows sample_rows(const std::vector<RequestState*>& reqs, std::span<float> logits, int vocab, int num_threads) {
+DrawnTokens sample_rows(const std::vector<RequestState*>& reqs, std::span<float> logits, int vocab, int num_threads) {
   const int n = static_cast<int>(reqs.size());
   SWAA_CHECK(logits.size() >= static_cast<size_t>(n) * vocab);
-  SampledRows out;
+  DrawnTokens out;
   out.tokens.resize(n);
   out.logprobs.resize(n);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(std::max(1, std::min(num_threads, n))) if (n > 1)

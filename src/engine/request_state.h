@@ -66,10 +66,6 @@ class RequestState {
 // from logits row r (logits[r * vocab, (r + 1) * vocab)). Rows are drawn in parallel on up to
 // `num_threads` OpenMP threads: each request's sampler and RNG are its own, so the results do not
 // depend on the thread count. Logprobs are of the raw row; penalties then edit the row in place.
-struct SampledRows {
-  std::vector<int32_t> tokens;
-  std::vector<SampleLogprobs> logprobs;
-};
-SampledRows sample_rows(const std::vector<RequestState*>& reqs, std::span<float> logits, int vocab, int num_threads);
+DrawnTokens sample_rows(const std::vector<RequestState*>& reqs, std::span<float> logits, int vocab, int num_threads);
 
 }  // namespace swaa

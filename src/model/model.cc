@@ -2,8 +2,11 @@
 // SWAA attention, o_proj, residual, RMSNorm, SwiGLU MLP or MoE, residual) -> final norm -> lm_head.
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
+
+#include "swaa/sampling_params.h"
 
 namespace swaa {
 
@@ -93,12 +96,17 @@ Result<std::vector<float>> Model::forward(const std::vector<int32_t>& ids, const
   return std::move(r.logits);
 }
 
-Result<std::vector<int32_t>> Model::forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
-                                                   const std::vector<int>& logit_rows,
-                                                   const StepDraws& draws) {
+Result<DrawnTokens> Model::forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
+                                          const std::vector<int>& logit_rows, const StepDraws& draws) {
   if (draws.rows.size() != logit_rows.size()) {
     return internal_error("forward_tokens: " + std::to_string(draws.rows.size()) + " draws for " +
                           std::to_string(logit_rows.size()) + " logit rows");
+  }
+  for (const TokenDraw& d : draws.rows) {
+    if (d.logprobs < -1 || d.logprobs > std::min(kMaxLogprobs, config_.vocab_size)) {
+      return internal_error("forward_tokens: a draw asks for " + std::to_string(d.logprobs) +
+                            " top logprobs (at most " + std::to_string(kMaxLogprobs) + ")");
+    }
   }
   for (const LogitEdit& e : draws.edits) {
     if (e.row < 0 || static_cast<size_t>(e.row) >= logit_rows.size() || e.token < 0 || e.token >= config_.vocab_size) {
@@ -108,7 +116,7 @@ Result<std::vector<int32_t>> Model::forward_tokens(const std::vector<int32_t>& i
     }
   }
   SWAA_ASSIGN_OR_RETURN(Backend::StepResult r, run_step(ids, layout, logit_rows, &draws));
-  return std::move(r.tokens);
+  return std::move(r.drawn);
 }
 
 Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, const AttentionLayout& layout,
@@ -159,8 +167,7 @@ Result<Backend::StepResult> Model::run_step(const std::vector<int32_t>& ids, con
   if (!backend_.end_step()) return run_step(ids, layout, logit_rows, draws);
   Backend::StepResult result;
   if (draws != nullptr) {
-    result.tokens.resize(static_cast<size_t>(rows));
-    if (rows > 0) backend_.draw_rows_f32(logits, *draws, result.tokens.data());
+    if (rows > 0) result.drawn = backend_.draw_rows_f32(logits, *draws);
   } else {
     result.logits.resize(static_cast<size_t>(rows) * c.vocab_size);
     if (rows > 0) backend_.to_host_f32(logits, 0, rows, result.logits.data());

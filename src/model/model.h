@@ -40,9 +40,9 @@ class Model {
                                      const std::vector<int>& logit_rows);
   // The same step, returning only the token draws.rows[r] draws from logit row r once draws.edits
   // (the penalties) are applied (TokenDraw's rule; greedy draws take the first index of the
-  // maximum), and leaving the logits on the backend: a device backend copies rows x 4 bytes back
-  // instead of rows x vocab x 4.
-  Result<std::vector<int32_t>> forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
+  // maximum) and, where a draw asks, its logprobs, and leaving the logits on the backend: a device
+  // backend copies rows x 4 bytes back (and the logprobs' values) instead of rows x vocab x 4.
+  Result<DrawnTokens> forward_tokens(const std::vector<int32_t>& ids, const AttentionLayout& layout,
                                               const std::vector<int>& logit_rows, const StepDraws& draws);
   // Whether forward_tokens draws sampled (not only greedy) rows without copying their logits.
   bool draws_on_device() const { return backend_.draws_on_device(); }

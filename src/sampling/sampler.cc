@@ -8,6 +8,8 @@
 #include <numeric>
 #include <string>
 
+#include "sampling/logprobs.h"
+
 namespace swaa {
 
 Status validate(const SamplingParams& p) {
@@ -129,9 +131,22 @@ void draw_tokens(std::span<const float> logits, int64_t cols, std::span<const To
   for (size_t r = 0; r < draws.size(); ++r) dst[r] = draw_token(logits.subspan(r * cols, cols), draws[r], scratch);
 }
 
-void draw_tokens(std::span<float> logits, int64_t cols, const StepDraws& step, int32_t* dst) {
+DrawnTokens draw_tokens(std::span<float> logits, int64_t cols, const StepDraws& step) {
+  const size_t rows = step.rows.size();
+  auto row = [&](size_t r) { return logits.subspan(r * cols, cols); };
+  std::vector<std::vector<float>> raw(rows);  // the unedited rows that report logprobs
+  for (size_t r = 0; r < rows; ++r) {
+    if (step.rows[r].logprobs >= 0) raw[r].assign(row(r).begin(), row(r).end());
+  }
   apply_logit_edits(logits, cols, step.edits);
-  draw_tokens(std::span<const float>(logits), cols, step.rows, dst);
+  DrawnTokens out;
+  out.tokens.resize(rows);
+  out.logprobs.resize(rows);
+  draw_tokens(std::span<const float>(logits), cols, step.rows, out.tokens.data());
+  for (size_t r = 0; r < rows; ++r) {
+    if (step.rows[r].logprobs >= 0) out.logprobs[r] = compute_logprobs(raw[r], out.tokens[r], step.rows[r].logprobs);
+  }
+  return out;
 }
 
 int32_t draw_token(std::span<const float> logits, const TokenDraw& d, DrawScratch& scratch) {

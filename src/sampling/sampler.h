@@ -35,9 +35,9 @@ void draw_tokens(std::span<const float> logits, int64_t cols, std::span<const To
 // Applies LogitEdit's rule to `logits` (rows x cols, row-major); every edit's row and token must
 // lie inside it.
 void apply_logit_edits(std::span<float> logits, int64_t cols, std::span<const LogitEdit> edits);
-// A step's draws on the host: step.edits applied to `logits` (left edited), then dst[r] =
-// draw_token(row r, step.rows[r]).
-void draw_tokens(std::span<float> logits, int64_t cols, const StepDraws& step, int32_t* dst);
+// A step's draws on the host: step.edits applied to `logits` (left edited), then token r =
+// draw_token(row r, step.rows[r]), with compute_logprobs of the unedited row where it asks.
+DrawnTokens draw_tokens(std::span<float> logits, int64_t cols, const StepDraws& step);
 
 class Sampler {
  public:
@@ -69,7 +69,7 @@ class Sampler {
  private:
 
   TokenDraw draw_params() const {
-    return {params_.temperature, params_.top_p, params_.min_p, params_.top_k, 0.0};
+    return {params_.temperature, params_.top_p, params_.min_p, params_.top_k, 0.0, params_.logprobs};
   }
 
   SamplingParams params_;

@@ -1,11 +1,14 @@
 // TokenDraw: how one logits row's token is drawn once penalties are applied. It is the part of a
 // request's SamplingParams a backend needs to draw on its device (Backend::draw_rows_f32), with
 // the request's uniform random number for this step. LogitEdit: one logit a penalty changes
-// (Sampler::penalty_edits); StepDraws: a step's draws and the edits applied before them.
+// (Sampler::penalty_edits); StepDraws: a step's draws and the edits applied before them;
+// DrawnTokens: what they give back.
 #pragma once
 
 #include <cstdint>
 #include <vector>
+
+#include "swaa/logprobs.h"
 
 namespace swaa {
 
@@ -15,6 +18,9 @@ struct TokenDraw {
   float min_p = 0.0f;        // then drop tokens whose weight is below min_p times the best one's
   int top_k = 0;             // candidates: the k best; 0 or -1: every token
   double uniform = 0.0;      // in [0, 1): the draw lands at uniform x the kept mass, in rank order
+  // SamplingParams::logprobs: -1 none; else the drawn token's log-probability and this many most
+  // likely tokens', of the raw row (before the edits; compute_logprobs' rule).
+  int logprobs = -1;
 
   bool greedy() const { return temperature == 0.0f || top_k == 1; }
 };
@@ -33,6 +39,13 @@ struct LogitEdit {
 struct StepDraws {
   std::vector<TokenDraw> rows;
   std::vector<LogitEdit> edits;
+};
+
+// A step's drawn tokens: tokens[r] of row r, and logprobs[r] where rows[r].logprobs >= 0 (empty
+// entries elsewhere; `logprobs` has one entry per row).
+struct DrawnTokens {
+  std::vector<int32_t> tokens;
+  std::vector<SampleLogprobs> logprobs;
 };
 
 }  // namespace swaa

@@ -180,7 +180,7 @@ TEST_F(CliGenerate, BenchSamples) {
   testing::CommandResult r = testing::run_swaa("bench -m " + dir_ +
                                                " --prompt-len 8 --gen-len 4 --batch 2 --json --temperature 0.7 "
                                                "--top-p 0.9 --top-k 20 --min-p 0.01 --repetition-penalty 1.1 "
-                                               "--presence-penalty 0.2 --frequency-penalty 0.1");
+                                               "--presence-penalty 0.2 --frequency-penalty 0.1 --logprobs 3");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   EXPECT_FLOAT_EQ(j["temperature"].get<float>(), 0.7f);
@@ -190,6 +190,7 @@ TEST_F(CliGenerate, BenchSamples) {
   EXPECT_FLOAT_EQ(j["repetition_penalty"].get<float>(), 1.1f);
   EXPECT_FLOAT_EQ(j["presence_penalty"].get<float>(), 0.2f);
   EXPECT_FLOAT_EQ(j["frequency_penalty"].get<float>(), 0.1f);
+  EXPECT_EQ(j["logprobs"], 3);
   EXPECT_GT(j["decode_tokens_per_second"].get<double>(), 0.0);
   r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 4 --gen-len 1 --temperature 0.7 --top-p 1.5");
   EXPECT_EQ(r.exit_code, 1) << r.out;
@@ -197,6 +198,9 @@ TEST_F(CliGenerate, BenchSamples) {
   r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 4 --gen-len 1 --repetition-penalty 0");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("repetition_penalty must be > 0"), std::string::npos) << r.out;
+  r = testing::run_swaa("bench -m " + dir_ + " --prompt-len 4 --gen-len 1 --logprobs 21");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("logprobs must be -1 (off), 0 (the chosen token only) or 1..20"), std::string::npos) << r.out;
 }
 
 TEST_F(CliGenerate, BenchRejectsNegativeWarmup) {

@@ -273,6 +273,65 @@ TEST(CudaGraphs, EnginePenaltiesOnTheDevice) {
   }
 }
 
+// Requests asking for logprobs draw on the device too: their unedited rows are copied before the
+// penalties and cuda::row_logprobs computes their values (fp32 exponentials summed in fp64). Against
+// the host (logits copied, SWAA_GREEDY_ON_BACKEND=0 and SWAA_SAMPLE_ON_DEVICE=0; compute_logprobs
+// in fp64): plain greedy with 5 alternatives, and sampled with penalties and 20. Requests whose
+// tokens match (all but at most one) have every logprob within 1e-5 and the same alternatives in
+// the same order; cuda_row_logprobs_rows() shows which path ran.
+TEST(CudaGraphs, EngineLogprobsOnTheDevice) {
+  const std::vector<RequestInput> inputs = random_requests(6, 30, 50, 17);
+  for (float temperature : {0.0f, 0.8f}) {
+    SCOPED_TRACE("temperature " + std::to_string(temperature));
+    SamplingParams sp = sampled_params();
+    sp.max_tokens = 24;
+    sp.temperature = temperature;
+    sp.logprobs = 5;
+    if (temperature > 0) {
+      sp.logprobs = 20;
+      sp.repetition_penalty = 1.3f;
+      sp.presence_penalty = 0.4f;
+    }
+    EngineOptions eo;
+    eo.model_dir = testing::write_small_cuda_model("cuda_graphs_logprobs", 64, 29);
+    eo.swaa = testing::swaa_cfg(32, 4, true, {2});
+    eo.device = "cuda";
+    eo.max_num_seqs = 4;
+    eo.kv_cache_bytes = 64 << 20;
+    std::vector<GenerationResult> device, host;
+    const int64_t rows_before = cuda_row_logprobs_rows();
+    with_graphs(true, [&] { device = generate_all(eo, inputs, sp); });
+    const int64_t device_rows = cuda_row_logprobs_rows() - rows_before;
+    ::setenv("SWAA_GREEDY_ON_BACKEND", "0", 1);
+    ::setenv("SWAA_SAMPLE_ON_DEVICE", "0", 1);
+    with_graphs(true, [&] { host = generate_all(eo, inputs, sp); });
+    ::unsetenv("SWAA_GREEDY_ON_BACKEND");
+    ::unsetenv("SWAA_SAMPLE_ON_DEVICE");
+    EXPECT_EQ(device_rows, static_cast<int64_t>(inputs.size()) * sp.max_tokens) << "not every token's logprobs came from the device";
+    EXPECT_EQ(cuda_row_logprobs_rows() - rows_before, device_rows) << "the host run used the device's logprobs";
+    ASSERT_EQ(device.size(), inputs.size());
+    ASSERT_EQ(host.size(), inputs.size());
+    int same = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const GenerationResult &d = device[i], &h = host[i];
+      ASSERT_EQ(d.logprobs.size(), d.token_ids.size()) << "request " << i;
+      if (d.token_ids != h.token_ids) continue;
+      ++same;
+      for (size_t t = 0; t < d.logprobs.size(); ++t) {
+        const std::string where = "request " + std::to_string(i) + ", token " + std::to_string(t);
+        EXPECT_NEAR(d.logprobs[t].logprob, h.logprobs[t].logprob, 1e-5) << where;
+        ASSERT_EQ(d.logprobs[t].top.size(), static_cast<size_t>(sp.logprobs)) << where;
+        ASSERT_EQ(h.logprobs[t].top.size(), static_cast<size_t>(sp.logprobs)) << where;
+        for (int k = 0; k < sp.logprobs; ++k) {
+          EXPECT_EQ(d.logprobs[t].top[k].token_id, h.logprobs[t].top[k].token_id) << where << ", rank " << k;
+          EXPECT_NEAR(d.logprobs[t].top[k].logprob, h.logprobs[t].top[k].logprob, 1e-5) << where << ", rank " << k;
+        }
+      }
+    }
+    EXPECT_GE(same, static_cast<int>(inputs.size()) - (temperature > 0 ? 1 : 0));
+  }
+}
+
 // By default decode batches past the skinny kernels' rows (8 sequences) run q/k/v and gate/up as
 // one GEMM each over the stacked weights, then split (split_columns, silu_mul_stacked). The tokens
 // are those of one GEMM per projection (SWAA_CUDA_STACKED_GEMM=0) up to cuBLAS's summation order:

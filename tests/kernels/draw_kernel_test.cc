@@ -15,10 +15,13 @@
 #include <numeric>
 #include <random>
 #include <set>
+#include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "ops.h"
+#include "sampling/logprobs.h"
 #include "sampling/sampler.h"
 
 namespace swaa {
@@ -245,6 +248,72 @@ TEST(DrawRows, LogitEditsAreTheHostsBitForBit) {
 
 TEST(DrawRows, RejectsOversizedRows) {
   EXPECT_NE(cuda::draw_rows(nullptr, 1, cuda::kMaxDrawCols + 1, nullptr, nullptr, 132, nullptr), "");
+}
+
+// cuda::row_logprobs against the host's compute_logprobs (fp64 exponentials and sum): the token's
+// logit and the top ids and logits exactly (ties by id, -inf entries ranked by id too), the
+// log-probabilities within 1e-5 (the kernel's exponentials are fp32). Rows: vocabulary-sized normal
+// logits with runs of ties placed at the top, a row that is -inf but for 3 tokens, a flat row, and
+// a 25-token row asked for 20; 0, 1 and 20 alternatives.
+TEST(RowLogprobs, MatchComputeLogprobs) {
+  struct Case {
+    int cols, num_top;
+  };
+  for (const Case c : {Case{151936, 20}, Case{151936, 1}, Case{151936, 0}, Case{25, 20}}) {
+    const int n = 5;
+    std::mt19937 gen(31 + c.cols + c.num_top);
+    std::normal_distribution<float> logit(0.f, 4.f);
+    std::vector<float> x(static_cast<size_t>(n) * c.cols);
+    for (auto& v : x) v = logit(gen);
+    float* row1 = x.data() + c.cols;  // ties among the best: 6 tokens share the maximum, spread out
+    for (int i = 0; i < 6; ++i) row1[(i * 7919) % c.cols] = 30.f;
+    float* row2 = x.data() + 2 * c.cols;  // -inf but for 3 tokens
+    for (int i = 0; i < c.cols; ++i) row2[i] = (i == 3 || i == c.cols / 2 || i == c.cols - 1) ? 1.f * i : -INFINITY;
+    float* row3 = x.data() + 3 * c.cols;  // flat
+    for (int i = 0; i < c.cols; ++i) row3[i] = 0.25f;
+    // rows[i] of the drawn tokens: logprobs of rows 4, 0, 2, 1, 3 of the tokens
+    const std::vector<int> rows = {4, 0, 2, 1, 3};
+    std::vector<int32_t> tokens(n);
+    for (int r = 0; r < n; ++r) tokens[r] = (r * 104729 + 11) % c.cols;
+    tokens[2] = 3;  // a finite token of row2 (row i = 2 reads tokens[rows[2]] = tokens[2])
+    float* d_x = nullptr;
+    int* d_rows = nullptr;
+    int32_t* d_tokens = nullptr;
+    cuda::RowLogprobs* d_out = nullptr;
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_x), sizeof(float) * x.size()), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_rows), sizeof(int) * n), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_tokens), sizeof(int32_t) * n), cudaSuccess);
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_out), sizeof(cuda::RowLogprobs) * n), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(d_x, x.data(), sizeof(float) * x.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(d_rows, rows.data(), sizeof(int) * n, cudaMemcpyHostToDevice), cudaSuccess);
+    ASSERT_EQ(cudaMemcpy(d_tokens, tokens.data(), sizeof(int32_t) * n, cudaMemcpyHostToDevice), cudaSuccess);
+    EXPECT_EQ(cuda::row_logprobs(d_x, n, c.cols, d_rows, d_tokens, c.num_top, d_out, nullptr), "");
+    std::vector<cuda::RowLogprobs> got(n);
+    ASSERT_EQ(cudaMemcpy(got.data(), d_out, sizeof(cuda::RowLogprobs) * n, cudaMemcpyDeviceToHost), cudaSuccess);
+    cudaFree(d_x);
+    cudaFree(d_rows);
+    cudaFree(d_tokens);
+    cudaFree(d_out);
+    for (int i = 0; i < n; ++i) {
+      const std::span<const float> row(x.data() + static_cast<size_t>(i) * c.cols, c.cols);
+      const int32_t token = tokens[rows[i]];
+      const SampleLogprobs want = compute_logprobs(row, token, c.num_top);
+      const std::string where = "cols " + std::to_string(c.cols) + ", top " + std::to_string(c.num_top) + ", row " +
+                                std::to_string(i);
+      EXPECT_EQ(got[i].token_logit, row[token]) << where;
+      EXPECT_NEAR(got[i].token_logit - got[i].log_norm, want.logprob, 1e-5) << where;
+      ASSERT_EQ(static_cast<int>(want.top.size()), c.num_top) << where;
+      for (int j = 0; j < c.num_top; ++j) {
+        EXPECT_EQ(got[i].top_id[j], want.top[j].token_id) << where << ", rank " << j;
+        if (std::isinf(want.top[j].logprob)) {
+          EXPECT_TRUE(std::isinf(got[i].top_logit[j])) << where << ", rank " << j;
+        } else {
+          EXPECT_NEAR(got[i].top_logit[j] - got[i].log_norm, want.top[j].logprob, 1e-5) << where << ", rank " << j;
+        }
+      }
+    }
+  }
+  EXPECT_NE(cuda::row_logprobs(nullptr, 1, 10, nullptr, nullptr, cuda::kMaxTopLogprobs + 1, nullptr, nullptr), "");
 }
 
 }  // namespace

@@ -90,21 +90,45 @@ void CudaBackend::remember_logits(float* logits, int64_t count) {
   awaiting_logits_ = nullptr;
 }
 
-void CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDraws& step, int32_t* dst) {
+namespace {
+std::atomic<int64_t> g_row_logprobs_rows{0};  // cuda_row_logprobs_rows()
+}  // namespace
+int64_t cuda_row_logprobs_rows() { return g_row_logprobs_rows.load(); }
+
+DrawnTokens CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDraws& step) {
   const std::span<const TokenDraw> draws = step.rows;
   const int64_t rows = static_cast<int64_t>(draws.size());
-  if (rows == 0) return;
+  if (rows == 0) return {};
   const bool greedy = std::all_of(draws.begin(), draws.end(), [](const TokenDraw& d) { return d.greedy(); });
   if (!greedy && cols > cuda::kMaxDrawCols) {  // past the draw kernel's integer mass sums: on the host
     std::vector<float> host(static_cast<size_t>(rows * cols));
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(host.data(), logits, host.size() * sizeof(float), cudaMemcpyDeviceToHost,
                                           stream_)));
     SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
-    draw_tokens(host, cols, step, dst);
-    return;
+    return draw_tokens(host, cols, step);
   }
   std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
   int32_t* d_out = static_cast<int32_t*>(out.get());
+  // Rows that report logprobs: copied before the edits (the draw only reads the logits, the edits
+  // change them), their logprobs computed once the tokens are drawn.
+  std::vector<int> lp_rows;
+  int num_top = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    if (draws[r].logprobs < 0) continue;
+    lp_rows.push_back(static_cast<int>(r));
+    num_top = std::max(num_top, draws[r].logprobs);
+  }
+  const int num_lp = static_cast<int>(lp_rows.size());
+  std::shared_ptr<void> lp_index, lp_logits, lp_out;
+  if (num_lp > 0) {
+    lp_index = pool().get(lp_rows.size() * sizeof(int)).value();
+    lp_logits = pool().get(lp_rows.size() * cols * sizeof(float)).value();
+    lp_out = pool().get(lp_rows.size() * sizeof(cuda::RowLogprobs)).value();
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(lp_index.get(), lp_rows.data(), lp_rows.size() * sizeof(int),
+                                          cudaMemcpyHostToDevice, stream_)));
+    SWAA_CUDA_OK(cuda::gather_rows(logits, true, static_cast<const int*>(lp_index.get()), num_lp,
+                                   static_cast<int>(cols), lp_logits.get(), stream_));
+  }
   std::shared_ptr<void> params, edits;
   if (!step.edits.empty()) {  // the penalties, in place, before the draw (LogitEdit mirrors cuda::LogitEdit)
     static_assert(sizeof(LogitEdit) == sizeof(cuda::LogitEdit), "one struct, two names");
@@ -128,16 +152,35 @@ void CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDraws& ste
     SWAA_CUDA_OK(cuda::draw_rows(logits, static_cast<int>(rows), static_cast<int>(cols),
                                  static_cast<const cuda::DrawRow*>(params.get()), d_out, num_sms_, stream_));
   }
-  SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(dst, d_out, rows * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_)));
+  DrawnTokens drawn;
+  drawn.tokens.resize(static_cast<size_t>(rows));
+  drawn.logprobs.resize(static_cast<size_t>(rows));
+  std::vector<cuda::RowLogprobs> lp(lp_rows.size());
+  if (num_lp > 0) {
+    SWAA_CUDA_OK(cuda::row_logprobs(static_cast<const float*>(lp_logits.get()), num_lp, static_cast<int>(cols),
+                                    static_cast<const int*>(lp_index.get()), d_out, num_top,
+                                    static_cast<cuda::RowLogprobs*>(lp_out.get()), stream_));
+    g_row_logprobs_rows += num_lp;
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(lp.data(), lp_out.get(), lp.size() * sizeof(cuda::RowLogprobs),
+                                          cudaMemcpyDeviceToHost, stream_)));
+  }
+  SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(drawn.tokens.data(), d_out, rows * sizeof(int32_t), cudaMemcpyDeviceToHost,
+                                        stream_)));
   SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
+  for (int i = 0; i < num_lp; ++i) {  // compute_logprobs' output from the row's values
+    SampleLogprobs& s = drawn.logprobs[lp_rows[i]];
+    s.logprob = lp[i].token_logit - lp[i].log_norm;
+    for (int j = 0; j < draws[lp_rows[i]].logprobs; ++j) s.top.push_back({lp[i].top_id[j], lp[i].top_logit[j] - lp[i].log_norm});
+  }
+  return drawn;
 }
 
-void CudaBackend::draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst) {
+DrawnTokens CudaBackend::draw_rows_f32(Tensor& t, const StepDraws& draws) {
   SWAA_CHECK(t.dtype() == DType::kF32);
-  if (draws.rows.empty()) return;  // a prompt chunk that samples nothing: [0, vocab] logits
+  if (draws.rows.empty()) return {};  // a prompt chunk that samples nothing: [0, vocab] logits
   const int64_t cols = t.numel() / t.dim(0);
   remember_logits(t.data_as<float>(), static_cast<int64_t>(draws.rows.size()) * cols);
-  draw_to_host(t.data_as<float>(), cols, draws, dst);
+  return draw_to_host(t.data_as<float>(), cols, draws);
 }
 
 void CudaBackend::to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) {

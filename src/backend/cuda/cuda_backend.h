@@ -18,5 +18,8 @@ Result<std::unique_ptr<Backend>> make_cuda_backend(int device);
 // How many times, in this process, a CUDA backend ran several projections as one GEMM over stacked
 // weights (the default; SWAA_CUDA_STACKED_GEMM=0 turns it off): lets tests see that the path ran.
 int64_t cuda_stacked_gemm_launches();
+// How many logits rows, in this process, had their logprobs computed on a CUDA backend's device
+// (cuda::row_logprobs): lets tests see which path ran.
+int64_t cuda_row_logprobs_rows();
 
 }  // namespace swaa

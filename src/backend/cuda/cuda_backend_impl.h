@@ -41,7 +41,7 @@ class CudaBackend final : public Backend {
   Result<Tensor> scratch(const std::vector<int64_t>& shape, DType dtype) override;
   Result<Tensor> upload(const TensorView& w) override;
   void to_host_f32(const Tensor& t, int64_t row_begin, int64_t row_end, float* dst) override;
-  void draw_rows_f32(Tensor& t, const StepDraws& draws, int32_t* dst) override;
+  DrawnTokens draw_rows_f32(Tensor& t, const StepDraws& draws) override;
   bool draws_on_device() const override { return true; }
 
   void begin_step(const AttentionLayout& layout) override;
@@ -107,8 +107,8 @@ class CudaBackend final : public Backend {
   // The step just recorded keeps `logits` (its fp32 logit rows, `count` floats) for its replays.
   void remember_logits(float* logits, int64_t count);
   // The token draws[r] draws from each logits row (cuda::argmax_rows when every row is greedy,
-  // else cuda::draw_rows) into host memory; synchronises.
-  void draw_to_host(float* logits, int64_t cols, const StepDraws& draws, int32_t* dst);
+  // else cuda::draw_rows), and cuda::row_logprobs of the unedited rows that ask; synchronises.
+  DrawnTokens draw_to_host(float* logits, int64_t cols, const StepDraws& draws);
   bool splits_still_match(const StepGraph& g) const;
   size_t arena_bytes(size_t rows) const;
   // Stages the layout into `arena` with block tables at `bt_stride_` and sets the d_* pointers.

@@ -246,8 +246,7 @@ std::optional<Backend::StepResult> CudaBackend::replay(StepGraph& g, const std::
   StepResult result;
   float* logits = g.logits;
   if (draws != nullptr) {
-    result.tokens.resize(rows.size());
-    if (!rows.empty()) draw_to_host(logits, g.logits_count / static_cast<int64_t>(rows.size()), *draws, result.tokens.data());
+    if (!rows.empty()) result.drawn = draw_to_host(logits, g.logits_count / static_cast<int64_t>(rows.size()), *draws);
   } else if (g.logits_count > 0) {
     result.logits.resize(static_cast<size_t>(g.logits_count));
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(result.logits.data(), logits, result.logits.size() * sizeof(float),

@@ -160,7 +160,7 @@ TEST_F(RequestStateTest, SampleRowsIndependentOfThreads) {
     std::vector<float> logits(static_cast<size_t>(kReqs) * kVocab);
     for (float& x : logits) x = d(rng);
     std::vector<float> copy = logits;
-    SampledRows ra = sample_rows(a, logits, kVocab, 1), rb = sample_rows(b, copy, kVocab, 4);
+    DrawnTokens ra = sample_rows(a, logits, kVocab, 1), rb = sample_rows(b, copy, kVocab, 4);
     ASSERT_EQ(ra.tokens, rb.tokens) << "step " << step;
     for (int i = 0; i < kReqs; ++i) {
       ASSERT_EQ(ra.logprobs[i].logprob, rb.logprobs[i].logprob) << "step " << step << " request " << i;
