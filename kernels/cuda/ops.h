@@ -128,7 +128,8 @@ std::string apply_logit_edits(float* x, int64_t cols, const LogitEdit* edits, in
 // src/sampling/logprobs.h): for each of the n rows of x [n, cols] fp32 (device memory), out[i] =
 // its log normaliser max + log(sum exp(x - max)) (fp32 exponentials summed in fp64), x[i][token]
 // for token = tokens[rows[i]], and its num_top best entries (logit descending, ties by id; NaN
-// never ranks). log p = logit - log_norm.
+// never ranks). log p = logit - log_norm. `workspace`: row_logprobs_workspace_bytes(n, cols) of
+// device memory.
 inline constexpr int kMaxTopLogprobs = 20;
 struct RowLogprobs {
   double log_norm;
@@ -137,8 +138,9 @@ struct RowLogprobs {
   int32_t top_id[kMaxTopLogprobs];
   float top_logit[kMaxTopLogprobs];
 };
+size_t row_logprobs_workspace_bytes(int n, int cols);
 std::string row_logprobs(const float* x, int n, int cols, const int* rows, const int32_t* tokens, int num_top,
-                         RowLogprobs* out, void* stream);
+                         void* workspace, RowLogprobs* out, void* stream);
 // Plain SWAA attention (one CTA per token and head, online softmax over the visible keys), for any
 // head_dim <= 256; same params as the tiled kernels (num_splits/workspace unused).
 std::string attention_simple(const AttentionParams& p, void* stream);

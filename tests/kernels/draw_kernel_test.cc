@@ -253,13 +253,14 @@ TEST(DrawRows, RejectsOversizedRows) {
 // cuda::row_logprobs against the host's compute_logprobs (fp64 exponentials and sum): the token's
 // logit and the top ids and logits exactly (ties by id, -inf entries ranked by id too), the
 // log-probabilities within 1e-5 (the kernel's exponentials are fp32). Rows: vocabulary-sized normal
-// logits with runs of ties placed at the top, a row that is -inf but for 3 tokens, a flat row, and
-// a 25-token row asked for 20; 0, 1 and 20 alternatives.
+// logits with ties at the top in different chunks, a row that is -inf but for 3 tokens, a flat row;
+// a 25-token row asked for 20 and a 2049-token one (a last chunk of one logit); 0, 1 and 20
+// alternatives.
 TEST(RowLogprobs, MatchComputeLogprobs) {
   struct Case {
     int cols, num_top;
   };
-  for (const Case c : {Case{151936, 20}, Case{151936, 1}, Case{151936, 0}, Case{25, 20}}) {
+  for (const Case c : {Case{151936, 20}, Case{151936, 1}, Case{151936, 0}, Case{25, 20}, Case{2049, 20}}) {
     const int n = 5;
     std::mt19937 gen(31 + c.cols + c.num_top);
     std::normal_distribution<float> logit(0.f, 4.f);
@@ -280,6 +281,8 @@ TEST(RowLogprobs, MatchComputeLogprobs) {
     int* d_rows = nullptr;
     int32_t* d_tokens = nullptr;
     cuda::RowLogprobs* d_out = nullptr;
+    void* d_work = nullptr;
+    ASSERT_EQ(cudaMalloc(&d_work, cuda::row_logprobs_workspace_bytes(n, c.cols)), cudaSuccess);
     ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_x), sizeof(float) * x.size()), cudaSuccess);
     ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_rows), sizeof(int) * n), cudaSuccess);
     ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d_tokens), sizeof(int32_t) * n), cudaSuccess);
@@ -287,13 +290,14 @@ TEST(RowLogprobs, MatchComputeLogprobs) {
     ASSERT_EQ(cudaMemcpy(d_x, x.data(), sizeof(float) * x.size(), cudaMemcpyHostToDevice), cudaSuccess);
     ASSERT_EQ(cudaMemcpy(d_rows, rows.data(), sizeof(int) * n, cudaMemcpyHostToDevice), cudaSuccess);
     ASSERT_EQ(cudaMemcpy(d_tokens, tokens.data(), sizeof(int32_t) * n, cudaMemcpyHostToDevice), cudaSuccess);
-    EXPECT_EQ(cuda::row_logprobs(d_x, n, c.cols, d_rows, d_tokens, c.num_top, d_out, nullptr), "");
+    EXPECT_EQ(cuda::row_logprobs(d_x, n, c.cols, d_rows, d_tokens, c.num_top, d_work, d_out, nullptr), "");
     std::vector<cuda::RowLogprobs> got(n);
     ASSERT_EQ(cudaMemcpy(got.data(), d_out, sizeof(cuda::RowLogprobs) * n, cudaMemcpyDeviceToHost), cudaSuccess);
     cudaFree(d_x);
     cudaFree(d_rows);
     cudaFree(d_tokens);
     cudaFree(d_out);
+    cudaFree(d_work);
     for (int i = 0; i < n; ++i) {
       const std::span<const float> row(x.data() + static_cast<size_t>(i) * c.cols, c.cols);
       const int32_t token = tokens[rows[i]];
@@ -313,7 +317,8 @@ TEST(RowLogprobs, MatchComputeLogprobs) {
       }
     }
   }
-  EXPECT_NE(cuda::row_logprobs(nullptr, 1, 10, nullptr, nullptr, cuda::kMaxTopLogprobs + 1, nullptr, nullptr), "");
+  EXPECT_NE(cuda::row_logprobs(nullptr, 1, 10, nullptr, nullptr, cuda::kMaxTopLogprobs + 1, nullptr, nullptr, nullptr),
+            "");
 }
 
 }  // namespace

@@ -119,11 +119,12 @@ DrawnTokens CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDra
     num_top = std::max(num_top, draws[r].logprobs);
   }
   const int num_lp = static_cast<int>(lp_rows.size());
-  std::shared_ptr<void> lp_index, lp_logits, lp_out;
+  std::shared_ptr<void> lp_index, lp_logits, lp_work, lp_out;
   if (num_lp > 0) {
     lp_index = pool().get(lp_rows.size() * sizeof(int)).value();
     lp_logits = pool().get(lp_rows.size() * cols * sizeof(float)).value();
     lp_out = pool().get(lp_rows.size() * sizeof(cuda::RowLogprobs)).value();
+    lp_work = pool().get(cuda::row_logprobs_workspace_bytes(num_lp, static_cast<int>(cols))).value();
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(lp_index.get(), lp_rows.data(), lp_rows.size() * sizeof(int),
                                           cudaMemcpyHostToDevice, stream_)));
     SWAA_CUDA_OK(cuda::gather_rows(logits, true, static_cast<const int*>(lp_index.get()), num_lp,
@@ -158,7 +159,7 @@ DrawnTokens CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDra
   std::vector<cuda::RowLogprobs> lp(lp_rows.size());
   if (num_lp > 0) {
     SWAA_CUDA_OK(cuda::row_logprobs(static_cast<const float*>(lp_logits.get()), num_lp, static_cast<int>(cols),
-                                    static_cast<const int*>(lp_index.get()), d_out, num_top,
+                                    static_cast<const int*>(lp_index.get()), d_out, num_top, lp_work.get(),
                                     static_cast<cuda::RowLogprobs*>(lp_out.get()), stream_));
     g_row_logprobs_rows += num_lp;
     SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(lp.data(), lp_out.get(), lp.size() * sizeof(cuda::RowLogprobs),
