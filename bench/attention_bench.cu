@@ -4,11 +4,13 @@
 // consecutive blocks, as the engine allocates, and permuted for the TMA kernel's other row; decode:
 // permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab]
+// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab | --trace L [tile]]
 //                        [--prefill | --decode-only].
 // --causal-ab: the TMA prefill (the engine's on Hopper) on full causal attention only (8k, 32k,
 // 128k), on the schedule prefill_tma_schedule picks and on each one forced, each timed after 2 s of
 // back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer).
+// --trace L [tile|persistent]: the TMA prefill on full causal attention of L tokens, timed after 2 s
+// as above, then once with PrefillTrace's timestamps: where a query tile's time goes (prefill_trace.h).
 // Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
 // Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "bench_cuda.h"
+#include "prefill_trace.h"
 #include "swaa_attention.h"
 
 namespace {
@@ -288,6 +291,28 @@ int main(int argc, char** argv) {
   }
   const Policy policies[] = {{"causal", false, 0, 0, false}, {"W2048_S0", true, 2048, 0, false},
                              {"W2048_S100", true, 2048, 100, false}};
+  if (argc > 2 && std::strcmp(argv[1], "--trace") == 0) {
+    const int len = std::atoi(argv[2]);
+    const bool tile = argc > 3 && std::strcmp(argv[3], "tile") == 0;
+    const auto schedule = tile ? swaa::cuda::PrefillSchedule::kPerTile : swaa::cuda::PrefillSchedule::kPersistent;
+    Batch b;
+    make_batch(b, 1, len, len, policies[0], rng, false);
+    swaa::cuda::PrefillTrace trace = swaa::cuda::prefill_trace_shape(b.p, schedule);
+    const size_t words = trace.grid * swaa::cuda::prefill_trace_cta_words(trace.rounds);
+    CHECK_CUDA(cudaMalloc(reinterpret_cast<void**>(&trace.records), words * sizeof(unsigned long long)));
+    auto launch = [&](const swaa::cuda::PrefillTrace* t) {
+      check_result(swaa::cuda::attention_prefill_sm90_tma_schedule(b.p, schedule, nullptr, t));
+    };
+    const double ms = gpu.time_ms([&] { launch(nullptr); }, 2000.0);
+    const double ms_traced = gpu.time_ms([&] { launch(&trace); });
+    CHECK_CUDA(cudaMemset(trace.records, 0, words * sizeof(unsigned long long)));
+    launch(&trace);
+    std::vector<unsigned long long> rec(words);
+    CHECK_CUDA(cudaMemcpy(rec.data(), trace.records, words * sizeof(unsigned long long), cudaMemcpyDeviceToHost));
+    swaa::bench::print_prefill_trace(rec, trace, tile ? "tile" : "persistent", len, ms, ms_traced);
+    CHECK_CUDA(cudaFree(trace.records));
+    return 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "--causal-ab") == 0) {
     for (int len : {8192, 32768, 131072}) {
       Batch b;

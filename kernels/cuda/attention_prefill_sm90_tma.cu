@@ -53,7 +53,23 @@ struct TmaArgs {
   CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
   CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
   int page_rows;               // min(block_size, 128)
+  // PrefillTrace's records (the kTrace kernel only), for the first trace_rounds rounds of a CTA.
+  unsigned long long* trace;
+  int trace_rounds;
 };
+
+// Trace records (PrefillTrace): the clock at an item's events, by its consumer warpgroup's first
+// thread; read from the params at each event, so no register is held for them. Outside the key-tile
+// loop only.
+__device__ __forceinline__ unsigned long long* trace_at(const TmaArgs& a, int record) {
+  const size_t cta_words = kTraceHeaderWords + 2 * static_cast<size_t>(a.trace_rounds) * kTraceItemWords;
+  return a.trace + blockIdx.x * cta_words + record;
+}
+__device__ __forceinline__ unsigned long long global_ns() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
 
 struct Barriers {
   unsigned long long full_k[kStages], full_v[kStages];    // producer -> consumers (1 arrival + bytes)
@@ -168,6 +184,8 @@ __device__ __forceinline__ int next_item(const AttentionParams& p, const WorkIte
 // producer warp and the consumer warpgroups walk the same items, with the stage ring and its
 // phases running on across items (g = tiles before this item), so the producer fills the next
 // item's first tiles while the consumers finish the current one.
+// kTrace: the bench's instantiation recording PrefillTrace (the engine's has no trace code).
+template <bool kTrace>
 __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a,
                                                                    const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
@@ -197,6 +215,13 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     tma_prefetch_map(&a.v_tile);
   }
   __syncthreads();  // the barriers' initialisation, to every thread
+  if (kTrace && tid == 0) {
+    unsigned smid;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+    *trace_at(a, kTraceStartNs) = global_ns();
+    *trace_at(a, kTraceStartClock) = clock64();
+    *trace_at(a, kTraceSm) = smid;
+  }
 
   if (warp >= kProducerWarp) {
     setmaxnreg_dec<kProducerRegs>();
@@ -247,6 +272,12 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   auto full_parity = [](int i) { return static_cast<uint32_t>((i / kStages) & 1); };
   if (wg == 1) your_turn();  // warpgroup 0 goes first
 
+  // Event e of round k's item: the clock, by this warpgroup's first thread, when tracing.
+  auto trace_event = [&](int k, int e) {
+    if (kTrace && tid % 128 == 0 && k < a.trace_rounds) {
+      *trace_at(a, kTraceHeaderWords + (wg * a.trace_rounds + k) * kTraceItemWords + e) = clock64();
+    }
+  };
   int g = 0;
   for (int k = first; w.slot(k) < w.count();) {
     const PrefillCta<kBM> it = w.item(p, w.slot(k));
@@ -254,6 +285,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
     const TileList tiles = keys.tiles<kBN>();
     const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
+    if (kTrace && tid % 128 == 0 && k < a.trace_rounds) {
+      *trace_at(a, kTraceHeaderWords + (wg * a.trace_rounds + k) * kTraceItemWords + kTraceTiles) = num_tiles;
+    }
+    trace_event(k, kTraceItemStart);
     {  // this warpgroup's 64 Q rows (rows past q_len zero-filled); its last item's Q K^T are done
       const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
       const int chunk = tid % 16;
@@ -267,6 +302,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       fence_proxy_async_smem();
       named_bar_sync(1 + wg, 128);
     }
+    trace_event(k, kTraceQReady);
     const int row0 = it.m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
     unsigned row_gen = 0;
     const int row_pos[2] = {row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0),
@@ -288,6 +324,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     your_turn();
     wgmma_wait<0>();
     wgmma_hold(s);
+    trace_event(k, kTraceFirstScores);
     release(bars.empty_k[g % kStages]);
     softmax(0, alpha);
     pack_c_to_a<kBN>(s, pk);
@@ -313,6 +350,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       pack_c_to_a<kBN>(s, pk);
     }
     const int gl = g + num_tiles - 1, last = gl % kStages;
+    trace_event(k, kTraceLoopDone);
     mbar_wait(smem_u32(&bars.full_v[last]), full_parity(gl));
     my_turn();
     issue_pv(last);
@@ -320,14 +358,17 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     if (wg == 0 || w.slot(next) < w.count()) your_turn();
     wgmma_wait<0>();
     wgmma_hold(o);
+    trace_event(k, kTraceLastProduct);
     release(bars.empty_v[last]);  // the producer may refill it for the next item
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       store_out_row<kD / 8>(p.out, p.num_heads, it.head, it.q_begin, it.q_len, row0 + 8 * h, o, h, row_sum[h], lane);
     }
+    trace_event(k, kTraceStored);
     g += num_tiles;
     k = next;
   }
+  if (kTrace && tid % 128 == 0) *trace_at(a, kTraceEndNs + wg) = global_ns();
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly
 #endif
@@ -365,7 +406,27 @@ std::string encode_cache_map(CUtensorMap* map, const void* cache, const Attentio
   return "";
 }
 
+// CTAs of a launch over `items` query tiles.
+int launch_grid(long long items, PrefillSchedule schedule) {
+  if (schedule == PrefillSchedule::kPersistent) {
+    int device = 0, sms = 0;
+    cudaGetDevice(&device);
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    return static_cast<int>(std::min<long long>(items, sms > 0 ? sms : 132));
+  }
+  if (schedule == PrefillSchedule::kPersistentOn3) return static_cast<int>(std::min<long long>(items, 3));
+  return static_cast<int>(items);
+}
+
 }  // namespace
+
+PrefillTrace prefill_trace_shape(const AttentionParams& p, PrefillSchedule schedule) {
+  const long long items = static_cast<long long>((p.max_seqlen_q + kBM - 1) / kBM) * p.num_heads * p.num_seqs;
+  PrefillTrace t;
+  t.grid = launch_grid(items, schedule);
+  t.rounds = t.grid > 0 ? static_cast<int>((items + t.grid - 1) / t.grid) : 0;
+  return t;
+}
 
 bool prefill_tma_supported(const AttentionParams& p) {
   const int bs = p.block_size;
@@ -392,7 +453,8 @@ std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
   return attention_prefill_sm90_tma_schedule(p, schedule, stream);
 }
 
-std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream) {
+std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream,
+                                                const PrefillTrace* trace) {
   std::string err = check_hopper_prefill(p);
   if (!err.empty()) return "attention_prefill_sm90_tma: " + err;
   if (p.num_tokens == 0) return "";
@@ -404,6 +466,8 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   }
   TmaArgs a;
   a.p = p;
+  a.trace = trace != nullptr ? trace->records : nullptr;
+  a.trace_rounds = trace != nullptr ? trace->rounds : 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
   err = encode_cache_map(&a.k_page, p.k_cache, p, a.page_rows);
   if (err.empty()) err = encode_cache_map(&a.v_page, p.v_cache, p, a.page_rows);
@@ -416,18 +480,15 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
     w.snake = schedule == PrefillSchedule::kPersistent || schedule == PrefillSchedule::kPersistentOn3;
     const long long items = static_cast<long long>(w.m_blocks) * w.heads * w.seqs;
     if (items > (1ll << 31) - 1) return "attention_prefill_sm90_tma: too many query tiles: " + std::to_string(items);
-    int grid = static_cast<int>(items);
-    if (schedule == PrefillSchedule::kPersistent) {
-      int device = 0, sms = 0;
-      cudaGetDevice(&device);
-      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-      grid = static_cast<int>(std::min<long long>(items, sms > 0 ? sms : 132));
-    } else if (schedule == PrefillSchedule::kPersistentOn3) {
-      grid = static_cast<int>(std::min<long long>(items, 3));
+    const int grid = launch_grid(items, schedule);
+    if (trace != nullptr && trace->grid != grid) {
+      return "attention_prefill_sm90_tma: the trace has room for " + std::to_string(trace->grid) +
+             " CTAs, the launch has " + std::to_string(grid);
     }
-    cudaError_t e = cudaFuncSetAttribute(prefill_tma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+    auto* kernel = trace != nullptr ? prefill_tma_kernel<true> : prefill_tma_kernel<false>;
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
     if (e == cudaSuccess) {
-      prefill_tma_kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a, w);
+      kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a, w);
       e = cudaGetLastError();
       if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
     } else {

@@ -91,7 +91,29 @@ enum class PrefillSchedule {
 // against 543 TFLOP/s); per tile on longer full-attention prompts (32k: 588 against 596, 128k: 592
 // against 608). bench/attention_notes.md, "CTA schedules".
 PrefillSchedule prefill_tma_schedule(const AttentionParams& p);
-std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream);
+// Timestamps of one launch of the TMA prefill, for bench/attention_bench --trace (the engine never
+// asks for them). records: grid x prefill_trace_cta_words(rounds) words, zeroed by the caller; per
+// CTA a header (kTrace* below: globaltimer ns at its start and each consumer warpgroup's end, its
+// SM, clock64 at its start; the producer is not timed: its 40 registers would spill) and then, for
+// consumer warpgroup wg and its k-th round (k < rounds), kTraceItemWords words at
+// kTraceHeaderWords + (wg * rounds + k) * kTraceItemWords: the item's key tiles and clock64 at its
+// events (0 where the round had no item).
+struct PrefillTrace {
+  unsigned long long* records = nullptr;
+  int grid = 0, rounds = 0;  // the launch's CTAs and rounds (items per CTA at most)
+};
+inline constexpr int kTraceStartNs = 0, kTraceEndNs = 1 /* + wg */, kTraceSm = 3, kTraceStartClock = 4,
+                     kTraceHeaderWords = 8;
+inline constexpr int kTraceTiles = 0, kTraceItemStart = 1, kTraceQReady = 2, kTraceFirstScores = 3,
+                     kTraceLoopDone = 4, kTraceLastProduct = 5, kTraceStored = 6, kTraceItemWords = 8;
+inline size_t prefill_trace_cta_words(int rounds) {
+  return kTraceHeaderWords + 2 * static_cast<size_t>(rounds) * kTraceItemWords;
+}
+// The grid and rounds a launch of `schedule` on `p` has (query tiles of 128, per head and sequence).
+PrefillTrace prefill_trace_shape(const AttentionParams& p, PrefillSchedule schedule);
+// `trace`: nullptr, or records sized by prefill_trace_shape for this launch.
+std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream,
+                                                const PrefillTrace* trace = nullptr);
 // Head dim 128, num_slots given, block_size >= 8 dividing 128 or a multiple of it, a driver with TMA.
 bool prefill_tma_supported(const AttentionParams& p);
 // Whether the Hopper kernels can run here: a compute capability 9.0 GPU and device code built for

@@ -224,11 +224,45 @@ void reference_outputs(const Problem& pr, std::vector<double>& ref, std::vector<
 }
 
 // kPrefillSm90: the Hopper prefill's cp.async kernel (head dim 128 only); kPrefillSm90Tma: its TMA
-// kernel (attention_prefill_sm90 picks between them).
-enum class Kernel { kPrefill, kPrefillSm90, kPrefillSm90Tma, kDecode };
+// kernel (attention_prefill_sm90 picks between them); kPrefillSm90TmaTraced: the TMA kernel's
+// instantiation that records PrefillTrace (attention_bench --trace), whose records are checked too.
+enum class Kernel { kPrefill, kPrefillSm90, kPrefillSm90Tma, kPrefillSm90TmaTraced, kDecode };
 const char* kernel_name(Kernel k) {
-  return k == Kernel::kPrefill ? "prefill" : k == Kernel::kPrefillSm90 ? "prefill_sm90"
-                                         : k == Kernel::kPrefillSm90Tma ? "prefill_sm90_tma" : "decode";
+  return k == Kernel::kPrefill                 ? "prefill"
+         : k == Kernel::kPrefillSm90           ? "prefill_sm90"
+         : k == Kernel::kPrefillSm90Tma        ? "prefill_sm90_tma"
+         : k == Kernel::kPrefillSm90TmaTraced ? "prefill_sm90_tma_traced"
+                                               : "decode";
+}
+
+// A traced launch's records: every non-empty query tile recorded once per consumer warpgroup with
+// its key tiles and its events in order, and each CTA that had one started and ended (a CTA whose
+// rounds hold only empty tiles leaves at once, unrecorded).
+void expect_trace_records(const Problem& pr, const cuda::PrefillTrace& t, const std::vector<unsigned long long>& rec) {
+  long long want_items = 0;
+  for (const SeqSpec& s : pr.c.seqs) want_items += static_cast<long long>((s.n + 127) / 128) * pr.heads;
+  long long items = 0;
+  const size_t cta = cuda::prefill_trace_cta_words(t.rounds);
+  for (int b = 0; b < t.grid; ++b) {
+    const unsigned long long* h = rec.data() + b * cta;
+    const long long before = items;
+    for (int wg = 0; wg < 2; ++wg) {
+      for (int k = 0; k < t.rounds; ++k) {
+        const unsigned long long* e =
+            h + cuda::kTraceHeaderWords + (static_cast<size_t>(wg) * t.rounds + k) * cuda::kTraceItemWords;
+        if (e[cuda::kTraceTiles] == 0) continue;
+        items += wg == 0;
+        for (int ev = cuda::kTraceItemStart; ev < cuda::kTraceStored; ++ev) {
+          EXPECT_LE(e[ev], e[ev + 1]) << "CTA " << b << " warpgroup " << wg << " round " << k << " event " << ev;
+        }
+      }
+    }
+    if (items == before) continue;
+    EXPECT_GT(h[cuda::kTraceStartNs], 0u) << "CTA " << b;
+    EXPECT_GE(h[cuda::kTraceEndNs], h[cuda::kTraceStartNs]) << "CTA " << b;
+    EXPECT_GE(h[cuda::kTraceEndNs + 1], h[cuda::kTraceStartNs]) << "CTA " << b;
+  }
+  EXPECT_EQ(items, want_items) << pr.c.describe();
 }
 
 // Runs one kernel on the problem and returns the errors; fails the test on launch errors, unwritten
@@ -273,6 +307,17 @@ Errors run_kernel(const Problem& pr, Kernel kernel, int num_splits, const std::v
     msg = cuda::attention_prefill_sm90_cp_async(p, nullptr);
   } else if (kernel == Kernel::kPrefillSm90Tma) {
     msg = cuda::attention_prefill_sm90_tma_schedule(p, static_cast<cuda::PrefillSchedule>(num_splits), nullptr);
+  } else if (kernel == Kernel::kPrefillSm90TmaTraced) {
+    const auto schedule = static_cast<cuda::PrefillSchedule>(num_splits);
+    cuda::PrefillTrace t = cuda::prefill_trace_shape(p, schedule);
+    DeviceBuffer<unsigned long long> rec(std::vector<unsigned long long>(t.grid * cuda::prefill_trace_cta_words(t.rounds)));
+    t.records = rec.ptr;
+    msg = cuda::attention_prefill_sm90_tma_schedule(p, schedule, nullptr, &t);
+    if (msg.empty()) {
+      const cudaError_t e = cudaDeviceSynchronize();
+      if (e != cudaSuccess) msg = cudaGetErrorString(e);
+    }
+    if (msg.empty()) expect_trace_records(pr, t, rec.download());
   } else {
     DeviceBuffer<unsigned char> ws(cuda::decode_workspace_bytes(p, num_splits));
     msg = cuda::attention_decode(p, num_splits, ws.ptr, nullptr);
@@ -326,7 +371,8 @@ void check(const Problem& pr, Kernel kernel, int num_splits, const std::vector<d
   const Errors e = run_kernel(pr, kernel, num_splits, ref, naive);
   summary.add(e);
   EXPECT_LE(e.kernel, e.tol()) << (kernel == Kernel::kDecode ? "decode splits=" + std::to_string(num_splits)
-                                   : kernel == Kernel::kPrefillSm90Tma ? "prefill_sm90_tma schedule=" + std::to_string(num_splits)
+                                   : kernel == Kernel::kPrefillSm90Tma || kernel == Kernel::kPrefillSm90TmaTraced
+                                       ? std::string(kernel_name(kernel)) + " schedule=" + std::to_string(num_splits)
                                                                        : std::string(kernel_name(kernel)))
                                << " err " << e.kernel << " naive bf16 err " << e.naive << " " << pr.c.describe();
 }
@@ -543,6 +589,8 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
                    cuda::PrefillSchedule::kPersistentOn3}) {
       check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(s), ref, naive, sum);
     }
+    // The bench's traced instantiation: the same results, and sane records (3 CTAs: many rounds each).
+    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
   };
   Summary mixed, short_windows, pages;
   sm90_sweep(mixed, short_windows, check_tma);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Where the full causal TMA prefill's time goes (the 8k gap to cuDNN, bench/attention_notes.md):
+#  1. attention_bench --trace: per query tile, clock cycles of each phase (Q copy, first scores,
+#     the overlapped tile loop, the last P V, the O store, between items) and the grid's tail, at 8k
+#     persistent and per tile, and 32k per tile (prefill_trace.h prints the fields).
+#  2. Nsight Compute's warp-state sampling of the 8k causal launch of attention_bench --once (the
+#     second TMA prefill it makes), summed per CUDA source line (the kernels carry -lineinfo): the
+#     lines whose warps are stalled most, and why.
+# Usage: BENCH_BIN=path/to/attention_bench bench/prefill_profile.sh [OUT_DIR]   (GPU machine)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=${BENCH_BIN:-build-cuda/bench/attention_bench}
+out=${1:-prefill-profile}
+mkdir -p "$out"
+for shape in "8192 persistent" "8192 tile" "32768 tile"; do
+  # shellcheck disable=SC2086
+  "$bin" --trace $shape | tee -a "$out/trace.txt"
+done
+ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+if ! "$ncu" --version >/dev/null 2>&1; then
+  echo "prefill_profile: no ncu here, skipping the stall sampling"
+  exit 0
+fi
+"$ncu" --clock-control none -k regex:prefill_tma_kernel --launch-skip 1 --launch-count 1 \
+  --section WarpStateStats --section SourceCounters --import-source yes -f -o "$out/causal8k" \
+  "$bin" --once >"$out/ncu.log" 2>&1 || { tail -20 "$out/ncu.log"; exit 1; }
+"$ncu" -i "$out/causal8k.ncu-rep" --page details --section WarpStateStats >"$out/warp_state.txt" 2>&1
+grep -iE "stall|warp cycles|issued" "$out/warp_state.txt" | head -30
+"$ncu" -i "$out/causal8k.ncu-rep" --page source --csv --print-source cuda >"$out/source_cuda.csv" 2>"$out/source.err" ||
+  tail -5 "$out/source.err"
+python3 - "$out/source_cuda.csv" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], errors="replace")))
+head = next((i for i, r in enumerate(rows) if any("Sampling" in c for c in r)), None)
+if head is None:
+    print("no sampling columns in", sys.argv[1]); print("\n".join(",".join(r) for r in rows[:5])); sys.exit(0)
+cols = rows[head]
+def col(name):
+    return next((i for i, c in enumerate(cols) if name in c), None)
+src, samples = col("Source"), col("Warp Stall Sampling (All")
+line = col("#") if col("#") is not None else col("Line")
+data = [r for r in rows[head + 1:] if len(r) == len(cols)]
+def num(s):
+    try: return float(s.replace(",", ""))
+    except ValueError: return 0.0
+total = sum(num(r[samples]) for r in data) or 1
+print(f"warp stall samples by source line (top 25 of {len(data)}, {total:.0f} samples):")
+for r in sorted(data, key=lambda r: -num(r[samples]))[:25]:
+    print(f"{100 * num(r[samples]) / total:5.1f}%  {r[line] if line is not None else '':>5}  {r[src].strip()[:110]}")
+PY
