@@ -15,6 +15,8 @@ mkdir -p "$out"
 for shape in "8192 persistent" "8192 tile" "32768 tile"; do
   # shellcheck disable=SC2086
   "$bin" --trace $shape | tee -a "$out/trace.txt"
+  # shellcheck disable=SC2086
+  SWAA_PREFILL_EARLY_SETUP=1 "$bin" --trace $shape | sed 's/^{"trace"/{"early_setup":true,"trace"/' | tee -a "$out/trace.txt"
 done
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 if ! "$ncu" --version >/dev/null 2>&1; then

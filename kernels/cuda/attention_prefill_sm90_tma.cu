@@ -185,7 +185,10 @@ __device__ __forceinline__ int next_item(const AttentionParams& p, const WorkIte
 // phases running on across items (g = tiles before this item), so the producer fills the next
 // item's first tiles while the consumers finish the current one.
 // kTrace: the bench's instantiation recording PrefillTrace (the engine's has no trace code).
-template <bool kTrace>
+// kEarlySetup (SWAA_PREFILL_EARLY_SETUP=1, an experiment not yet measured): each item's Q copy starts
+// first and the next item, the key ranges (warp_key_ranges_batched) and the row phases load while it
+// runs, instead of one after the other (PrefillTrace at 8k: ~0.85 + 0.59 tile times per item).
+template <bool kTrace, bool kEarlySetup>
 __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a,
                                                                    const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
@@ -278,35 +281,50 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       *trace_at(a, kTraceHeaderWords + (wg * a.trace_rounds + k) * kTraceItemWords + e) = clock64();
     }
   };
+  // Starts the cp.async copy of this warpgroup's 64 Q rows of `it` (rows past q_len zero-filled);
+  // its last item's Q K^T are done.
+  auto copy_q = [&](const PrefillCta<kBM>& it) {
+    const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
+    const int chunk = tid % 16;
+    for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
+      const bool valid = it.m0 + r < it.q_len;
+      const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
+      cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
+    }
+    cp_async_commit();
+  };
   int g = 0;
   for (int k = first; w.slot(k) < w.count();) {
+    if constexpr (kEarlySetup) trace_event(k, kTraceItemStart);
     const PrefillCta<kBM> it = w.item(p, w.slot(k));
+    if constexpr (kEarlySetup) copy_q(it);
     const int next = next_item(p, w, k);
-    const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
+    const CtaKeyRanges keys = kEarlySetup ? warp_key_ranges_batched<kBM>(p, it.q_begin, it.m0, it.q_len)
+                                          : warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
     const TileList tiles = keys.tiles<kBN>();
     const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
     if (kTrace && tid % 128 == 0 && k < a.trace_rounds) {
       *trace_at(a, kTraceHeaderWords + (wg * a.trace_rounds + k) * kTraceItemWords + kTraceTiles) = num_tiles;
     }
-    trace_event(k, kTraceItemStart);
-    {  // this warpgroup's 64 Q rows (rows past q_len zero-filled); its last item's Q K^T are done
-      const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
-      const int chunk = tid % 16;
-      for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
-        const bool valid = it.m0 + r < it.q_len;
-        const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
-        cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
-      }
-      cp_async_commit();
-      cp_async_wait<0>();
-      fence_proxy_async_smem();
-      named_bar_sync(1 + wg, 128);
+    if constexpr (!kEarlySetup) {
+      trace_event(k, kTraceItemStart);
+      copy_q(it);
     }
-    trace_event(k, kTraceQReady);
     const int row0 = it.m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
     unsigned row_gen = 0;
-    const int row_pos[2] = {row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0),
-                            row_phase(p, it.q_begin, it.q_len, row0 + 8, row_gen, 1)};
+    int row_pos[2];
+    if constexpr (kEarlySetup) {
+      row_pos[0] = row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0);
+      row_pos[1] = row_phase(p, it.q_begin, it.q_len, row0 + 8, row_gen, 1);
+    }
+    cp_async_wait<0>();
+    fence_proxy_async_smem();
+    named_bar_sync(1 + wg, 128);
+    trace_event(k, kTraceQReady);
+    if constexpr (!kEarlySetup) {
+      row_pos[0] = row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0);
+      row_pos[1] = row_phase(p, it.q_begin, it.q_len, row0 + 8, row_gen, 1);
+    }
 #pragma unroll
     for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
     float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
@@ -485,7 +503,11 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
       return "attention_prefill_sm90_tma: the trace has room for " + std::to_string(trace->grid) +
              " CTAs, the launch has " + std::to_string(grid);
     }
-    auto* kernel = trace != nullptr ? prefill_tma_kernel<true> : prefill_tma_kernel<false>;
+    // SWAA_PREFILL_EARLY_SETUP=1 (read at each launch, for A/B in one process): kEarlySetup.
+    const char* early_env = std::getenv("SWAA_PREFILL_EARLY_SETUP");
+    const bool early = early_env != nullptr && std::string(early_env) == "1";
+    auto* kernel = trace != nullptr ? (early ? prefill_tma_kernel<true, true> : prefill_tma_kernel<true, false>)
+                                    : (early ? prefill_tma_kernel<false, true> : prefill_tma_kernel<false, false>);
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
     if (e == cudaSuccess) {
       kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a, w);
