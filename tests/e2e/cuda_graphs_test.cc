@@ -61,6 +61,18 @@ std::vector<GenerationResult> generate_all(const EngineOptions& eo, const std::v
   return std::move(res).value();
 }
 
+// A CUDA engine on a small random model (written once per name) with a window of 32 and 4 sinks on
+// every layer but layer 2, a 64 MiB KV cache and up to max_num_seqs sequences at a time.
+EngineOptions small_engine(const std::string& model_name, uint64_t seed, int max_num_seqs) {
+  EngineOptions eo;
+  eo.model_dir = testing::write_small_cuda_model(model_name, 64, seed);
+  eo.swaa = testing::swaa_cfg(32, 4, true, {2});
+  eo.device = "cuda";
+  eo.max_num_seqs = max_num_seqs;
+  eo.kv_cache_bytes = 64 << 20;
+  return eo;
+}
+
 int occurrences(const std::string& text, const std::string& needle) {
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -194,12 +206,7 @@ TEST(CudaGraphs, PromptChunksWithoutLogitRows) {
 // host run may differ in at most `host_diverging` requests. Returns the graphs run.
 std::vector<GenerationResult> expect_device_draws(const std::string& model_name, const std::vector<RequestInput>& inputs,
                                                   const SamplingParams& sp, int host_diverging) {
-  EngineOptions eo;
-  eo.model_dir = testing::write_small_cuda_model(model_name, 64, 19);
-  eo.swaa = testing::swaa_cfg(32, 4, true, {2});
-  eo.device = "cuda";
-  eo.max_num_seqs = 4;
-  eo.kv_cache_bytes = 64 << 20;
+  const EngineOptions eo = small_engine(model_name, 19, 4);
   auto run = [&](std::vector<GenerationResult>& out) { out = generate_all(eo, inputs, sp); };
   std::vector<GenerationResult> on, again, off, host;
   with_graphs(true, [&] { run(on); });
@@ -292,12 +299,7 @@ TEST(CudaGraphs, EngineLogprobsOnTheDevice) {
       sp.repetition_penalty = 1.3f;
       sp.presence_penalty = 0.4f;
     }
-    EngineOptions eo;
-    eo.model_dir = testing::write_small_cuda_model("cuda_graphs_logprobs", 64, 29);
-    eo.swaa = testing::swaa_cfg(32, 4, true, {2});
-    eo.device = "cuda";
-    eo.max_num_seqs = 4;
-    eo.kv_cache_bytes = 64 << 20;
+    const EngineOptions eo = small_engine("cuda_graphs_logprobs", 29, 4);
     std::vector<GenerationResult> device, host;
     const int64_t rows_before = cuda_row_logprobs_rows();
     with_graphs(true, [&] { device = generate_all(eo, inputs, sp); });
@@ -342,12 +344,7 @@ TEST(CudaGraphs, EngineStackedProjections) {
   sp.temperature = 0;
   sp.max_tokens = 40;
   sp.ignore_eos = true;
-  EngineOptions eo;
-  eo.model_dir = testing::write_small_cuda_model("cuda_graphs_stacked", 64, 23);
-  eo.swaa = testing::swaa_cfg(32, 4, true, {2});
-  eo.device = "cuda";
-  eo.max_num_seqs = 8;
-  eo.kv_cache_bytes = 64 << 20;
+  const EngineOptions eo = small_engine("cuda_graphs_stacked", 23, 8);
   std::vector<GenerationResult> stacked, separate;
   const int64_t launches = cuda_stacked_gemm_launches();
   with_graphs(true, [&] { stacked = generate_all(eo, inputs, sp); });
