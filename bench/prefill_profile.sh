@@ -17,6 +17,9 @@ for shape in "8192 persistent" "8192 tile" "32768 tile"; do
   "$bin" --trace $shape | tee -a "$out/trace.txt"
   # shellcheck disable=SC2086
   SWAA_PREFILL_EARLY_SETUP=1 "$bin" --trace $shape | sed 's/^{"trace"/{"early_setup":true,"trace"/' | tee -a "$out/trace.txt"
+  # shellcheck disable=SC2086
+  SWAA_PREFILL_EARLY_SETUP=1 SWAA_PREFILL_TMA_STORE=1 "$bin" --trace $shape |
+    sed 's/^{"trace"/{"early_setup":true,"tma_store":true,"trace"/' | tee -a "$out/trace.txt"
 done
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 if ! "$ncu" --version >/dev/null 2>&1; then
