@@ -167,15 +167,19 @@ Result<std::vector<RequestOutput>> Engine::step() {
   // of its logits (a device backend then copies 4 bytes per row, not 4 x vocab). On a backend that
   // draws on its device, so do the other steps: each request's sampler hands over its next draw
   // (and advances its RNG as a host draw would) and its penalties as logit edits the device
-  // applies first. Rows that ask for logprobs get them from the backend too (of the unedited row).
-  // Otherwise every row's token is drawn on the host, rows in parallel (sample_rows: the same
-  // tokens whatever the thread count).
+  // applies first, and rows that ask for logprobs get them from the device too (of the unedited
+  // row). Otherwise every row's token is drawn on the host, rows in parallel (sample_rows: the same
+  // tokens whatever the thread count; also the CPU backend's steps with logprobs, which its
+  // Backend::draw_rows_f32 would compute one row after another).
   auto greedy = [](RequestState* r) { return r->sampler().plain_greedy(); };
+  auto with_logprobs = [](RequestState* r) { return r->params().logprobs >= 0; };
   const bool all_greedy = std::all_of(sampled.begin(), sampled.end(), greedy);
+  const bool device_draws = m.model->draws_on_device();
   const bool on_device =
-      all_greedy ? m.greedy_on_backend
-                 : m.sample_on_device && m.model->draws_on_device() &&
-                       (m.greedy_on_backend || std::none_of(sampled.begin(), sampled.end(), greedy));
+      (device_draws || std::none_of(sampled.begin(), sampled.end(), with_logprobs)) &&
+      (all_greedy ? m.greedy_on_backend
+                  : m.sample_on_device && device_draws &&
+                        (m.greedy_on_backend || std::none_of(sampled.begin(), sampled.end(), greedy)));
   DrawnTokens drawn;
   if (on_device) {
     StepDraws draws;

@@ -10,6 +10,9 @@
 #include <random>
 #include <map>
 #include <set>
+#include <span>
+
+#include "sampling/logprobs.h"
 
 namespace swaa {
 namespace {
@@ -154,6 +157,51 @@ TEST(Sampler, PenaltyEditsAreThePenalties) {
       for (int k = 0; k < 1 + step % 3; ++k) output.push_back(step % 5 == 0 ? small(gen) : token(gen));
     }
   }
+}
+
+// A step's host draws (draw_tokens over rows): the edits applied, each row's token that of
+// draw_token on its edited row, and the rows that ask for logprobs get compute_logprobs of their
+// unedited row (the raw logprobs), the others none.
+TEST(Sampler, DrawTokensReportsRawLogprobs) {
+  const int V = 500, rows = 3;
+  std::mt19937 gen(9);
+  std::normal_distribution<float> logit(0.f, 3.f);
+  std::vector<float> logits(rows * V);
+  for (auto& x : logits) x = logit(gen);
+  StepDraws step;
+  step.rows = {TokenDraw{0.f, 1.f, 0.f, 0, 0.0, 3}, TokenDraw{0.8f, 0.9f, 0.f, 0, 0.37, -1},
+               TokenDraw{1.f, 1.f, 0.f, 5, 0.71, 0}};
+  for (int r = 0; r < rows; ++r) {  // penalise each row's best tokens so the edits change the draw
+    const float* row = logits.data() + r * V;
+    const int best = static_cast<int>(std::max_element(row, row + V) - row);
+    step.edits.push_back({r, best, 4.f, 2.f});
+  }
+  const std::vector<float> raw = logits;
+  std::vector<float> edited = logits;
+  apply_logit_edits(edited, V, step.edits);
+  const DrawnTokens drawn = draw_tokens(logits, V, step);
+  ASSERT_EQ(drawn.tokens.size(), static_cast<size_t>(rows));
+  ASSERT_EQ(drawn.logprobs.size(), static_cast<size_t>(rows));
+  EXPECT_EQ(logits, edited) << "the logits are left edited";
+  DrawScratch scratch;
+  for (int r = 0; r < rows; ++r) {
+    const std::span<const float> e(edited.data() + r * V, V), u(raw.data() + r * V, V);
+    EXPECT_EQ(drawn.tokens[r], draw_token(e, step.rows[r], scratch)) << "row " << r;
+    if (step.rows[r].logprobs < 0) {
+      EXPECT_TRUE(drawn.logprobs[r].top.empty());
+      EXPECT_EQ(drawn.logprobs[r].logprob, 0.0);
+      continue;
+    }
+    const SampleLogprobs want = compute_logprobs(u, drawn.tokens[r], step.rows[r].logprobs);
+    EXPECT_EQ(drawn.logprobs[r].logprob, want.logprob) << "row " << r;
+    ASSERT_EQ(drawn.logprobs[r].top.size(), want.top.size()) << "row " << r;
+    for (size_t k = 0; k < want.top.size(); ++k) {
+      EXPECT_EQ(drawn.logprobs[r].top[k].token_id, want.top[k].token_id) << "row " << r << " rank " << k;
+      EXPECT_EQ(drawn.logprobs[r].top[k].logprob, want.top[k].logprob) << "row " << r << " rank " << k;
+    }
+  }
+  // The greedy row's best token was penalised: its raw top entry is not the drawn token.
+  EXPECT_NE(drawn.logprobs[0].top[0].token_id, drawn.tokens[0]);
 }
 
 TEST(Sampler, SeededIsReproducible) {
