@@ -92,6 +92,60 @@ void CudaBackend::remember_logits(float* logits, int64_t count) {
 
 namespace {
 std::atomic<int64_t> g_row_logprobs_rows{0};  // cuda_row_logprobs_rows()
+
+// The rows of a step that report logprobs (TokenDraw::logprobs >= 0): `copy` gathers their logits
+// before the penalties edit them (the draw itself only reads them), `compute` runs
+// cuda::row_logprobs once the tokens are drawn and starts the copy of its results to the host, and
+// `read` (after the stream's sync) turns them into compute_logprobs' output.
+class StepLogprobs {
+ public:
+  StepLogprobs(std::span<const TokenDraw> draws, DevicePool& pool, cudaStream_t stream) : stream_(stream), pool_(&pool) {
+    for (size_t r = 0; r < draws.size(); ++r) {
+      if (draws[r].logprobs < 0) continue;
+      rows_.push_back(static_cast<int>(r));
+      tops_.push_back(draws[r].logprobs);
+      num_top_ = std::max(num_top_, draws[r].logprobs);
+    }
+  }
+  void copy(const float* logits, int cols) {
+    if (rows_.empty()) return;
+    cols_ = cols;
+    const int n = static_cast<int>(rows_.size());
+    index_ = pool_->get(rows_.size() * sizeof(int)).value();
+    logits_ = pool_->get(rows_.size() * cols * sizeof(float)).value();
+    out_ = pool_->get(rows_.size() * sizeof(cuda::RowLogprobs)).value();
+    work_ = pool_->get(cuda::row_logprobs_workspace_bytes(n, cols)).value();
+    SWAA_CUDA_OK(cuda_msg(
+        cudaMemcpyAsync(index_.get(), rows_.data(), rows_.size() * sizeof(int), cudaMemcpyHostToDevice, stream_)));
+    SWAA_CUDA_OK(cuda::gather_rows(logits, true, static_cast<const int*>(index_.get()), n, cols, logits_.get(), stream_));
+  }
+  void compute(const int32_t* d_tokens) {
+    if (rows_.empty()) return;
+    SWAA_CUDA_OK(cuda::row_logprobs(static_cast<const float*>(logits_.get()), static_cast<int>(rows_.size()), cols_,
+                                    static_cast<const int*>(index_.get()), d_tokens, num_top_, work_.get(),
+                                    static_cast<cuda::RowLogprobs*>(out_.get()), stream_));
+    g_row_logprobs_rows += static_cast<int64_t>(rows_.size());
+    host_.resize(rows_.size());
+    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(host_.data(), out_.get(), host_.size() * sizeof(cuda::RowLogprobs),
+                                          cudaMemcpyDeviceToHost, stream_)));
+  }
+  void read(std::vector<SampleLogprobs>& out) const {
+    for (size_t i = 0; i < rows_.size(); ++i) {
+      const cuda::RowLogprobs& lp = host_[i];
+      SampleLogprobs& s = out[rows_[i]];
+      s.logprob = lp.token_logit - lp.log_norm;
+      for (int j = 0; j < tops_[i]; ++j) s.top.push_back({lp.top_id[j], lp.top_logit[j] - lp.log_norm});
+    }
+  }
+
+ private:
+  cudaStream_t stream_;
+  DevicePool* pool_;
+  std::vector<int> rows_, tops_;  // the rows, and each one's number of alternatives
+  int num_top_ = 0, cols_ = 0;
+  std::shared_ptr<void> index_, logits_, work_, out_;
+  std::vector<cuda::RowLogprobs> host_;
+};
 }  // namespace
 int64_t cuda_row_logprobs_rows() { return g_row_logprobs_rows.load(); }
 
@@ -109,27 +163,8 @@ DrawnTokens CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDra
   }
   std::shared_ptr<void> out = pool().get(static_cast<size_t>(rows) * sizeof(int32_t)).value();
   int32_t* d_out = static_cast<int32_t*>(out.get());
-  // Rows that report logprobs: copied before the edits (the draw only reads the logits, the edits
-  // change them), their logprobs computed once the tokens are drawn.
-  std::vector<int> lp_rows;
-  int num_top = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    if (draws[r].logprobs < 0) continue;
-    lp_rows.push_back(static_cast<int>(r));
-    num_top = std::max(num_top, draws[r].logprobs);
-  }
-  const int num_lp = static_cast<int>(lp_rows.size());
-  std::shared_ptr<void> lp_index, lp_logits, lp_work, lp_out;
-  if (num_lp > 0) {
-    lp_index = pool().get(lp_rows.size() * sizeof(int)).value();
-    lp_logits = pool().get(lp_rows.size() * cols * sizeof(float)).value();
-    lp_out = pool().get(lp_rows.size() * sizeof(cuda::RowLogprobs)).value();
-    lp_work = pool().get(cuda::row_logprobs_workspace_bytes(num_lp, static_cast<int>(cols))).value();
-    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(lp_index.get(), lp_rows.data(), lp_rows.size() * sizeof(int),
-                                          cudaMemcpyHostToDevice, stream_)));
-    SWAA_CUDA_OK(cuda::gather_rows(logits, true, static_cast<const int*>(lp_index.get()), num_lp,
-                                   static_cast<int>(cols), lp_logits.get(), stream_));
-  }
+  StepLogprobs logprobs(draws, pool(), stream_);
+  logprobs.copy(logits, static_cast<int>(cols));
   std::shared_ptr<void> params, edits;
   if (!step.edits.empty()) {  // the penalties, in place, before the draw (LogitEdit mirrors cuda::LogitEdit)
     static_assert(sizeof(LogitEdit) == sizeof(cuda::LogitEdit), "one struct, two names");
@@ -153,26 +188,14 @@ DrawnTokens CudaBackend::draw_to_host(float* logits, int64_t cols, const StepDra
     SWAA_CUDA_OK(cuda::draw_rows(logits, static_cast<int>(rows), static_cast<int>(cols),
                                  static_cast<const cuda::DrawRow*>(params.get()), d_out, num_sms_, stream_));
   }
+  logprobs.compute(d_out);
   DrawnTokens drawn;
   drawn.tokens.resize(static_cast<size_t>(rows));
   drawn.logprobs.resize(static_cast<size_t>(rows));
-  std::vector<cuda::RowLogprobs> lp(lp_rows.size());
-  if (num_lp > 0) {
-    SWAA_CUDA_OK(cuda::row_logprobs(static_cast<const float*>(lp_logits.get()), num_lp, static_cast<int>(cols),
-                                    static_cast<const int*>(lp_index.get()), d_out, num_top, lp_work.get(),
-                                    static_cast<cuda::RowLogprobs*>(lp_out.get()), stream_));
-    g_row_logprobs_rows += num_lp;
-    SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(lp.data(), lp_out.get(), lp.size() * sizeof(cuda::RowLogprobs),
-                                          cudaMemcpyDeviceToHost, stream_)));
-  }
   SWAA_CUDA_OK(cuda_msg(cudaMemcpyAsync(drawn.tokens.data(), d_out, rows * sizeof(int32_t), cudaMemcpyDeviceToHost,
                                         stream_)));
   SWAA_CUDA_OK(cuda_msg(cudaStreamSynchronize(stream_)));
-  for (int i = 0; i < num_lp; ++i) {  // compute_logprobs' output from the row's values
-    SampleLogprobs& s = drawn.logprobs[lp_rows[i]];
-    s.logprob = lp[i].token_logit - lp[i].log_norm;
-    for (int j = 0; j < draws[lp_rows[i]].logprobs; ++j) s.top.push_back({lp[i].top_id[j], lp[i].top_logit[j] - lp[i].log_norm});
-  }
+  logprobs.read(drawn.logprobs);
   return drawn;
 }
 
