@@ -31,19 +31,28 @@ fi
   "$bin" --once >"$out/ncu.log" 2>&1 || { tail -20 "$out/ncu.log"; exit 1; }
 "$ncu" -i "$out/causal8k.ncu-rep" --page details --section WarpStateStats >"$out/warp_state.txt" 2>&1
 grep -iE "stall|warp cycles|issued" "$out/warp_state.txt" | head -30
-"$ncu" -i "$out/causal8k.ncu-rep" --page source --csv --print-source cuda >"$out/source_cuda.csv" 2>"$out/source.err" ||
-  tail -5 "$out/source.err"
-python3 - "$out/source_cuda.csv" <<'PY'
+# The per-line export: the CUDA view printed only the source text on the H200's ncu (2026-12-03),
+# so the SASS view (per instruction, with its metrics) is exported too; the summary reads whichever
+# has the sampling columns.
+for view in cuda sass; do
+  "$ncu" -i "$out/causal8k.ncu-rep" --page source --csv --print-source "$view" >"$out/source_$view.csv" \
+    2>"$out/source_$view.err" || tail -5 "$out/source_$view.err"
+done
+python3 - "$out/source_cuda.csv" "$out/source_sass.csv" <<'PY'
 import csv, sys
-rows = list(csv.reader(open(sys.argv[1], errors="replace")))
-head = next((i for i, r in enumerate(rows) if any("Sampling" in c for c in r)), None)
+for path in sys.argv[1:]:
+    rows = list(csv.reader(open(path, errors="replace")))
+    head = next((i for i, r in enumerate(rows) if any("Sampling" in c for c in r)), None)
+    if head is not None:
+        break
+    print("no sampling columns in", path)
 if head is None:
-    print("no sampling columns in", sys.argv[1]); print("\n".join(",".join(r) for r in rows[:5])); sys.exit(0)
+    print("\n".join(",".join(r) for r in rows[:5])); sys.exit(0)
 cols = rows[head]
 def col(name):
     return next((i for i, c in enumerate(cols) if name in c), None)
 src, samples = col("Source"), col("Warp Stall Sampling (All")
-line = col("#") if col("#") is not None else col("Line")
+line = next((c for c in (col("#"), col("Line"), col("Address")) if c is not None), None)
 data = [r for r in rows[head + 1:] if len(r) == len(cols)]
 def num(s):
     try: return float(s.replace(",", ""))
