@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 
 import torch
 
@@ -127,7 +128,9 @@ def main() -> None:
         try:
             r = fn()
         except Exception as e:  # keep the other rows (OOM at 128k, say)
-            r = {"error": repr(e)[:300]}
+            # where it failed too (the last frames): Flex with FA decode ran out of memory at 32k
+            # somewhere in a step, and the message alone did not say which call asked for 128 GiB
+            r = {"error": repr(e)[:300], "where": traceback.format_exc()[-1500:]}
             torch.cuda.empty_cache()
         rec = {"system": system, "config": name, "prompt": length, "batch": batch, **r}
         rows.append(rec)
