@@ -93,7 +93,7 @@ def _attention(module, query, key, value, attention_mask, scaling=None, dropout=
         out = swaa_attention_varlen(padded_to_varlen(query, valid), padded_to_varlen(key, valid),
                                     padded_to_varlen(value, valid), cu, prompt, int(lens.max()), policy, scale)
         return varlen_to_padded(out, valid), None
-    if backend == "flex" and tq > _FLEX_MIN_QUERIES:
+    if backend == "flex" and (tq == tk or tq > _FLEX_MAX_CACHED_QUERIES):
         from torch.nn.attention.flex_attention import create_block_mask
         # Positions shift per sequence with left padding; the mask_mod works in key indices.
         # _compile=True: evaluated block by block; the eager path materialises [tq, tk] index
@@ -170,11 +170,12 @@ def apply(model, config: SWAAConfig | dict | str, backend: str = "auto"):
 
 
 _FLEX = None
-# Steps with at most this many queries (generate's decode steps) take the SDPA path with a dense
-# [B, 1, tq, tk] mask, which is small there: flex_attention, compiled with static shapes, would
-# recompile for every new key length (Transformers + swaa.hf decoded at 1 tok/s at 32k that way, and
-# with FA decode a decode step ran out of memory, asking for 128 GiB).
-_FLEX_MIN_QUERIES = 64
+# Steps on a KV cache (fewer queries than keys) with at most this many queries, as generate's decode
+# steps, take the SDPA path with a dense [B, 1, tq, tk] mask, which is small there: flex_attention,
+# compiled with static shapes, would recompile for every new key length (Transformers + swaa.hf
+# decoded at 1 tok/s at 32k that way, and with FA decode a decode step ran out of memory, asking for
+# 128 GiB). Whole sequences (training, a prompt's prefill) keep FlexAttention.
+_FLEX_MAX_CACHED_QUERIES = 64
 
 
 def _compiled_flex():
