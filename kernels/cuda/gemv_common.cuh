@@ -73,8 +73,8 @@ __device__ __forceinline__ float to_bf16_plus_bias(float v, const bf16* bias, in
   return o;
 }
 
-// silu(g) * u from the bf16 values of g and u, rounded as ops.cu's silu_mul (Transformers rounds
-// silu(gate) to bf16 before the product).
+// silu(g) * u from the bf16 values of g and u (Transformers rounds silu(gate) to bf16 before the
+// product); ops.cu's silu_mul and silu_mul_stacked use it too.
 __device__ __forceinline__ bf16 silu_times(float g, float u) {
   const float silu = __bfloat162float(__float2bfloat16(g / (1.f + __expf(-g))));
   return __float2bfloat16(silu * u);

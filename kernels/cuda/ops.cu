@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "gemv_common.cuh"  // silu_times: SwiGLU rounded as Transformers does
 #include "ops.h"
 
 namespace swaa::cuda {
@@ -93,10 +94,7 @@ __global__ void rope_kernel(bf16* x, const int* positions, const float* inv_freq
 __global__ void silu_mul_kernel(const bf16* g, const bf16* u, bf16* out, int64_t n) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= n) return;
-  const float gv = __bfloat162float(g[i]);
-  // Transformers rounds silu(gate) to bf16 before multiplying by up.
-  const float silu = __bfloat162float(__float2bfloat16(gv / (1.f + __expf(-gv))));
-  out[i] = __float2bfloat16(silu * __bfloat162float(u[i]));
+  out[i] = gemv_common::silu_times(__bfloat162float(g[i]), __bfloat162float(u[i]));
 }
 
 // One thread per 8 output columns (16-byte loads of gate and up, one 16-byte store).
@@ -112,11 +110,7 @@ __global__ void silu_mul_stacked_kernel(const bf16* gu, bf16* out, int rows, int
   uint4 o4;
   bf16* o = reinterpret_cast<bf16*>(&o4);
 #pragma unroll
-  for (int e = 0; e < 8; ++e) {
-    const float gv = __bfloat162float(g[e]);
-    const float silu = __bfloat162float(__float2bfloat16(gv / (1.f + __expf(-gv))));  // as silu_mul_kernel
-    o[e] = __float2bfloat16(silu * __bfloat162float(u[e]));
-  }
+  for (int e = 0; e < 8; ++e) o[e] = gemv_common::silu_times(__bfloat162float(g[e]), __bfloat162float(u[e]));
   *reinterpret_cast<uint4*>(out + r * cols + c) = o4;
 }
 
