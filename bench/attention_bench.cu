@@ -11,7 +11,6 @@
 // back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer).
 // --trace L [tile|persistent]: the TMA prefill on full causal attention of L tokens, timed after 2 s
 // as above, then once with PrefillTrace's timestamps: where a query tile's time goes (prefill_trace.h).
-// Env: SWAA_PREFILL_EARLY_SETUP=1 and SWAA_PREFILL_TMA_STORE=1 (the kernel's experiments) apply to --trace.
 // Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
 // Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
@@ -36,17 +35,6 @@ namespace {
 template <swaa::cuda::PrefillSchedule Schedule>  // the TMA prefill on one CTA schedule (A/B rows)
 std::string tma_schedule(const swaa::cuda::AttentionParams& p, void* stream) {
   return swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
-}
-// The same with the early-setup experiment (SWAA_PREFILL_EARLY_SETUP=1), and with it and O stored by
-// TMA (SWAA_PREFILL_TMA_STORE=1) too.
-template <swaa::cuda::PrefillSchedule Schedule, bool kTmaStore = false>
-std::string tma_schedule_early(const swaa::cuda::AttentionParams& p, void* stream) {
-  setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
-  if (kTmaStore) setenv("SWAA_PREFILL_TMA_STORE", "1", 1);
-  std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
-  unsetenv("SWAA_PREFILL_EARLY_SETUP");
-  unsetenv("SWAA_PREFILL_TMA_STORE");
-  return err;
 }
 
 constexpr int kHeads = 32, kKvHeads = 8, kD = 128, kBlock = 16;
@@ -336,11 +324,7 @@ int main(int argc, char** argv) {
         std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
       } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
                   {"swaa_tile", tma_schedule<swaa::cuda::PrefillSchedule::kPerTile>},
-                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>},
-                  {"swaa_tile_early", tma_schedule_early<swaa::cuda::PrefillSchedule::kPerTile>},
-                  {"swaa_persist_early", tma_schedule_early<swaa::cuda::PrefillSchedule::kPersistent>},
-                  {"swaa_tile_early_store", tma_schedule_early<swaa::cuda::PrefillSchedule::kPerTile, true>},
-                  {"swaa_persist_early_store", tma_schedule_early<swaa::cuda::PrefillSchedule::kPersistent, true>}};
+                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>}};
       for (const auto& row : rows) {
         const char* name = row.name;
         const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);

@@ -4,8 +4,8 @@
 #     the overlapped tile loop, the last P V, the O store, between items) and the grid's tail, at 8k
 #     persistent and per tile, and 32k per tile (prefill_trace.h prints the fields).
 #  2. Nsight Compute's warp-state sampling of the 8k causal launch of attention_bench --once (the
-#     second TMA prefill it makes), summed per CUDA source line (the kernels carry -lineinfo): the
-#     lines whose warps are stalled most, and why.
+#     second TMA prefill it makes), per instruction of the SASS view (the CUDA view of the H200's
+#     ncu has no sampling columns): the instructions whose warps are stalled most, and why.
 # Usage: BENCH_BIN=path/to/attention_bench bench/prefill_profile.sh [OUT_DIR]   (GPU machine)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,11 +15,6 @@ mkdir -p "$out"
 for shape in "8192 persistent" "8192 tile" "32768 tile"; do
   # shellcheck disable=SC2086
   "$bin" --trace $shape | tee -a "$out/trace.txt"
-  # shellcheck disable=SC2086
-  SWAA_PREFILL_EARLY_SETUP=1 "$bin" --trace $shape | sed 's/^{"trace"/{"early_setup":true,"trace"/' | tee -a "$out/trace.txt"
-  # shellcheck disable=SC2086
-  SWAA_PREFILL_EARLY_SETUP=1 SWAA_PREFILL_TMA_STORE=1 "$bin" --trace $shape |
-    sed 's/^{"trace"/{"early_setup":true,"tma_store":true,"trace"/' | tee -a "$out/trace.txt"
 done
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 if ! "$ncu" --version >/dev/null 2>&1; then

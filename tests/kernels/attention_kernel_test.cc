@@ -591,17 +591,6 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     }
     // The bench's traced instantiation: the same results, and sane records (3 CTAs: many rounds each).
     check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    // The experiments: early setup (SWAA_PREFILL_EARLY_SETUP=1), plain and traced; O stored by TMA
-    // (SWAA_PREFILL_TMA_STORE=1) per tile, and with early setup persistent, plain and traced.
-    ::setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    ::setenv("SWAA_PREFILL_TMA_STORE", "1", 1);
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    ::unsetenv("SWAA_PREFILL_EARLY_SETUP");
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
-    ::unsetenv("SWAA_PREFILL_TMA_STORE");
   };
   Summary mixed, short_windows, pages;
   sm90_sweep(mixed, short_windows, check_tma);
