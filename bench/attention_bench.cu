@@ -12,6 +12,7 @@
 // --trace L [tile|persistent]: the TMA prefill on full causal attention of L tokens, timed after 2 s
 // as above, the traced kernel timed the same way, then one traced run's timestamps: where a query
 // tile's time goes (prefill_trace.h).
+// Env: SWAA_PREFILL_EARLY_SETUP=0 and SWAA_PREFILL_TMA_STORE=0 (the kernel's switches) apply to --trace.
 // Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
 // Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
@@ -36,6 +37,17 @@ namespace {
 template <swaa::cuda::PrefillSchedule Schedule>  // the TMA prefill on one CTA schedule (A/B rows)
 std::string tma_schedule(const swaa::cuda::AttentionParams& p, void* stream) {
   return swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
+}
+// The same with the kernel's switches set: early setup (SWAA_PREFILL_EARLY_SETUP) and O stored by
+// TMA (SWAA_PREFILL_TMA_STORE), both on by default; the `_plain` rows turn both off.
+template <swaa::cuda::PrefillSchedule Schedule, bool kEarly, bool kTmaStore>
+std::string tma_schedule_switched(const swaa::cuda::AttentionParams& p, void* stream) {
+  setenv("SWAA_PREFILL_EARLY_SETUP", kEarly ? "1" : "0", 1);
+  setenv("SWAA_PREFILL_TMA_STORE", kTmaStore ? "1" : "0", 1);
+  std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
+  unsetenv("SWAA_PREFILL_EARLY_SETUP");
+  unsetenv("SWAA_PREFILL_TMA_STORE");
+  return err;
 }
 
 constexpr int kHeads = 32, kKvHeads = 8, kD = 128, kBlock = 16;
@@ -327,7 +339,9 @@ int main(int argc, char** argv) {
         std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
       } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
                   {"swaa_tile", tma_schedule<swaa::cuda::PrefillSchedule::kPerTile>},
-                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>}};
+                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>},
+                  {"swaa_tile_plain", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPerTile, false, false>},
+                  {"swaa_persist_plain", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, false, false>}};
       for (const auto& row : rows) {
         const char* name = row.name;
         const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);

@@ -2,7 +2,8 @@
 # Where the full causal TMA prefill's time goes (the 8k gap to cuDNN, bench/attention_notes.md):
 #  1. attention_bench --trace: per query tile, clock cycles of each phase (Q copy, first scores,
 #     the overlapped tile loop, the last P V, the O store, between items) and the grid's tail, at 8k
-#     persistent and per tile, and 32k per tile (prefill_trace.h prints the fields).
+#     persistent and per tile, and 32k per tile, the default kernel and the plain one (early setup
+#     and the TMA store of O off; prefill_trace.h prints the fields).
 #  2. Nsight Compute's warp-state sampling of the 8k causal launch of attention_bench --once (the
 #     second TMA prefill it makes), per instruction of the SASS view (the CUDA view of the H200's
 #     ncu has no sampling columns): the instructions whose warps are stalled most, and why.
@@ -15,6 +16,9 @@ mkdir -p "$out"
 for shape in "8192 persistent" "8192 tile" "32768 tile"; do
   # shellcheck disable=SC2086
   "$bin" --trace $shape | tee -a "$out/trace.txt"
+  # shellcheck disable=SC2086
+  SWAA_PREFILL_EARLY_SETUP=0 SWAA_PREFILL_TMA_STORE=0 "$bin" --trace $shape |
+    sed 's/^{"trace"/{"plain":true,"trace"/' | tee -a "$out/trace.txt"
 done
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 if ! "$ncu" --version >/dev/null 2>&1; then

@@ -128,9 +128,11 @@ struct CtaKeyRanges {
 struct KeyBounds {
   int max_sink_end, min_wb, max_end, min_end, max_wb, min_sink_end;
   __device__ __forceinline__ static KeyBounds none() { return {0, INT_MAX, 0, INT_MAX, 0, INT_MAX}; }
-  __device__ __forceinline__ static KeyBounds of_row(const AttentionParams& p, int t) {
-    const RowRange rr = row_range(p, p.positions[t], p.generated[t] != 0);
+  __device__ __forceinline__ static KeyBounds of_range(const RowRange& rr) {
     return {rr.sink_end, rr.window_begin, rr.end, rr.end, rr.window_begin, rr.sink_end};
+  }
+  __device__ __forceinline__ static KeyBounds of_row(const AttentionParams& p, int t) {
+    return of_range(row_range(p, p.positions[t], p.generated[t] != 0));
   }
   __device__ __forceinline__ void merge(const KeyBounds& b) {
     max_sink_end = max(max_sink_end, b.max_sink_end), min_sink_end = min(min_sink_end, b.min_sink_end);
@@ -180,6 +182,26 @@ template <int kBM>
 __device__ __forceinline__ CtaKeyRanges warp_key_ranges(const AttentionParams& p, int q_begin, int m0, int q_len) {
   KeyBounds b = KeyBounds::none();
   for (int r = threadIdx.x % 32; r < kBM && m0 + r < q_len; r += 32) b.merge(KeyBounds::of_row(p, q_begin + m0 + r));
+  return b.warp_merged().ranges();
+}
+// The same, loading every row's position and phase first (one memory round trip, not one per row).
+template <int kBM>
+__device__ __forceinline__ CtaKeyRanges warp_key_ranges_batched(const AttentionParams& p, int q_begin, int m0,
+                                                                int q_len) {
+  constexpr int kRows = kBM / 32;
+  int pos[kRows];
+  bool gen[kRows];
+#pragma unroll
+  for (int j = 0; j < kRows; ++j) {
+    const int r = m0 + threadIdx.x % 32 + 32 * j;
+    pos[j] = r < q_len ? p.positions[q_begin + r] : 0;
+    gen[j] = r < q_len && p.generated[q_begin + r] != 0;
+  }
+  KeyBounds b = KeyBounds::none();
+#pragma unroll
+  for (int j = 0; j < kRows; ++j) {
+    if (m0 + threadIdx.x % 32 + 32 * j < q_len) b.merge(KeyBounds::of_range(row_range(p, pos[j], gen[j])));
+  }
   return b.warp_merged().ranges();
 }
 

@@ -48,10 +48,12 @@ constexpr int kStages = 2;
 // Up to this many queries per sequence any layer runs persistent (prefill_tma_schedule).
 constexpr int kPersistentMaxQueries = 8192;
 constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // Q, K and V stages, + 1024 to align
+constexpr int kOutBytes = kBM * kD * 2;                       // kTmaStore: O staged, 16 KiB per warpgroup
 struct TmaArgs {
   AttentionParams p;
   CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
   CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
+  CUtensorMap out_rows;        // kTmaStore: out [tokens][heads][128], box {64 columns, 1 head, 64 rows}
   int page_rows;               // min(block_size, 128)
   // PrefillTrace's records (the kTrace kernel only), for the first trace_rounds rounds of a CTA.
   unsigned long long* trace;
@@ -185,7 +187,17 @@ __device__ __forceinline__ int next_item(const AttentionParams& p, const WorkIte
 // phases running on across items (g = tiles before this item), so the producer fills the next
 // item's first tiles while the consumers finish the current one.
 // kTrace: the bench's instantiation recording PrefillTrace (the engine's has no trace code).
-template <bool kTrace>
+// kEarlySetup (on for full attention; SWAA_PREFILL_EARLY_SETUP=0/1 forces it): each item's Q copy starts
+// first and the next item, the key ranges (warp_key_ranges_batched) and the row phases load while it
+// runs, instead of one after the other (PrefillTrace at 8k: ~0.85 + 0.59 tile times per item).
+// kTmaStore (on for full attention; SWAA_PREFILL_TMA_STORE=0/1 forces it): a warpgroup whose 64 rows are
+// all queries writes its normalised O to shared memory (stmatrix, the 128-byte swizzle) and one
+// thread stores it with TMA, so the warpgroup goes on to its next item instead of issuing 32 global
+// stores per thread (0.62 tile times per item at 8k); partial row blocks keep the direct stores.
+// Both together, H200 2026-12-03: 8k persistent 558 -> 581 TFLOP/s, 32k and 128k level
+// (bench/attention_notes.md). (ptxas: the instantiations with kTmaStore and without kTrace spill
+// 12-16 bytes, outside the key loop.)
+template <bool kTrace, bool kEarlySetup, bool kTmaStore>
 __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a,
                                                                    const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
@@ -278,35 +290,54 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       *trace_at(a, kTraceHeaderWords + (wg * a.trace_rounds + k) * kTraceItemWords + e) = clock64();
     }
   };
+  // Starts the cp.async copy of this warpgroup's 64 Q rows of `it` (rows past q_len zero-filled);
+  // its last item's Q K^T are done.
+  auto copy_q = [&](const PrefillCta<kBM>& it) {
+    const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
+    const int chunk = tid % 16;
+    for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
+      const bool valid = it.m0 + r < it.q_len;
+      const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
+      cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
+    }
+    cp_async_commit();
+  };
   int g = 0;
   for (int k = first; w.slot(k) < w.count();) {
+    if constexpr (kEarlySetup) trace_event(k, kTraceItemStart);
     const PrefillCta<kBM> it = w.item(p, w.slot(k));
+    if constexpr (kEarlySetup) copy_q(it);
     const int next = next_item(p, w, k);
-    const CtaKeyRanges keys = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
+    const CtaKeyRanges keys = kEarlySetup ? warp_key_ranges_batched<kBM>(p, it.q_begin, it.m0, it.q_len)
+                                          : warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
     const TileList tiles = keys.tiles<kBN>();
-    const int num_tiles = tiles.size();  // >= 1: row m0 sees at least itself
+    // >= 1: row m0 sees at least itself. Broadcast from lane 0 (the same in every lane) so ptxas knows
+    // it is warp-uniform: otherwise the stage index g and the wgmma descriptors built from it may be
+    // computed per thread and moved to uniform registers before every wgmma (48 R2UR per iteration
+    // in the early-setup instantiation's loop, cuobjdump 2026-12-03).
+    const int num_tiles = __shfl_sync(0xffffffffu, tiles.size(), 0);
     if (kTrace && tid % 128 == 0 && k < a.trace_rounds) {
       *trace_at(a, kTraceHeaderWords + (wg * a.trace_rounds + k) * kTraceItemWords + kTraceTiles) = num_tiles;
     }
-    trace_event(k, kTraceItemStart);
-    {  // this warpgroup's 64 Q rows (rows past q_len zero-filled); its last item's Q K^T are done
-      const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
-      const int chunk = tid % 16;
-      for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
-        const bool valid = it.m0 + r < it.q_len;
-        const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
-        cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
-      }
-      cp_async_commit();
-      cp_async_wait<0>();
-      fence_proxy_async_smem();
-      named_bar_sync(1 + wg, 128);
+    if constexpr (!kEarlySetup) {
+      trace_event(k, kTraceItemStart);
+      copy_q(it);
     }
-    trace_event(k, kTraceQReady);
     const int row0 = it.m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
     unsigned row_gen = 0;
-    const int row_pos[2] = {row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0),
-                            row_phase(p, it.q_begin, it.q_len, row0 + 8, row_gen, 1)};
+    int row_pos[2];
+    if constexpr (kEarlySetup) {
+      row_pos[0] = row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0);
+      row_pos[1] = row_phase(p, it.q_begin, it.q_len, row0 + 8, row_gen, 1);
+    }
+    cp_async_wait<0>();
+    fence_proxy_async_smem();
+    named_bar_sync(1 + wg, 128);
+    trace_event(k, kTraceQReady);
+    if constexpr (!kEarlySetup) {
+      row_pos[0] = row_phase(p, it.q_begin, it.q_len, row0, row_gen, 0);
+      row_pos[1] = row_phase(p, it.q_begin, it.q_len, row0 + 8, row_gen, 1);
+    }
 #pragma unroll
     for (int i = 0; i < kD / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
     float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.f, 0.f};
@@ -360,14 +391,48 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     wgmma_hold(o);
     trace_event(k, kTraceLastProduct);
     release(bars.empty_v[last]);  // the producer may refill it for the next item
+    if (kTmaStore && it.m0 + wg * 64 + 64 <= it.q_len) {
+      const bool leader = tid % 128 == 0;
+      if (leader) bulk_wait_read<0>();  // the previous item's store has read the staging buffer
+      named_bar_sync(1 + wg, 128);
+      const uint32_t dst = v_smem + kStages * kTileBytes + wg * (kOutBytes / 2);  // after the V stages
+      float inv[2];
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      store_out_row<kD / 8>(p.out, p.num_heads, it.head, it.q_begin, it.q_len, row0 + 8 * h, o, h, row_sum[h], lane);
+      for (int h = 0; h < 2; ++h) {
+        const float l = warp_sum4(row_sum[h]);
+        inv[h] = l > 0.f ? 1.f / l : 0.f;
+      }
+      auto pack = [&](int cg, int h) {
+        const __nv_bfloat162 v = __floats2bfloat162_rn(o[cg][2 * h] * inv[h], o[cg][2 * h + 1] * inv[h]);
+        return *reinterpret_cast<const uint32_t*>(&v);
+      };
+      // stmatrix q: matrices (rows h = 0, 1) x (column groups 2q, 2q + 1); lane l addresses row l % 8
+      // of matrix l / 8, i.e. row warp_in_wg * 16 + 8 * (l / 8 % 2) + l % 8, chunk 2q + l / 16.
+      const int m_row = warp_in_wg * 16 + 8 * ((lane / 8) % 2) + lane % 8;
+#pragma unroll
+      for (int q = 0; q < kD / 16; ++q) {
+        stmatrix_x4(dst + sw128_offset<64>(m_row, 2 * q + lane / 16), pack(2 * q, 0), pack(2 * q, 1),
+                    pack(2 * q + 1, 0), pack(2 * q + 1, 1));
+      }
+      fence_proxy_async_smem();  // the generic writes, visible to the TMA store's async proxy
+      named_bar_sync(1 + wg, 128);
+      if (leader) {
+        const int row = it.q_begin + it.m0 + wg * 64;
+        tma_store_3d(&a.out_rows, 0, it.head, row, dst);
+        tma_store_3d(&a.out_rows, 64, it.head, row, dst + 64 * 128);
+        bulk_commit();
+      }
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        store_out_row<kD / 8>(p.out, p.num_heads, it.head, it.q_begin, it.q_len, row0 + 8 * h, o, h, row_sum[h], lane);
+      }
     }
     trace_event(k, kTraceStored);
     g += num_tiles;
     k = next;
   }
+  if (kTmaStore && tid % 128 == 0) bulk_wait_read<0>();  // the staging buffer outlives its last store's reads
   if (kTrace && tid % 128 == 0) *trace_at(a, kTraceEndNs + wg) = global_ns();
 #else
   __trap();  // built without sm_90a (SWAA_CUDA_ARCHS=90a has wgmma): the launch fails loudly
@@ -389,17 +454,18 @@ PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
   return fn;
 }
 
-// A map of the cache [num_slots][num_kv_heads][128] bf16 with boxes of 64 columns x 1 head x rows
-// keys, 128-byte swizzled (the layout sw128_offset and the wgmma descriptors use).
-std::string encode_cache_map(CUtensorMap* map, const void* cache, const AttentionParams& p, int rows) {
+// A map of a bf16 tensor [rows][heads][128] (the K or V cache: num_slots x num_kv_heads; the output:
+// num_tokens x num_heads) with boxes of 64 columns x 1 head x box_rows rows, 128-byte swizzled (the
+// layout sw128_offset and the wgmma descriptors use).
+std::string encode_rows_map(CUtensorMap* map, const void* base, int heads, long long rows, int box_rows) {
   auto encode = tensor_map_encoder();
   if (encode == nullptr) return "the driver has no cuTensorMapEncodeTiled";
-  const cuuint64_t dims[3] = {static_cast<cuuint64_t>(kD), static_cast<cuuint64_t>(p.num_kv_heads),
-                              static_cast<cuuint64_t>(p.num_slots)};
-  const cuuint64_t strides[2] = {kD * 2, static_cast<cuuint64_t>(p.num_kv_heads) * kD * 2};
-  const cuuint32_t box[3] = {64, 1, static_cast<cuuint32_t>(rows)};
+  const cuuint64_t dims[3] = {static_cast<cuuint64_t>(kD), static_cast<cuuint64_t>(heads),
+                              static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[2] = {kD * 2, static_cast<cuuint64_t>(heads) * kD * 2};
+  const cuuint32_t box[3] = {64, 1, static_cast<cuuint32_t>(box_rows)};
   const cuuint32_t elem_strides[3] = {1, 1, 1};
-  const CUresult r = encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(cache), dims, strides, box,
+  const CUresult r = encode(map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(base), dims, strides, box,
                             elem_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                             CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS) return "cuTensorMapEncodeTiled failed (CUresult " + std::to_string(static_cast<int>(r)) + ")";
@@ -469,10 +535,22 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.trace = trace != nullptr ? trace->records : nullptr;
   a.trace_rounds = trace != nullptr ? trace->rounds : 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
-  err = encode_cache_map(&a.k_page, p.k_cache, p, a.page_rows);
-  if (err.empty()) err = encode_cache_map(&a.v_page, p.v_cache, p, a.page_rows);
-  if (err.empty()) err = encode_cache_map(&a.k_tile, p.k_cache, p, kBN);
-  if (err.empty()) err = encode_cache_map(&a.v_tile, p.v_cache, p, kBN);
+  // kEarlySetup / kTmaStore: on for full attention, where they were measured (2026-12-03); sliding
+  // layers keep the plain path until they are. SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =1
+  // or =0 (read at each launch, for A/B in one process) force either on or off.
+  auto switched = [&p](const char* name) {
+    const char* v = std::getenv(name);
+    if (v != nullptr && std::string(v) == "0") return false;
+    if (v != nullptr && std::string(v) == "1") return true;
+    return !p.sliding;
+  };
+  const bool early = switched("SWAA_PREFILL_EARLY_SETUP");
+  const bool tma_store = switched("SWAA_PREFILL_TMA_STORE") && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
+  err = encode_rows_map(&a.k_page, p.k_cache, p.num_kv_heads, p.num_slots, a.page_rows);
+  if (err.empty()) err = encode_rows_map(&a.v_page, p.v_cache, p.num_kv_heads, p.num_slots, a.page_rows);
+  if (err.empty()) err = encode_rows_map(&a.k_tile, p.k_cache, p.num_kv_heads, p.num_slots, kBN);
+  if (err.empty()) err = encode_rows_map(&a.v_tile, p.v_cache, p.num_kv_heads, p.num_slots, kBN);
+  if (err.empty() && tma_store) err = encode_rows_map(&a.out_rows, p.out, p.num_heads, p.num_tokens, 64);
   if (err.empty()) {
     WorkItems w;
     w.m_blocks = (p.max_seqlen_q + kBM - 1) / kBM, w.heads = p.num_heads, w.seqs = p.num_seqs;
@@ -485,10 +563,17 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
       return "attention_prefill_sm90_tma: the trace has room for " + std::to_string(trace->grid) +
              " CTAs, the launch has " + std::to_string(grid);
     }
-    auto* kernel = trace != nullptr ? prefill_tma_kernel<true> : prefill_tma_kernel<false>;
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem);
+    using Kernel = void (*)(TmaArgs, WorkItems);
+    static constexpr Kernel kernels[2][2][2] = {
+        {{prefill_tma_kernel<false, false, false>, prefill_tma_kernel<false, false, true>},
+         {prefill_tma_kernel<false, true, false>, prefill_tma_kernel<false, true, true>}},
+        {{prefill_tma_kernel<true, false, false>, prefill_tma_kernel<true, false, true>},
+         {prefill_tma_kernel<true, true, false>, prefill_tma_kernel<true, true, true>}}};
+    const Kernel kernel = kernels[trace != nullptr][early][tma_store];
+    const int smem = kSmem + (tma_store ? kOutBytes : 0);
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
     if (e == cudaSuccess) {
-      kernel<<<grid, kThreads, kSmem, static_cast<cudaStream_t>(stream)>>>(a, w);
+      kernel<<<grid, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(a, w);
       e = cudaGetLastError();
       if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
     } else {

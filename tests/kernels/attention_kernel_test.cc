@@ -591,6 +591,24 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     }
     // The bench's traced instantiation: the same results, and sane records (3 CTAs: many rounds each).
     check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    // Above, the default: early setup and the TMA store of O for full attention, neither for sliding
+    // layers. Then each combination forced (SWAA_PREFILL_EARLY_SETUP, SWAA_PREFILL_TMA_STORE = 1 or 0).
+    ::setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
+    ::setenv("SWAA_PREFILL_TMA_STORE", "1", 1);  // both
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    ::setenv("SWAA_PREFILL_TMA_STORE", "0", 1);  // early setup only
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    ::setenv("SWAA_PREFILL_EARLY_SETUP", "0", 1);  // neither
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    ::setenv("SWAA_PREFILL_TMA_STORE", "1", 1);  // the TMA store only
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
+    ::unsetenv("SWAA_PREFILL_TMA_STORE");
+    ::unsetenv("SWAA_PREFILL_EARLY_SETUP");
   };
   Summary mixed, short_windows, pages;
   sm90_sweep(mixed, short_windows, check_tma);
