@@ -4,11 +4,15 @@
 // consecutive blocks, as the engine allocates, and permuted for the TMA kernel's other row; decode:
 // permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab | --trace L [tile]]
+// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab | --sliding-ab |
+//                        --trace L [tile]]
 //                        [--prefill | --decode-only].
 // --causal-ab: the TMA prefill (the engine's on Hopper) on full causal attention only (8k, 32k,
 // 128k), on the schedule prefill_tma_schedule picks and on each one forced, each timed after 2 s of
 // back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer).
+// --sliding-ab: the same settled timing on the SWAA masks (W = 2048, S = 0 and 100): the default
+// (sliding layers run the plain kernel) against early setup + TMA store forced on, on the rule's
+// schedule and on each one forced: whether the full-attention default should cover sliding layers.
 // --trace L [tile|persistent]: the TMA prefill on full causal attention of L tokens, timed after 2 s
 // as above, the traced kernel timed the same way, then one traced run's timestamps: where a query
 // tile's time goes (prefill_trace.h).
@@ -45,6 +49,16 @@ std::string tma_schedule_switched(const swaa::cuda::AttentionParams& p, void* st
   setenv("SWAA_PREFILL_EARLY_SETUP", kEarly ? "1" : "0", 1);
   setenv("SWAA_PREFILL_TMA_STORE", kTmaStore ? "1" : "0", 1);
   std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
+  unsetenv("SWAA_PREFILL_EARLY_SETUP");
+  unsetenv("SWAA_PREFILL_TMA_STORE");
+  return err;
+}
+
+// The engine's schedule with both switches forced on.
+std::string tma_rule_switched_on(const swaa::cuda::AttentionParams& p, void* stream) {
+  setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
+  setenv("SWAA_PREFILL_TMA_STORE", "1", 1);
+  std::string err = swaa::cuda::attention_prefill_sm90_tma(p, stream);
   unsetenv("SWAA_PREFILL_EARLY_SETUP");
   unsetenv("SWAA_PREFILL_TMA_STORE");
   return err;
@@ -349,6 +363,34 @@ int main(int argc, char** argv) {
                     "\"ms\":%.4f,\"tflops\":%.1f}\n",
                     name, len, ms, 4.0 * kHeads * kD * vis / (ms * 1e-3) / 1e12);
         std::fflush(stdout);
+      }
+    }
+    return 0;
+  }
+
+  if (argc > 1 && std::strcmp(argv[1], "--sliding-ab") == 0) {
+    for (int len : {8192, 32768, 131072}) {
+      for (const Policy& pol : {policies[1], policies[2]}) {
+        Batch b;
+        make_batch(b, 1, len, len, pol, rng, false);
+        long long vis = 0;
+        for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
+        const struct {
+          const char* name;
+          std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
+        } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
+                    {"swaa_on", tma_rule_switched_on},
+                    {"swaa_tile_on", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPerTile, true, true>},
+                    {"swaa_persist_on", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, true, true>},
+                    {"swaa_persist_early", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, true, false>},
+                    {"swaa_persist_store", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, false, true>}};
+        for (const auto& row : rows) {
+          const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);
+          std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"settled\":true,"
+                      "\"ms\":%.4f,\"tflops\":%.1f}\n",
+                      row.name, pol.name, len, ms, 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12);
+          std::fflush(stdout);
+        }
       }
     }
     return 0;
