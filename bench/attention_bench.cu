@@ -316,6 +316,7 @@ int main(int argc, char** argv) {
     run_decode(gpu, sms, rng, {1, 8}, {8192, 32768, 131072});
     return 0;
   }
+  using S = swaa::cuda::PrefillSchedule;
   const Policy policies[] = {{"causal", false, 0, 0, false}, {"W2048_S0", true, 2048, 0, false},
                              {"W2048_S100", true, 2048, 100, false}};
   if (argc > 2 && std::strcmp(argv[1], "--trace") == 0) {
@@ -352,10 +353,10 @@ int main(int argc, char** argv) {
         const char* name;
         std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
       } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
-                  {"swaa_tile", tma_schedule<swaa::cuda::PrefillSchedule::kPerTile>},
-                  {"swaa_persist", tma_schedule<swaa::cuda::PrefillSchedule::kPersistent>},
-                  {"swaa_tile_plain", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPerTile, false, false>},
-                  {"swaa_persist_plain", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, false, false>}};
+                  {"swaa_tile", tma_schedule<S::kPerTile>},
+                  {"swaa_persist", tma_schedule<S::kPersistent>},
+                  {"swaa_tile_plain", tma_schedule_switched<S::kPerTile, false, false>},
+                  {"swaa_persist_plain", tma_schedule_switched<S::kPersistent, false, false>}};
       for (const auto& row : rows) {
         const char* name = row.name;
         const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);
@@ -380,10 +381,10 @@ int main(int argc, char** argv) {
           std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
         } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
                     {"swaa_on", tma_rule_switched_on},
-                    {"swaa_tile_on", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPerTile, true, true>},
-                    {"swaa_persist_on", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, true, true>},
-                    {"swaa_persist_early", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, true, false>},
-                    {"swaa_persist_store", tma_schedule_switched<swaa::cuda::PrefillSchedule::kPersistent, false, true>}};
+                    {"swaa_tile_on", tma_schedule_switched<S::kPerTile, true, true>},
+                    {"swaa_persist_on", tma_schedule_switched<S::kPersistent, true, true>},
+                    {"swaa_persist_early", tma_schedule_switched<S::kPersistent, true, false>},
+                    {"swaa_persist_store", tma_schedule_switched<S::kPersistent, false, true>}};
         for (const auto& row : rows) {
           const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);
           std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"settled\":true,"
