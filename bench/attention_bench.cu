@@ -16,7 +16,8 @@
 // --trace L [tile|persistent]: the TMA prefill on full causal attention of L tokens, timed after 2 s
 // as above, the traced kernel timed the same way, then one traced run's timestamps: where a query
 // tile's time goes (prefill_trace.h).
-// Env: SWAA_PREFILL_EARLY_SETUP=0 and SWAA_PREFILL_TMA_STORE=0 (the kernel's switches) apply to --trace.
+// Env: SWAA_PREFILL_EARLY_SETUP=0, SWAA_PREFILL_TMA_STORE=0 and SWAA_PREFILL_Q_PREFETCH=1 (the kernel's
+// switches) apply to --trace.
 // Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
 // Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
@@ -54,6 +55,14 @@ std::string tma_schedule_switched(const swaa::cuda::AttentionParams& p, void* st
   return err;
 }
 
+// The Q prefetch experiment (SWAA_PREFILL_Q_PREFETCH=1) on top of the default's two paths.
+template <swaa::cuda::PrefillSchedule Schedule>
+std::string tma_schedule_q_prefetch(const swaa::cuda::AttentionParams& p, void* stream) {
+  setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
+  std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
+  unsetenv("SWAA_PREFILL_Q_PREFETCH");
+  return err;
+}
 // The engine's schedule with both switches forced on.
 std::string tma_rule_switched_on(const swaa::cuda::AttentionParams& p, void* stream) {
   setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
@@ -356,7 +365,8 @@ int main(int argc, char** argv) {
                   {"swaa_tile", tma_schedule<S::kPerTile>},
                   {"swaa_persist", tma_schedule<S::kPersistent>},
                   {"swaa_tile_plain", tma_schedule_switched<S::kPerTile, false, false>},
-                  {"swaa_persist_plain", tma_schedule_switched<S::kPersistent, false, false>}};
+                  {"swaa_persist_plain", tma_schedule_switched<S::kPersistent, false, false>},
+                  {"swaa_persist_qpf", tma_schedule_q_prefetch<S::kPersistent>}};
       for (const auto& row : rows) {
         const char* name = row.name;
         const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);

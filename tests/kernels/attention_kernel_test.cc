@@ -607,6 +607,14 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
     ::setenv("SWAA_PREFILL_TMA_STORE", "1", 1);  // the TMA store only
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
+    // The Q prefetch experiment (SWAA_PREFILL_Q_PREFETCH=1, on top of both): many items per CTA
+    // (persistent on 3: both Q buffers in turn), plain and traced; per tile it never prefetches.
+    ::setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
+    ::setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
+    ::unsetenv("SWAA_PREFILL_Q_PREFETCH");
     ::unsetenv("SWAA_PREFILL_TMA_STORE");
     ::unsetenv("SWAA_PREFILL_EARLY_SETUP");
   };
