@@ -27,6 +27,7 @@
 
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
+#include "device_info.h"
 #include "mbarrier.cuh"
 #include "swaa_attention.h"
 #include "wgmma.cuh"
@@ -493,12 +494,7 @@ std::string encode_rows_map(CUtensorMap* map, const void* base, int heads, long 
 
 // CTAs of a launch over `items` query tiles.
 int launch_grid(long long items, PrefillSchedule schedule) {
-  if (schedule == PrefillSchedule::kPersistent) {
-    int device = 0, sms = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    return static_cast<int>(std::min<long long>(items, sms > 0 ? sms : 132));
-  }
+  if (schedule == PrefillSchedule::kPersistent) return static_cast<int>(std::min<long long>(items, num_sms()));
   if (schedule == PrefillSchedule::kPersistentOn3) return static_cast<int>(std::min<long long>(items, 3));
   return static_cast<int>(items);
 }

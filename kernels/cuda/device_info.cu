@@ -23,4 +23,17 @@ int compute_capability(int device) {
   return major * 10 + minor;
 }
 
+int num_sms() {
+  static int cached[64] = {};
+  int dev = 0;
+  cudaGetDevice(&dev);
+  if (dev < 0 || dev >= 64) return 132;
+  if (cached[dev] == 0) {
+    int sms = 0;
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
+    cached[dev] = sms > 0 ? sms : 132;
+  }
+  return cached[dev];
+}
+
 }  // namespace swaa::cuda

@@ -7,5 +7,8 @@ namespace swaa::cuda {
 int device_count();
 // Compute capability as major*10+minor (90 for H100/H200); -1 on error.
 int compute_capability(int device);
+// Streaming multiprocessors of the current device, queried once per device (132 when the query
+// fails): launchers that size their grids by it call this per launch.
+int num_sms();
 
 }  // namespace swaa::cuda

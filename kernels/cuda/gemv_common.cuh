@@ -6,6 +6,8 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include "device_info.h"
+
 namespace swaa::cuda::gemv_common {
 
 using bf16 = __nv_bfloat16;
@@ -78,19 +80,6 @@ __device__ __forceinline__ float to_bf16_plus_bias(float v, const bf16* bias, in
 __device__ __forceinline__ bf16 silu_times(float g, float u) {
   const float silu = __bfloat162float(__float2bfloat16(g / (1.f + __expf(-g))));
   return __float2bfloat16(silu * u);
-}
-
-inline int num_sms() {
-  static int cached[64] = {};
-  int dev = 0;
-  cudaGetDevice(&dev);
-  if (dev < 0 || dev >= 64) return 132;
-  if (cached[dev] == 0) {
-    int sms = 0;
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev);
-    cached[dev] = sms > 0 ? sms : 132;
-  }
-  return cached[dev];
 }
 
 // Warps per output feature: grow while the launch has fewer than `warps_per_sm` warps per SM (a
