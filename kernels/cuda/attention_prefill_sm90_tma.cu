@@ -213,6 +213,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   const uint32_t q_smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
   const uint32_t k_smem = q_smem + kTileBytes;  // stage s at + s tiles
   const uint32_t v_smem = k_smem + kStages * kTileBytes;
+  const uint32_t out_smem = v_smem + kStages * kTileBytes;  // kTmaStore: O staged, a half per warpgroup
 
   const int first = next_item(p, w, -1);
   if (w.slot(first) >= w.count()) return;
@@ -275,7 +276,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   const int wg = warp / 4, warp_in_wg = warp % 4;
   const float scale_log2 = p.softmax_scale * kLog2e;
   // kQPrefetch: item round r's Q is in buffer r % 2, the second one after the O staging buffers.
-  const uint32_t q_smem2 = v_smem + kStages * kTileBytes + kOutBytes;
+  const uint32_t q_smem2 = out_smem + kOutBytes;
   const uint32_t q_wg = q_smem + wg * 64 * 128;  // this warpgroup's 64 rows in each column half
   uint32_t q_wg_now = q_wg;                      // kQPrefetch: the same rows of this item's buffer
   float o[kD / 8][4];
@@ -414,7 +415,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
       const bool leader = tid % 128 == 0;
       if (leader) bulk_wait_read<0>();  // the previous item's store has read the staging buffer
       named_bar_sync(1 + wg, 128);
-      const uint32_t dst = v_smem + kStages * kTileBytes + wg * (kOutBytes / 2);  // after the V stages
+      const uint32_t dst = out_smem + wg * (kOutBytes / 2);
       float inv[2];
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
