@@ -27,7 +27,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -42,35 +44,6 @@ namespace {
 template <swaa::cuda::PrefillSchedule Schedule>  // the TMA prefill on one CTA schedule (A/B rows)
 std::string tma_schedule(const swaa::cuda::AttentionParams& p, void* stream) {
   return swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
-}
-// The same with the kernel's switches set: early setup (SWAA_PREFILL_EARLY_SETUP) and O stored by
-// TMA (SWAA_PREFILL_TMA_STORE), both on by default; the `_plain` rows turn both off.
-template <swaa::cuda::PrefillSchedule Schedule, bool kEarly, bool kTmaStore>
-std::string tma_schedule_switched(const swaa::cuda::AttentionParams& p, void* stream) {
-  setenv("SWAA_PREFILL_EARLY_SETUP", kEarly ? "1" : "0", 1);
-  setenv("SWAA_PREFILL_TMA_STORE", kTmaStore ? "1" : "0", 1);
-  std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
-  unsetenv("SWAA_PREFILL_EARLY_SETUP");
-  unsetenv("SWAA_PREFILL_TMA_STORE");
-  return err;
-}
-
-// The Q prefetch experiment (SWAA_PREFILL_Q_PREFETCH=1) on top of the default's two paths.
-template <swaa::cuda::PrefillSchedule Schedule>
-std::string tma_schedule_q_prefetch(const swaa::cuda::AttentionParams& p, void* stream) {
-  setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
-  std::string err = swaa::cuda::attention_prefill_sm90_tma_schedule(p, Schedule, stream);
-  unsetenv("SWAA_PREFILL_Q_PREFETCH");
-  return err;
-}
-// The engine's schedule with both switches forced on.
-std::string tma_rule_switched_on(const swaa::cuda::AttentionParams& p, void* stream) {
-  setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
-  setenv("SWAA_PREFILL_TMA_STORE", "1", 1);
-  std::string err = swaa::cuda::attention_prefill_sm90_tma(p, stream);
-  unsetenv("SWAA_PREFILL_EARLY_SETUP");
-  unsetenv("SWAA_PREFILL_TMA_STORE");
-  return err;
 }
 
 constexpr int kHeads = 32, kKvHeads = 8, kD = 128, kBlock = 16;
@@ -271,6 +244,50 @@ void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& ba
   }
 }
 
+// A row of --causal-ab / --sliding-ab: the TMA prefill on the engine's schedule (no schedule) or a
+// forced one, with the kernel's switches set for its launches: early setup
+// (SWAA_PREFILL_EARLY_SETUP), O stored by TMA (SWAA_PREFILL_TMA_STORE), the Q prefetch experiment
+// (SWAA_PREFILL_Q_PREFETCH); 1 on, 0 off, -1 the default (the first two on for full attention).
+struct AbRow {
+  const char* name;
+  std::optional<swaa::cuda::PrefillSchedule> schedule;
+  int early = -1, store = -1, prefetch = -1;
+};
+std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) {
+  const std::pair<const char*, int> switches[] = {{"SWAA_PREFILL_EARLY_SETUP", r.early},
+                                                   {"SWAA_PREFILL_TMA_STORE", r.store},
+                                                   {"SWAA_PREFILL_Q_PREFETCH", r.prefetch}};
+  for (const auto& [name, v] : switches) {
+    if (v >= 0) setenv(name, v > 0 ? "1" : "0", 1);
+  }
+  std::string err = r.schedule ? swaa::cuda::attention_prefill_sm90_tma_schedule(p, *r.schedule, nullptr)
+                               : swaa::cuda::attention_prefill_sm90_tma(p, nullptr);
+  for (const auto& [name, v] : switches) {
+    if (v >= 0) unsetenv(name);
+  }
+  return err;
+}
+// Every row on every mask at 8k, 32k and 128k (one sequence, consecutive blocks), each timed after
+// 2 s of back-to-back runs; one JSON line per row.
+void run_settled_ab(Gpu& gpu, std::mt19937& rng, std::initializer_list<Policy> masks,
+                    std::initializer_list<AbRow> rows) {
+  for (int len : {8192, 32768, 131072}) {
+    for (const Policy& pol : masks) {
+      Batch b;
+      make_batch(b, 1, len, len, pol, rng, false);
+      long long vis = 0;
+      for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
+      for (const AbRow& row : rows) {
+        const double ms = gpu.time_ms([&] { check_result(launch_ab_row(row, b.p)); }, 2000.0);
+        std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"settled\":true,"
+                    "\"ms\":%.4f,\"tflops\":%.1f}\n",
+                    row.name, pol.name, len, ms, 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12);
+        std::fflush(stdout);
+      }
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   bool prefill_only = false, decode_only = false;
@@ -353,57 +370,24 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc > 1 && std::strcmp(argv[1], "--causal-ab") == 0) {
-    for (int len : {8192, 32768, 131072}) {
-      Batch b;
-      make_batch(b, 1, len, len, policies[0], rng, false);
-      const double vis = 0.5 * static_cast<double>(len) * (len + 1);
-      // The engine's choice (prefill_tma_schedule), then each schedule forced.
-      const struct {
-        const char* name;
-        std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
-      } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
-                  {"swaa_tile", tma_schedule<S::kPerTile>},
-                  {"swaa_persist", tma_schedule<S::kPersistent>},
-                  {"swaa_tile_plain", tma_schedule_switched<S::kPerTile, false, false>},
-                  {"swaa_persist_plain", tma_schedule_switched<S::kPersistent, false, false>},
-                  {"swaa_persist_qpf", tma_schedule_q_prefetch<S::kPersistent>}};
-      for (const auto& row : rows) {
-        const char* name = row.name;
-        const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);
-        std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"causal\",\"len\":%d,\"settled\":true,"
-                    "\"ms\":%.4f,\"tflops\":%.1f}\n",
-                    name, len, ms, 4.0 * kHeads * kD * vis / (ms * 1e-3) / 1e12);
-        std::fflush(stdout);
-      }
-    }
+    // The engine's choice (prefill_tma_schedule), each schedule forced, the plain kernel, the Q prefetch.
+    run_settled_ab(gpu, rng, {policies[0]},
+                   {{"swaa", std::nullopt},
+                    {"swaa_tile", S::kPerTile},
+                    {"swaa_persist", S::kPersistent},
+                    {"swaa_tile_plain", S::kPerTile, 0, 0},
+                    {"swaa_persist_plain", S::kPersistent, 0, 0},
+                    {"swaa_persist_qpf", S::kPersistent, -1, -1, 1}});
     return 0;
   }
-
   if (argc > 1 && std::strcmp(argv[1], "--sliding-ab") == 0) {
-    for (int len : {8192, 32768, 131072}) {
-      for (const Policy& pol : {policies[1], policies[2]}) {
-        Batch b;
-        make_batch(b, 1, len, len, pol, rng, false);
-        long long vis = 0;
-        for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
-        const struct {
-          const char* name;
-          std::string (*launch)(const swaa::cuda::AttentionParams&, void*);
-        } rows[] = {{"swaa", swaa::cuda::attention_prefill_sm90_tma},
-                    {"swaa_on", tma_rule_switched_on},
-                    {"swaa_tile_on", tma_schedule_switched<S::kPerTile, true, true>},
-                    {"swaa_persist_on", tma_schedule_switched<S::kPersistent, true, true>},
-                    {"swaa_persist_early", tma_schedule_switched<S::kPersistent, true, false>},
-                    {"swaa_persist_store", tma_schedule_switched<S::kPersistent, false, true>}};
-        for (const auto& row : rows) {
-          const double ms = gpu.time_ms([&] { check_result(row.launch(b.p, nullptr)); }, 2000.0);
-          std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"settled\":true,"
-                      "\"ms\":%.4f,\"tflops\":%.1f}\n",
-                      row.name, pol.name, len, ms, 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12);
-          std::fflush(stdout);
-        }
-      }
-    }
+    run_settled_ab(gpu, rng, {policies[1], policies[2]},
+                   {{"swaa", std::nullopt},
+                    {"swaa_on", std::nullopt, 1, 1},
+                    {"swaa_tile_on", S::kPerTile, 1, 1},
+                    {"swaa_persist_on", S::kPersistent, 1, 1},
+                    {"swaa_persist_early", S::kPersistent, 1, 0},
+                    {"swaa_persist_store", S::kPersistent, 0, 1}});
     return 0;
   }
 
