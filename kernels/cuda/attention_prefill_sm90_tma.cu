@@ -552,19 +552,16 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.trace_rounds = trace != nullptr ? trace->rounds : 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
   // kEarlySetup / kTmaStore: on for full attention, where they were measured (2026-12-03); sliding
-  // layers keep the plain path until they are. SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =1
-  // or =0 (read at each launch, for A/B in one process) force either on or off.
-  auto switched = [&p](const char* name) {
+  // layers keep the plain path until they are. kQPrefetch (an experiment): off. Each variable =1 or
+  // =0 (read at each launch, for A/B in one process) forces its path on or off.
+  auto switched = [](const char* name, bool fallback) {
     const char* v = std::getenv(name);
-    if (v != nullptr && std::string(v) == "0") return false;
-    if (v != nullptr && std::string(v) == "1") return true;
-    return !p.sliding;
+    const std::string s = v != nullptr ? v : "";
+    return s == "1" ? true : s == "0" ? false : fallback;
   };
-  const bool early = switched("SWAA_PREFILL_EARLY_SETUP");
-  const bool tma_store = switched("SWAA_PREFILL_TMA_STORE") && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
-  // The kQPrefetch experiment (off unless =1), on top of both.
-  const char* prefetch_env = std::getenv("SWAA_PREFILL_Q_PREFETCH");
-  const bool q_prefetch = early && tma_store && prefetch_env != nullptr && std::string(prefetch_env) == "1";
+  const bool early = switched("SWAA_PREFILL_EARLY_SETUP", !p.sliding);
+  const bool tma_store = switched("SWAA_PREFILL_TMA_STORE", !p.sliding) && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
+  const bool q_prefetch = early && tma_store && switched("SWAA_PREFILL_Q_PREFETCH", false);  // on top of both
   err = encode_rows_map(&a.k_page, p.k_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.v_page, p.v_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.k_tile, p.k_cache, p.num_kv_heads, p.num_slots, kBN);
