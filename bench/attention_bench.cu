@@ -11,13 +11,12 @@
 // 128k), on the schedule prefill_tma_schedule picks and on each one forced, each timed after 2 s of
 // back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer).
 // --sliding-ab: the same settled timing on the SWAA masks (W = 2048, S = 0 and 100): the default
-// (sliding layers run the plain kernel) against early setup + TMA store forced on, on the rule's
-// schedule and on each one forced: whether the full-attention default should cover sliding layers.
+// (early setup + TMA store) against the plain kernel and each switch alone, on the rule's schedule
+// and on each one forced.
 // --trace L [tile|persistent]: the TMA prefill on full causal attention of L tokens, timed after 2 s
 // as above, the traced kernel timed the same way, then one traced run's timestamps: where a query
 // tile's time goes (prefill_trace.h).
-// Env: SWAA_PREFILL_EARLY_SETUP=0, SWAA_PREFILL_TMA_STORE=0 and SWAA_PREFILL_Q_PREFETCH=1 (the kernel's
-// switches) apply to --trace.
+// Env: SWAA_PREFILL_EARLY_SETUP=0 and SWAA_PREFILL_TMA_STORE=0 (the kernel's switches) apply to --trace.
 // Env: SWAA_BENCH_FLUSH=write (the L2 flush, see Flush).
 // Peers: bench/attention_peers.py; both: run_attention_bench.sh.
 #include <cuda_runtime.h>
@@ -245,25 +244,23 @@ void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& ba
 }
 
 // A row of --causal-ab / --sliding-ab: the TMA prefill on the engine's schedule (no schedule) or a
-// forced one, with the kernel's switches set for its launches: early setup
-// (SWAA_PREFILL_EARLY_SETUP), O stored by TMA (SWAA_PREFILL_TMA_STORE), the Q prefetch experiment
-// (SWAA_PREFILL_Q_PREFETCH); 1 on, 0 off, -1 the default (the first two on for full attention).
+// forced one, with the kernel's switches as given for its launches: early setup
+// (SWAA_PREFILL_EARLY_SETUP) and O stored by TMA (SWAA_PREFILL_TMA_STORE), both on by default.
 struct AbRow {
   const char* name;
   std::optional<swaa::cuda::PrefillSchedule> schedule;
-  int early = -1, store = -1, prefetch = -1;
+  bool early = true, store = true;
 };
 std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) {
-  const std::pair<const char*, int> switches[] = {{"SWAA_PREFILL_EARLY_SETUP", r.early},
-                                                   {"SWAA_PREFILL_TMA_STORE", r.store},
-                                                   {"SWAA_PREFILL_Q_PREFETCH", r.prefetch}};
-  for (const auto& [name, v] : switches) {
-    if (v >= 0) setenv(name, v > 0 ? "1" : "0", 1);
+  const std::pair<const char*, bool> switches[] = {{"SWAA_PREFILL_EARLY_SETUP", r.early},
+                                                    {"SWAA_PREFILL_TMA_STORE", r.store}};
+  for (const auto& [name, on] : switches) {
+    if (!on) setenv(name, "0", 1);
   }
   std::string err = r.schedule ? swaa::cuda::attention_prefill_sm90_tma_schedule(p, *r.schedule, nullptr)
                                : swaa::cuda::attention_prefill_sm90_tma(p, nullptr);
-  for (const auto& [name, v] : switches) {
-    if (v >= 0) unsetenv(name);
+  for (const auto& [name, on] : switches) {
+    if (!on) unsetenv(name);
   }
   return err;
 }
@@ -370,24 +367,24 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc > 1 && std::strcmp(argv[1], "--causal-ab") == 0) {
-    // The engine's choice (prefill_tma_schedule), each schedule forced, the plain kernel, the Q prefetch.
+    // The engine's choice (prefill_tma_schedule), each schedule forced, the plain kernel.
     run_settled_ab(gpu, rng, {policies[0]},
                    {{"swaa", std::nullopt},
                     {"swaa_tile", S::kPerTile},
                     {"swaa_persist", S::kPersistent},
-                    {"swaa_tile_plain", S::kPerTile, 0, 0},
-                    {"swaa_persist_plain", S::kPersistent, 0, 0},
-                    {"swaa_persist_qpf", S::kPersistent, -1, -1, 1}});
+                    {"swaa_tile_plain", S::kPerTile, false, false},
+                    {"swaa_persist_plain", S::kPersistent, false, false}});
     return 0;
   }
   if (argc > 1 && std::strcmp(argv[1], "--sliding-ab") == 0) {
+    // The same on the SWAA masks, plus each switch alone.
     run_settled_ab(gpu, rng, {policies[1], policies[2]},
                    {{"swaa", std::nullopt},
-                    {"swaa_on", std::nullopt, 1, 1},
-                    {"swaa_tile_on", S::kPerTile, 1, 1},
-                    {"swaa_persist_on", S::kPersistent, 1, 1},
-                    {"swaa_persist_early", S::kPersistent, 1, 0},
-                    {"swaa_persist_store", S::kPersistent, 0, 1}});
+                    {"swaa_plain", std::nullopt, false, false},
+                    {"swaa_tile", S::kPerTile},
+                    {"swaa_persist", S::kPersistent},
+                    {"swaa_persist_early", S::kPersistent, true, false},
+                    {"swaa_persist_store", S::kPersistent, false, true}});
     return 0;
   }
 

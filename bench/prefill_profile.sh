@@ -19,8 +19,6 @@ for shape in "8192 persistent" "8192 tile" "32768 tile"; do
   # shellcheck disable=SC2086
   SWAA_PREFILL_EARLY_SETUP=0 SWAA_PREFILL_TMA_STORE=0 "$bin" --trace $shape |
     sed 's/^{"trace"/{"plain":true,"trace"/' | tee -a "$out/trace.txt"
-  # shellcheck disable=SC2086
-  SWAA_PREFILL_Q_PREFETCH=1 "$bin" --trace $shape | sed 's/^{"trace"/{"q_prefetch":true,"trace"/' | tee -a "$out/trace.txt"
 done
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 if ! "$ncu" --version >/dev/null 2>&1; then

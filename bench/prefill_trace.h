@@ -7,7 +7,7 @@
 //   last_pv      -> the last P V done (waits for that V tile, no overlap)
 //   store        -> O written (normalised, converted, stored)
 //   between      O written -> the next item's start (its key ranges, the item walk)
-// (With SWAA_PREFILL_EARLY_SETUP=1 an item starts at the top of the item loop, so q_copy holds the
+// (With early setup, the default, an item starts at the top of the item loop, so q_copy holds the
 // whole setup and between is ~0; the fixed cost compares across the two.)
 // and per CTA: its SM, span (globaltimer), and how long it idled after its last item while others
 // still ran (the grid's tail).

@@ -188,22 +188,18 @@ __device__ __forceinline__ int next_item(const AttentionParams& p, const WorkIte
 // phases running on across items (g = tiles before this item), so the producer fills the next
 // item's first tiles while the consumers finish the current one.
 // kTrace: the bench's instantiation recording PrefillTrace (the engine's has no trace code).
-// kEarlySetup (on for full attention; SWAA_PREFILL_EARLY_SETUP=0/1 forces it): each item's Q copy starts
+// kEarlySetup (on; SWAA_PREFILL_EARLY_SETUP=0 turns it off): each item's Q copy starts
 // first and the next item, the key ranges (warp_key_ranges_batched) and the row phases load while it
 // runs, instead of one after the other (PrefillTrace at 8k: ~0.85 + 0.59 tile times per item).
-// kTmaStore (on for full attention; SWAA_PREFILL_TMA_STORE=0/1 forces it): a warpgroup whose 64 rows are
+// kTmaStore (on; SWAA_PREFILL_TMA_STORE=0 turns it off): a warpgroup whose 64 rows are
 // all queries writes its normalised O to shared memory (stmatrix, the 128-byte swizzle) and one
 // thread stores it with TMA, so the warpgroup goes on to its next item instead of issuing 32 global
 // stores per thread (0.62 tile times per item at 8k); partial row blocks keep the direct stores.
-// Both together, H200 2026-12-03: 8k persistent 558 -> 581 TFLOP/s, 32k and 128k level
-// (bench/attention_notes.md). (ptxas: the instantiations with kTmaStore and without kTrace spill
-// 12-16 bytes, outside the key loop.)
-// kQPrefetch (with both, SWAA_PREFILL_Q_PREFETCH=1; an experiment, not yet run on a GPU): a second
-// Q buffer after the O staging buffers (224 KiB of shared memory in all); while an item's first
-// Q K^T runs, each warpgroup starts copying its rows of the next item's Q into the other buffer, so
-// the next item starts with its Q in place. (A Q prefetch measured level on 2026-12-03, but in a
-// build whose loop, like the early setup's, may have lost its uniform registers.)
-template <bool kTrace, bool kEarlySetup, bool kTmaStore, bool kQPrefetch = false>
+// Both together, H200: full causal 8k persistent 558 -> 581 TFLOP/s, 32k and 128k level
+// (2026-12-03); W = 2048 +3-5% at 8k-128k (2026-12-04; bench/attention_notes.md).
+// (ptxas: the instantiations with kTmaStore and without kTrace spill 12-16 bytes, outside the key
+// loop.)
+template <bool kTrace, bool kEarlySetup, bool kTmaStore>
 __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_constant__ TmaArgs a,
                                                                    const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
@@ -275,14 +271,11 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   // in the accumulators (the mma.sync C layout per 16-row warp slice) are row0 and row0 + 8.
   const int wg = warp / 4, warp_in_wg = warp % 4;
   const float scale_log2 = p.softmax_scale * kLog2e;
-  // kQPrefetch: item round r's Q is in buffer r % 2, the second one after the O staging buffers.
-  const uint32_t q_smem2 = out_smem + kOutBytes;
   const uint32_t q_wg = q_smem + wg * 64 * 128;  // this warpgroup's 64 rows in each column half
-  uint32_t q_wg_now = q_wg;                      // kQPrefetch: the same rows of this item's buffer
   float o[kD / 8][4];
   float s[kBN / 8][4];
   uint32_t pk[kBN / 16][4];
-  auto issue_qk = [&](int st) { wgmma_qk_128(s, kQPrefetch ? q_wg_now : q_wg, k_smem + st * kTileBytes); };
+  auto issue_qk = [&](int st) { wgmma_qk_128(s, q_wg, k_smem + st * kTileBytes); };
   auto issue_pv = [&](int st) { wgmma_pv_128(o, pk, v_smem + st * kTileBytes); };
   auto release = [&](unsigned long long& bar) {
     if (lane == 0) mbar_arrive(smem_u32(&bar));  // after the warp's wgmma_wait: its reads are done
@@ -302,26 +295,21 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   };
   // Starts the cp.async copy of this warpgroup's 64 Q rows of `it` (rows past q_len zero-filled);
   // its last item's Q K^T are done.
-  auto copy_q = [&](const PrefillCta<kBM>& it, uint32_t q_buf) {
+  auto copy_q = [&](const PrefillCta<kBM>& it) {
     const __nv_bfloat16* q_base = static_cast<const __nv_bfloat16*>(p.q);
     const int chunk = tid % 16;
     for (int r = wg * 64 + (tid % 128) / 16; r < wg * 64 + 64; r += 8) {
       const bool valid = it.m0 + r < it.q_len;
       const long long row = static_cast<long long>(it.q_begin + it.m0 + r) * p.num_heads + it.head;
-      cp_async16(q_buf + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
+      cp_async16(q_smem + sw128_offset<kBM>(r, chunk), q_base + (valid ? row * kD + chunk * 8 : 0), valid ? 16 : 0);
     }
     cp_async_commit();
   };
   int g = 0;
-  int round = 0;  // kQPrefetch: items done by this CTA, the Q buffer's parity
   for (int k = first; w.slot(k) < w.count();) {
     if constexpr (kEarlySetup) trace_event(k, kTraceItemStart);
     const PrefillCta<kBM> it = w.item(p, w.slot(k));
-    const uint32_t q_buf = kQPrefetch && (round & 1) ? q_smem2 : q_smem;
-    if constexpr (kQPrefetch) q_wg_now = q_buf + wg * 64 * 128;
-    if constexpr (kEarlySetup) {
-      if (!kQPrefetch || round == 0) copy_q(it, q_buf);  // else the last item started it
-    }
+    if constexpr (kEarlySetup) copy_q(it);
     const int next = next_item(p, w, k);
     const CtaKeyRanges keys = kEarlySetup ? warp_key_ranges_batched<kBM>(p, it.q_begin, it.m0, it.q_len)
                                           : warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len);
@@ -336,7 +324,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     }
     if constexpr (!kEarlySetup) {
       trace_event(k, kTraceItemStart);
-      copy_q(it, q_buf);
+      copy_q(it);
     }
     const int row0 = it.m0 + wg * 64 + warp_in_wg * 16 + lane / 4;  // and row0 + 8
     unsigned row_gen = 0;
@@ -368,11 +356,6 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     my_turn();
     issue_qk(g % kStages);
     your_turn();
-    if constexpr (kQPrefetch) {
-      // Into the other buffer: its last reader, the item before, was done before this item's Q-ready
-      // barrier. The next item's cp_async_wait<0> waits for it.
-      if (w.slot(next) < w.count()) copy_q(w.item(p, w.slot(next)), (round & 1) ? q_smem : q_smem2);
-    }
     wgmma_wait<0>();
     wgmma_hold(s);
     trace_event(k, kTraceFirstScores);
@@ -451,7 +434,6 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     trace_event(k, kTraceStored);
     g += num_tiles;
     k = next;
-    if constexpr (kQPrefetch) ++round;
   }
   if (kTmaStore && tid % 128 == 0) bulk_wait_read<0>();  // the staging buffer outlives its last store's reads
   if (kTrace && tid % 128 == 0) *trace_at(a, kTraceEndNs + wg) = global_ns();
@@ -551,17 +533,15 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.trace = trace != nullptr ? trace->records : nullptr;
   a.trace_rounds = trace != nullptr ? trace->rounds : 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
-  // kEarlySetup / kTmaStore: on for full attention, where they were measured (2026-12-03); sliding
-  // layers keep the plain path until they are. kQPrefetch (an experiment): off. Each variable =1 or
-  // =0 (read at each launch, for A/B in one process) forces its path on or off.
-  auto switched = [](const char* name, bool fallback) {
+  // kEarlySetup / kTmaStore: on for every layer, measured for full attention and sliding windows
+  // (2026-12-03/04, bench/attention_notes.md). SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =0
+  // (read at each launch, for A/B in one process) turns either off.
+  auto switched_on = [](const char* name) {
     const char* v = std::getenv(name);
-    const std::string s = v != nullptr ? v : "";
-    return s == "1" ? true : s == "0" ? false : fallback;
+    return v == nullptr || std::string(v) != "0";
   };
-  const bool early = switched("SWAA_PREFILL_EARLY_SETUP", !p.sliding);
-  const bool tma_store = switched("SWAA_PREFILL_TMA_STORE", !p.sliding) && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
-  const bool q_prefetch = early && tma_store && switched("SWAA_PREFILL_Q_PREFETCH", false);  // on top of both
+  const bool early = switched_on("SWAA_PREFILL_EARLY_SETUP");
+  const bool tma_store = switched_on("SWAA_PREFILL_TMA_STORE") && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
   err = encode_rows_map(&a.k_page, p.k_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.v_page, p.v_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.k_tile, p.k_cache, p.num_kv_heads, p.num_slots, kBN);
@@ -585,10 +565,8 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
          {prefill_tma_kernel<false, true, false>, prefill_tma_kernel<false, true, true>}},
         {{prefill_tma_kernel<true, false, false>, prefill_tma_kernel<true, false, true>},
          {prefill_tma_kernel<true, true, false>, prefill_tma_kernel<true, true, true>}}};
-    static constexpr Kernel prefetch_kernels[2] = {prefill_tma_kernel<false, true, true, true>,
-                                                   prefill_tma_kernel<true, true, true, true>};
-    const Kernel kernel = q_prefetch ? prefetch_kernels[trace != nullptr] : kernels[trace != nullptr][early][tma_store];
-    const int smem = kSmem + (tma_store ? kOutBytes : 0) + (q_prefetch ? kTileBytes : 0);
+    const Kernel kernel = kernels[trace != nullptr][early][tma_store];
+    const int smem = kSmem + (tma_store ? kOutBytes : 0);
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
     if (e == cudaSuccess) {
       kernel<<<grid, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(a, w);

@@ -73,8 +73,8 @@ std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stre
 // The FlashAttention-3-structured Hopper prefill (attention_prefill_sm90_tma.cu): TMA loads from a
 // producer warp, two consumer warpgroups overlapping softmax with the MMAs; same result as
 // attention_prefill_sm90, which runs it wherever prefill_tma_supported(p) (SWAA_PREFILL_TMA=0: not).
-// On full attention each query tile's Q copy starts before its setup loads and O goes out through
-// shared memory with TMA stores (SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =0 or =1 force).
+// Each query tile's Q copy starts before its setup loads and O goes out through shared memory with
+// TMA stores (SWAA_PREFILL_EARLY_SETUP=0 / SWAA_PREFILL_TMA_STORE=0 turn either off).
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream);
 // How its query tiles (one per 128 queries, query head and sequence) are laid out on CTAs.
 enum class PrefillSchedule {

@@ -591,8 +591,8 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     }
     // The bench's traced instantiation: the same results, and sane records (3 CTAs: many rounds each).
     check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    // Above, the default: early setup and the TMA store of O for full attention, neither for sliding
-    // layers. Then each combination forced (SWAA_PREFILL_EARLY_SETUP, SWAA_PREFILL_TMA_STORE = 1 or 0).
+    // Above, the default: early setup and the TMA store of O on every layer. Then each combination
+    // set (SWAA_PREFILL_EARLY_SETUP, SWAA_PREFILL_TMA_STORE = 1 or 0).
     ::setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
     ::setenv("SWAA_PREFILL_TMA_STORE", "1", 1);  // both
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
@@ -607,14 +607,6 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
     ::setenv("SWAA_PREFILL_TMA_STORE", "1", 1);  // the TMA store only
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
-    // The Q prefetch experiment (SWAA_PREFILL_Q_PREFETCH=1, on top of both): many items per CTA
-    // (persistent on 3: both Q buffers in turn), plain and traced; per tile it never prefetches.
-    ::setenv("SWAA_PREFILL_EARLY_SETUP", "1", 1);
-    ::setenv("SWAA_PREFILL_Q_PREFETCH", "1", 1);
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
-    ::unsetenv("SWAA_PREFILL_Q_PREFETCH");
     ::unsetenv("SWAA_PREFILL_TMA_STORE");
     ::unsetenv("SWAA_PREFILL_EARLY_SETUP");
   };
