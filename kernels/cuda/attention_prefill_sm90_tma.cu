@@ -12,8 +12,8 @@
 //    is issued before P V of tile i - 1 and tile i's softmax runs while that P V is in flight
 //    (FA3's intra-warpgroup overlap); the two warpgroups take turns issuing their MMAs (named
 //    barriers), so one's softmax also runs under the other's MMAs.
-// CTA schedule (prefill_tma_schedule): one CTA per query tile, or persistent (one CTA per SM walking
-// the tiles, the stage ring running on from one tile to the next) on sliding layers.
+// CTA schedule (prefill_tma_schedule): persistent (one CTA per SM walking the tiles, the stage ring
+// running on from one tile to the next), or one CTA per query tile.
 // Head dim 128; block sizes >= 8 dividing 128 or multiples of 128, and the cache's extent
 // (num_slots) given; attention_prefill_sm90 falls back to the cp.async kernel otherwise.
 // Measured on the H200 in bench/attention_notes.md; checked against the fp64 reference by
@@ -46,8 +46,9 @@ constexpr int kTileBytes = kBN * kD * 2;                // 32 KiB; Q is the same
 constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of a tile
 
 constexpr int kStages = 2;
-// Up to this many queries per sequence any layer runs persistent (prefill_tma_schedule).
-constexpr int kPersistentMaxQueries = 8192;
+// With early setup or the TMA store switched off, full-attention layers with more queries per
+// sequence than this run one CTA per query tile (prefill_tma_schedule).
+constexpr int kPlainPersistentMaxQueries = 8192;
 constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // Q, K and V stages, + 1024 to align
 constexpr int kOutBytes = kBM * kD * 2;                       // kTmaStore: O staged, 16 KiB per warpgroup
 struct TmaArgs {
@@ -475,6 +476,14 @@ std::string encode_rows_map(CUtensorMap* map, const void* base, int heads, long 
   return "";
 }
 
+// The kernel's switches (read at each launch, for A/B in one process): on unless the variable is "0".
+bool switched_on(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr || std::string(v) != "0";
+}
+bool early_setup_on() { return switched_on("SWAA_PREFILL_EARLY_SETUP"); }
+bool tma_store_on() { return switched_on("SWAA_PREFILL_TMA_STORE"); }
+
 // CTAs of a launch over `items` query tiles.
 int launch_grid(long long items, PrefillSchedule schedule) {
   if (schedule == PrefillSchedule::kPersistent) return static_cast<int>(std::min<long long>(items, num_sms()));
@@ -501,8 +510,10 @@ bool prefill_tma_supported(const AttentionParams& p) {
 }
 
 PrefillSchedule prefill_tma_schedule(const AttentionParams& p) {
+  if (early_setup_on() && tma_store_on()) return PrefillSchedule::kPersistent;
   const bool windowed = p.sliding && p.max_seqlen_q > 2LL * p.window;
-  return windowed || p.max_seqlen_q <= kPersistentMaxQueries ? PrefillSchedule::kPersistent : PrefillSchedule::kPerTile;
+  return windowed || p.max_seqlen_q <= kPlainPersistentMaxQueries ? PrefillSchedule::kPersistent
+                                                                  : PrefillSchedule::kPerTile;
 }
 
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
@@ -535,13 +546,9 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
   // kEarlySetup / kTmaStore: on for every layer, measured for full attention and sliding windows
   // (2026-12-03/04, bench/attention_notes.md). SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =0
-  // (read at each launch, for A/B in one process) turns either off.
-  auto switched_on = [](const char* name) {
-    const char* v = std::getenv(name);
-    return v == nullptr || std::string(v) != "0";
-  };
-  const bool early = switched_on("SWAA_PREFILL_EARLY_SETUP");
-  const bool tma_store = switched_on("SWAA_PREFILL_TMA_STORE") && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
+  // turns either off.
+  const bool early = early_setup_on();
+  const bool tma_store = tma_store_on() && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
   err = encode_rows_map(&a.k_page, p.k_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.v_page, p.v_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.k_tile, p.k_cache, p.num_kv_heads, p.num_slots, kBN);

@@ -86,12 +86,13 @@ enum class PrefillSchedule {
   kPersistentOn3 = 2,  // kPersistent on 3 CTAs (tests: many tiles per CTA on a small problem)
 };
 // The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile or =persistent forces
-// one): persistent on a sliding layer whose queries span more than two windows, where every query
-// tile has about the same keys and the per-CTA prologue is what the persistent grid hides (4-11%
-// faster at W = 2048), and on any layer with at most 8192 queries per sequence, where query tiles
-// are short enough that the per-CTA prologue and epilogue weigh (8k full causal, settled: 570
-// against 543 TFLOP/s); per tile on longer full-attention prompts (32k: 588 against 596, 128k: 592
-// against 608). bench/attention_notes.md, "CTA schedules".
+// one): persistent on every layer (settled, H200 2026-12-04: W = 2048 500-516 TFLOP/s against
+// 467-483 per tile; full causal 8k 575 against 539, 32k 596 against 594, 128k level; the engine's
+// 128k full-attention TTFT 0.7% shorter, 32k level). With SWAA_PREFILL_EARLY_SETUP=0 or
+// SWAA_PREFILL_TMA_STORE=0 the earlier rule, measured on that plain path: persistent on sliding
+// layers whose queries span more than two windows and on layers with at most 8192 queries per
+// sequence, per tile on longer full-attention prompts (128k: 577 persistent against 605 per tile).
+// bench/attention_notes.md, "CTA schedules" and "Persistent on every layer".
 PrefillSchedule prefill_tma_schedule(const AttentionParams& p);
 // Timestamps of one launch of the TMA prefill, for bench/attention_bench --trace (the engine never
 // asks for them). records: grid x prefill_trace_cta_words(rounds) words, zeroed by the caller; per

@@ -550,25 +550,40 @@ TEST(AttentionKernelsSm90, PrefillAgainstReference) {
   short_windows.print("prefill_sm90 short windows");
 }
 
-// The TMA prefill's schedule choice (host only): persistent on sliding layers whose queries span
-// more than two windows and on any layer with at most 8192 queries per sequence.
+// The TMA prefill's schedule choice (host only): persistent everywhere by default; with either
+// switch off, persistent on sliding layers whose queries span more than two windows and on any layer
+// with at most 8192 queries per sequence.
 TEST(AttentionKernels, PrefillTmaScheduleChoice) {
   cuda::AttentionParams p;
-  p.max_seqlen_q = 32768;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "full causal, 32k";
-  p.max_seqlen_q = 8192;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "full causal, 8k";
-  p.max_seqlen_q = 8193;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "full causal, past 8k";
-  p.max_seqlen_q = 32768;
-  p.sliding = true, p.window = 16384;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << "two windows: still causal-like";
-  p.max_seqlen_q = 32769;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "past two windows";
-  p.window = 2048;
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "W=2048 over 32k queries";
-  p.window = 1 << 30;  // a window no prompt fills; 2 * window must not overflow
-  EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile);
+  // The default (early setup and the TMA store on): persistent on every shape.
+  for (int len : {1, 8192, 32768, 131072}) {
+    p.max_seqlen_q = len;
+    p.sliding = false;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "full causal, " << len;
+    p.sliding = true, p.window = 2048;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << "W=2048, " << len;
+  }
+  // Either switched off: the plain path's rule, per tile on long full-attention prompts.
+  for (const char* name : {"SWAA_PREFILL_EARLY_SETUP", "SWAA_PREFILL_TMA_STORE"}) {
+    ::setenv(name, "0", 1);
+    p.sliding = false;
+    p.max_seqlen_q = 32768;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << name << "=0, full causal, 32k";
+    p.max_seqlen_q = 8192;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << name << "=0, full causal, 8k";
+    p.max_seqlen_q = 8193;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << name << "=0, past 8k";
+    p.max_seqlen_q = 32768;
+    p.sliding = true, p.window = 16384;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << name << "=0, two windows";
+    p.max_seqlen_q = 32769;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << name << "=0, past two windows";
+    p.window = 2048;
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPersistent) << name << "=0, W=2048 over 32k";
+    p.window = 1 << 30;  // a window no prompt fills; 2 * window must not overflow
+    EXPECT_EQ(cuda::prefill_tma_schedule(p), cuda::PrefillSchedule::kPerTile) << name << "=0, huge window";
+    ::unsetenv(name);
+  }
 }
 
 // The TMA kernel on the same sweep where the block size suits TMA (16, 32, 64 of
