@@ -4,12 +4,13 @@
 // consecutive blocks, as the engine allocates, and permuted for the TMA kernel's other row; decode:
 // permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab | --sliding-ab |
-//                        --trace L [tile]]
+// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab [PASSES] |
+//                        --sliding-ab [PASSES] | --trace L [tile]]
 //                        [--prefill | --decode-only].
 // --causal-ab: the TMA prefill (the engine's on Hopper) on full causal attention only (8k, 32k,
 // 128k), on the schedule prefill_tma_schedule picks and on each one forced, each timed after 2 s of
-// back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer).
+// back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer); with PASSES, the rows of
+// each shape that many times, each pass starting one row later.
 // --sliding-ab: the same settled timing on the SWAA masks (W = 2048, S = 0 and 100): the default
 // (early setup + TMA store) against the plain kernel and each switch alone, on the rule's schedule
 // and on each one forced.
@@ -266,23 +267,43 @@ std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) 
 }
 // Every row on every mask at 8k, 32k and 128k (one sequence, consecutive blocks), each timed after
 // 2 s of back-to-back runs; one JSON line per row.
+// Each shape's rows `passes` times, pass k starting at row k (mod rows): the first row of a shape
+// read up to ~3% low at 8k in one pass (bench/attention_notes.md, "Persistent on every layer"), so
+// with passes >= 2 no row is always first.
 void run_settled_ab(Gpu& gpu, std::mt19937& rng, std::initializer_list<Policy> masks,
-                    std::initializer_list<AbRow> rows) {
+                    std::initializer_list<AbRow> rows, int passes) {
+  const std::vector<AbRow> list(rows);
+  const int n = static_cast<int>(list.size());
   for (int len : {8192, 32768, 131072}) {
     for (const Policy& pol : masks) {
       Batch b;
       make_batch(b, 1, len, len, pol, rng, false);
       long long vis = 0;
       for (long long t = 0; t < len; ++t) vis += visible_keys(pol, t, false);
-      for (const AbRow& row : rows) {
-        const double ms = gpu.time_ms([&] { check_result(launch_ab_row(row, b.p)); }, 2000.0);
-        std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"settled\":true,"
-                    "\"ms\":%.4f,\"tflops\":%.1f}\n",
-                    row.name, pol.name, len, ms, 4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12);
-        std::fflush(stdout);
+      for (int pass = 0; pass < passes; ++pass) {
+        for (int i = 0; i < n; ++i) {
+          const AbRow& row = list[(pass + i) % n];
+          const double ms = gpu.time_ms([&] { check_result(launch_ab_row(row, b.p)); }, 2000.0);
+          std::printf("{\"impl\":\"%s\",\"op\":\"prefill\",\"mask\":\"%s\",\"len\":%d,\"settled\":true,"
+                      "\"pass\":%d,\"ms\":%.4f,\"tflops\":%.1f}\n",
+                      row.name, pol.name, len, pass, ms,
+                      4.0 * kHeads * kD * static_cast<double>(vis) / (ms * 1e-3) / 1e12);
+          std::fflush(stdout);
+        }
       }
     }
   }
+}
+
+// PASSES of --causal-ab / --sliding-ab: argv[2] if given (1 to 10), else 1.
+int ab_passes(int argc, char** argv) {
+  if (argc < 3) return 1;
+  const int v = std::atoi(argv[2]);
+  if (v < 1 || v > 10) {
+    std::fprintf(stderr, "attention_bench: %s takes a pass count of 1 to 10, got '%s'\n", argv[1], argv[2]);
+    std::exit(2);
+  }
+  return v;
 }
 
 int main(int argc, char** argv) {
@@ -373,7 +394,8 @@ int main(int argc, char** argv) {
                     {"swaa_tile", S::kPerTile},
                     {"swaa_persist", S::kPersistent},
                     {"swaa_tile_plain", S::kPerTile, false, false},
-                    {"swaa_persist_plain", S::kPersistent, false, false}});
+                    {"swaa_persist_plain", S::kPersistent, false, false}},
+                   ab_passes(argc, argv));
     return 0;
   }
   if (argc > 1 && std::strcmp(argv[1], "--sliding-ab") == 0) {
@@ -384,7 +406,8 @@ int main(int argc, char** argv) {
                     {"swaa_tile", S::kPerTile},
                     {"swaa_persist", S::kPersistent},
                     {"swaa_persist_early", S::kPersistent, true, false},
-                    {"swaa_persist_store", S::kPersistent, false, true}});
+                    {"swaa_persist_store", S::kPersistent, false, true}},
+                   ab_passes(argc, argv));
     return 0;
   }
 
