@@ -92,7 +92,9 @@ enum class PrefillSchedule {
 // SWAA_PREFILL_TMA_STORE=0 the earlier rule, measured on that plain path: persistent on sliding
 // layers whose queries span more than two windows and on layers with at most 8192 queries per
 // sequence, per tile on longer full-attention prompts (128k: 577 persistent against 605 per tile).
-// bench/attention_notes.md, "CTA schedules" and "Persistent on every layer".
+// bench/attention_notes.md, "CTA schedules" and "Persistent on every layer". Persistent at 128k
+// full causal is sensitive to the kernel's code (605 for this build, 562-567 for a variant whose per
+// tile speed did not move; "persistent at 128k is fragile"): re-measure it after kernel changes.
 PrefillSchedule prefill_tma_schedule(const AttentionParams& p);
 // Timestamps of one launch of the TMA prefill, for bench/attention_bench --trace (the engine never
 // asks for them). records: grid x prefill_trace_cta_words(rounds) words, zeroed by the caller; per
