@@ -4,13 +4,15 @@
 // consecutive blocks, as the engine allocates, and permuted for the TMA kernel's other row; decode:
 // permuted).
 // Prefill: one sequence of L prompt tokens; decode: batch of one generated token per sequence.
-// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --causal-ab [PASSES] |
-//                        --sliding-ab [PASSES] | --trace L [tile]]
+// Usage: attention_bench [--quick | --decode | --once | --decode-once B L | --prefill-once L |
+//                        --causal-ab [PASSES] | --sliding-ab [PASSES] | --trace L [tile]]
 //                        [--prefill | --decode-only].
 // --causal-ab: the TMA prefill (the engine's on Hopper) on full causal attention only (8k, 32k,
 // 128k), on the schedule prefill_tma_schedule picks and on each one forced, each timed after 2 s of
 // back-to-back runs (run_causal_ab.sh alternates it with the cuDNN peer); with PASSES, the rows of
 // each shape that many times, each pass starting one row later.
+// --prefill-once L: one TMA prefill of full causal attention over L tokens on the engine's schedule
+// (SWAA_PREFILL_SCHEDULE forces one), for ncu (prefill_l2.sh).
 // --sliding-ab: the same settled timing on the SWAA masks (W = 2048, S = 0 and 100): the default
 // (early setup + TMA store) against the plain kernel and each switch alone, on the rule's schedule
 // and on each one forced.
@@ -328,6 +330,19 @@ int main(int argc, char** argv) {
     std::printf("decode batch %s len %s: %d splits\n", argv[2], argv[3], splits);
     return 0;
   }
+  if (argc > 2 && std::strcmp(argv[1], "--prefill-once") == 0) {  // one TMA prefill, full causal, for ncu
+    const int len = std::atoi(argv[2]);
+    if (len < 1) {
+      std::fprintf(stderr, "attention_bench: --prefill-once takes a length >= 1, got '%s'\n", argv[2]);
+      return 2;
+    }
+    std::mt19937 r1(1);
+    Batch causal;
+    make_batch(causal, 1, len, len, {"causal", false, 0, 0, false}, r1, false);
+    check_result(swaa::cuda::attention_prefill_sm90_tma(causal.p, nullptr));
+    CHECK_CUDA(cudaDeviceSynchronize());
+    return 0;
+  }
   if (argc > 1 && std::strcmp(argv[1], "--once") == 0) {  // one launch of each kernel, for ncu
     std::mt19937 r1(1);
     Batch pre;
@@ -394,7 +409,8 @@ int main(int argc, char** argv) {
                     {"swaa_tile", S::kPerTile},
                     {"swaa_persist", S::kPersistent},
                     {"swaa_tile_plain", S::kPerTile, false, false},
-                    {"swaa_persist_plain", S::kPersistent, false, false}},
+                    {"swaa_persist_plain", S::kPersistent, false, false},
+                    {"swaa_persist_head", S::kPersistentHeadMajor}},
                    ab_passes(argc, argv));
     return 0;
   }

@@ -486,7 +486,9 @@ bool tma_store_on() { return switched_on("SWAA_PREFILL_TMA_STORE"); }
 
 // CTAs of a launch over `items` query tiles.
 int launch_grid(long long items, PrefillSchedule schedule) {
-  if (schedule == PrefillSchedule::kPersistent) return static_cast<int>(std::min<long long>(items, num_sms()));
+  if (schedule == PrefillSchedule::kPersistent || schedule == PrefillSchedule::kPersistentHeadMajor) {
+    return static_cast<int>(std::min<long long>(items, num_sms()));
+  }
   if (schedule == PrefillSchedule::kPersistentOn3) return static_cast<int>(std::min<long long>(items, 3));
   return static_cast<int>(items);
 }
@@ -517,13 +519,15 @@ PrefillSchedule prefill_tma_schedule(const AttentionParams& p) {
 }
 
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
-  static const int forced = [] {  // SWAA_PREFILL_SCHEDULE=tile / persistent: A/B switch; else the choice
+  // SWAA_PREFILL_SCHEDULE=tile / persistent / persistent_head: A/B switch; else the choice.
+  static const int forced = [] {
     const char* v = std::getenv("SWAA_PREFILL_SCHEDULE");
     const std::string s = v != nullptr ? v : "";
-    return s == "tile" ? 0 : s == "persistent" ? 1 : -1;
+    return s == "tile" ? 0 : s == "persistent" ? 1 : s == "persistent_head" ? 2 : -1;
   }();
   const PrefillSchedule schedule = forced == 0   ? PrefillSchedule::kPerTile
                                    : forced == 1 ? PrefillSchedule::kPersistent
+                                   : forced == 2 ? PrefillSchedule::kPersistentHeadMajor
                                                  : prefill_tma_schedule(p);
   return attention_prefill_sm90_tma_schedule(p, schedule, stream);
 }
@@ -557,8 +561,8 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   if (err.empty()) {
     WorkItems w;
     w.m_blocks = (p.max_seqlen_q + kBM - 1) / kBM, w.heads = p.num_heads, w.seqs = p.num_seqs;
-    w.lpt = schedule != PrefillSchedule::kPerTile;
-    w.snake = schedule == PrefillSchedule::kPersistent || schedule == PrefillSchedule::kPersistentOn3;
+    w.lpt = schedule == PrefillSchedule::kPersistent || schedule == PrefillSchedule::kPersistentOn3;
+    w.snake = schedule != PrefillSchedule::kPerTile;
     const long long items = static_cast<long long>(w.m_blocks) * w.heads * w.seqs;
     if (items > (1ll << 31) - 1) return "attention_prefill_sm90_tma: too many query tiles: " + std::to_string(items);
     const int grid = launch_grid(items, schedule);

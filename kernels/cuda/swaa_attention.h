@@ -84,11 +84,15 @@ enum class PrefillSchedule {
                     // ones; the producer fills the next tile's K/V while the consumers finish the
                     // current one
   kPersistentOn3 = 2,  // kPersistent on 3 CTAs (tests: many tiles per CTA on a small problem)
+  kPersistentHeadMajor = 3,  // one CTA per SM in kPerTile's order (one head's tiles, longest first,
+                             // then the next head), snake rounds: the CTAs running together share
+                             // a KV head. An experiment for long prompts (2026-12-04, not yet
+                             // measured; bench/attention_notes.md, "persistent at 128k is fragile")
 };
-// The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile or =persistent forces
-// one): persistent on every layer (settled, H200 2026-12-04: W = 2048 500-516 TFLOP/s against
-// 467-483 per tile; full causal 8k 575 against 539, 32k 596 against 594, 128k level; the engine's
-// 128k full-attention TTFT 0.7% shorter, 32k level). With SWAA_PREFILL_EARLY_SETUP=0 or
+// The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile, =persistent or
+// =persistent_head forces one): persistent on every layer (settled, H200 2026-12-04: W = 2048
+// 500-516 TFLOP/s against 467-483 per tile; full causal 8k 575 against 539, 32k 596 against 594,
+// 128k level; the engine's 128k full-attention TTFT 0.7% shorter, 32k level). With SWAA_PREFILL_EARLY_SETUP=0 or
 // SWAA_PREFILL_TMA_STORE=0 the earlier rule, measured on that plain path: persistent on sliding
 // layers whose queries span more than two windows and on layers with at most 8192 queries per
 // sequence, per tile on longer full-attention prompts (128k: 577 persistent against 605 per tile).
