@@ -5,7 +5,7 @@
 # the settled A/B with the head-major persistent row (run_causal_ab.sh).
 # Usage: BENCH_BIN=path/to/attention_bench bench/prefill_l2.sh [OUT_DIR] [LEN]   (GPU machine)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 bin=${BENCH_BIN:-build-cuda/bench/attention_bench}
 out=${1:-prefill-l2}
 len=${2:-131072}
