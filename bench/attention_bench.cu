@@ -268,10 +268,9 @@ std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) 
   return err;
 }
 // Every row on every mask at 8k, 32k and 128k (one sequence, consecutive blocks), each timed after
-// 2 s of back-to-back runs; one JSON line per row.
-// Each shape's rows `passes` times, pass k starting at row k (mod rows): the first row of a shape
-// read up to ~3% low at 8k in one pass (bench/attention_notes.md, "Persistent on every layer"), so
-// with passes >= 2 no row is always first.
+// 2 s of back-to-back runs; one JSON line per row. Each shape's rows `passes` times, pass k starting
+// at row k (mod rows): a call's first timing read up to ~3% low at 8k (bench/attention_notes.md,
+// "Persistent on every layer"), so with passes >= 2 no row is always first.
 void run_settled_ab(Gpu& gpu, std::mt19937& rng, std::initializer_list<Policy> masks,
                     std::initializer_list<AbRow> rows, int passes) {
   const std::vector<AbRow> list(rows);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Whether the TMA prefill's CTA schedules differ in L2 locality on long full causal prompts
 # (bench/attention_notes.md, "persistent at 128k is fragile"): Nsight Compute's duration, L2 hit
-# rate and DRAM bytes read of one 128k launch (attention_bench --prefill-once) per schedule, then
-# the settled A/B with the head-major persistent row (run_causal_ab.sh).
+# rate and DRAM bytes read of one 128k launch (attention_bench --prefill-once) per schedule. The
+# settled timing of the same schedules: run_causal_ab.sh (row swaa_persist_head).
 # Usage: BENCH_BIN=path/to/attention_bench bench/prefill_l2.sh [OUT_DIR] [LEN]   (GPU machine)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1

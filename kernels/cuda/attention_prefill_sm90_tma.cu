@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "attention_mask.cuh"
 #include "attention_mma.cuh"
@@ -520,16 +521,15 @@ PrefillSchedule prefill_tma_schedule(const AttentionParams& p) {
 
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
   // SWAA_PREFILL_SCHEDULE=tile / persistent / persistent_head: A/B switch; else the choice.
-  static const int forced = [] {
+  static const std::optional<PrefillSchedule> forced = []() -> std::optional<PrefillSchedule> {
     const char* v = std::getenv("SWAA_PREFILL_SCHEDULE");
     const std::string s = v != nullptr ? v : "";
-    return s == "tile" ? 0 : s == "persistent" ? 1 : s == "persistent_head" ? 2 : -1;
+    if (s == "tile") return PrefillSchedule::kPerTile;
+    if (s == "persistent") return PrefillSchedule::kPersistent;
+    if (s == "persistent_head") return PrefillSchedule::kPersistentHeadMajor;
+    return std::nullopt;
   }();
-  const PrefillSchedule schedule = forced == 0   ? PrefillSchedule::kPerTile
-                                   : forced == 1 ? PrefillSchedule::kPersistent
-                                   : forced == 2 ? PrefillSchedule::kPersistentHeadMajor
-                                                 : prefill_tma_schedule(p);
-  return attention_prefill_sm90_tma_schedule(p, schedule, stream);
+  return attention_prefill_sm90_tma_schedule(p, forced ? *forced : prefill_tma_schedule(p), stream);
 }
 
 std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, PrefillSchedule schedule, void* stream,

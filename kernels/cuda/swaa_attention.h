@@ -92,10 +92,11 @@ enum class PrefillSchedule {
 // The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile, =persistent or
 // =persistent_head forces one): persistent on every layer (settled, H200 2026-12-04: W = 2048
 // 500-516 TFLOP/s against 467-483 per tile; full causal 8k 575 against 539, 32k 596 against 594,
-// 128k level; the engine's 128k full-attention TTFT 0.7% shorter, 32k level). With SWAA_PREFILL_EARLY_SETUP=0 or
-// SWAA_PREFILL_TMA_STORE=0 the earlier rule, measured on that plain path: persistent on sliding
-// layers whose queries span more than two windows and on layers with at most 8192 queries per
-// sequence, per tile on longer full-attention prompts (128k: 577 persistent against 605 per tile).
+// 128k level; the engine's 128k full-attention TTFT 0.7% shorter, 32k level). With
+// SWAA_PREFILL_EARLY_SETUP=0 or SWAA_PREFILL_TMA_STORE=0 the earlier rule, measured on that plain
+// path: persistent on sliding layers whose queries span more than two windows and on layers with at
+// most 8192 queries per sequence, per tile on longer full-attention prompts (128k: 577 persistent
+// against 605 per tile).
 // bench/attention_notes.md, "CTA schedules" and "Persistent on every layer". Persistent at 128k
 // full causal is sensitive to the kernel's code (605 for this build, 562-567 for a variant whose per
 // tile speed did not move; "persistent at 128k is fragile"): re-measure it after kernel changes.
