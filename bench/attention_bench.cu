@@ -248,15 +248,17 @@ void run_decode(Gpu& gpu, int sms, std::mt19937& rng, const std::vector<int>& ba
 
 // A row of --causal-ab / --sliding-ab: the TMA prefill on the engine's schedule (no schedule) or a
 // forced one, with the kernel's switches as given for its launches: early setup
-// (SWAA_PREFILL_EARLY_SETUP) and O stored by TMA (SWAA_PREFILL_TMA_STORE), both on by default.
+// (SWAA_PREFILL_EARLY_SETUP), O stored by TMA (SWAA_PREFILL_TMA_STORE) and items prepared by the
+// producer warp (SWAA_PREFILL_PREPARED, with the other two on), all on by default.
 struct AbRow {
   const char* name;
   std::optional<swaa::cuda::PrefillSchedule> schedule;
-  bool early = true, store = true;
+  bool early = true, store = true, prepared = true;
 };
 std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) {
   const std::pair<const char*, bool> switches[] = {{"SWAA_PREFILL_EARLY_SETUP", r.early},
-                                                    {"SWAA_PREFILL_TMA_STORE", r.store}};
+                                                    {"SWAA_PREFILL_TMA_STORE", r.store},
+                                                    {"SWAA_PREFILL_PREPARED", r.prepared}};
   for (const auto& [name, on] : switches) {
     if (!on) setenv(name, "0", 1);
   }
@@ -409,7 +411,8 @@ int main(int argc, char** argv) {
                     {"swaa_persist", S::kPersistent},
                     {"swaa_tile_plain", S::kPerTile, false, false},
                     {"swaa_persist_plain", S::kPersistent, false, false},
-                    {"swaa_persist_head", S::kPersistentHeadMajor}},
+                    {"swaa_persist_head", S::kPersistentHeadMajor},
+                    {"swaa_persist_unprepared", S::kPersistent, true, true, false}},
                    ab_passes(argc, argv));
     return 0;
   }
@@ -421,7 +424,8 @@ int main(int argc, char** argv) {
                     {"swaa_tile", S::kPerTile},
                     {"swaa_persist", S::kPersistent},
                     {"swaa_persist_early", S::kPersistent, true, false},
-                    {"swaa_persist_store", S::kPersistent, false, true}},
+                    {"swaa_persist_store", S::kPersistent, false, true},
+                    {"swaa_persist_unprepared", S::kPersistent, true, true, false}},
                    ab_passes(argc, argv));
     return 0;
   }

@@ -13,7 +13,7 @@ mkdir -p "$out"
 ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 metrics=gpu__time_duration.sum,lts__t_sector_hit_rate.pct,dram__bytes_read.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed
 for sched in tile persistent persistent_head; do
-  SWAA_PREFILL_SCHEDULE=$sched "$ncu" --clock-control none --cache-control all -k regex:prefill_tma_kernel \
+  SWAA_PREFILL_SCHEDULE=$sched "$ncu" --clock-control none --cache-control all -k regex:'prefill_(tma|prepared)_kernel' \
     --metrics "$metrics" --csv "$bin" --prefill-once "$len" >"$out/ncu_$sched.csv" 2>"$out/ncu_$sched.err" ||
     { echo "prefill_l2: ncu failed for $sched"; tail -5 "$out/ncu_$sched.err"; continue; }
   echo "== $sched, full causal $len"

@@ -3,7 +3,8 @@
 #  1. attention_bench --trace: per query tile, clock cycles of each phase (Q copy, first scores,
 #     the overlapped tile loop, the last P V, the O store, between items) and the grid's tail, at 8k
 #     persistent and per tile, and 32k per tile, the default kernel and the plain one (early setup
-#     and the TMA store of O off; prefill_trace.h prints the fields).
+#     and the TMA store of O off; prefill_trace.h prints the fields). The traced instantiation is
+#     the kernel whose consumers set up each item (SWAA_PREFILL_PREPARED=0), not the engine's default.
 #  2. Nsight Compute's warp-state sampling of the 8k causal launch of attention_bench --once (the
 #     second TMA prefill it makes), per instruction of the SASS view (the CUDA view of the H200's
 #     ncu has no sampling columns): the instructions whose warps are stalled most, and why.
@@ -25,7 +26,7 @@ if ! "$ncu" --version >/dev/null 2>&1; then
   echo "prefill_profile: no ncu here, skipping the stall sampling"
   exit 0
 fi
-"$ncu" --clock-control none -k regex:prefill_tma_kernel --launch-skip 1 --launch-count 1 \
+"$ncu" --clock-control none -k regex:'prefill_(tma|prepared)_kernel' --launch-skip 1 --launch-count 1 \
   --section WarpStateStats --section SourceCounters --import-source yes -f -o "$out/causal8k" \
   "$bin" --once >"$out/ncu.log" 2>&1 || { tail -20 "$out/ncu.log"; exit 1; }
 "$ncu" -i "$out/causal8k.ncu-rep" --page details --section WarpStateStats >"$out/warp_state.txt" 2>&1

@@ -26,42 +26,17 @@
 #include <cstdlib>
 #include <optional>
 
-#include "attention_mask.cuh"
-#include "attention_mma.cuh"
+#include "attention_prefill_tma.cuh"
 #include "device_info.h"
-#include "mbarrier.cuh"
-#include "swaa_attention.h"
-#include "wgmma.cuh"
 
 namespace swaa::cuda {
 namespace {
 
-constexpr int kD = 128;
-constexpr int kBM = 128;  // query rows per CTA: 2 consumer warpgroups x 64
-constexpr int kBN = 128;  // keys per tile
-constexpr int kConsumerThreads = 256;
-constexpr int kThreads = kConsumerThreads + 128;  // + the producer warpgroup
-constexpr int kProducerWarp = kConsumerThreads / 32;
-constexpr int kProducerRegs = 40, kConsumerRegs = 232;  // 128 x 40 + 256 x 232 <= 64K
-constexpr int kTileBytes = kBN * kD * 2;                // 32 KiB; Q is the same size
-constexpr int kHalfBytes = kBN * 128;                   // one 64-column half of a tile
+using namespace prefill_tma;
 
-constexpr int kStages = 2;
 // With early setup or the TMA store switched off, full-attention layers with more queries per
 // sequence than this run one CTA per query tile (prefill_tma_schedule).
 constexpr int kPlainPersistentMaxQueries = 8192;
-constexpr int kSmem = (1 + 2 * kStages) * kTileBytes + 1024;  // Q, K and V stages, + 1024 to align
-constexpr int kOutBytes = kBM * kD * 2;                       // kTmaStore: O staged, 16 KiB per warpgroup
-struct TmaArgs {
-  AttentionParams p;
-  CUtensorMap k_page, v_page;  // box {64 columns, 1 head, page_rows keys}
-  CUtensorMap k_tile, v_tile;  // box {64, 1, 128}: a whole tile half of consecutive blocks
-  CUtensorMap out_rows;        // kTmaStore: out [tokens][heads][128], box {64 columns, 1 head, 64 rows}
-  int page_rows;               // min(block_size, 128)
-  // PrefillTrace's records (the kTrace kernel only), for the first trace_rounds rounds of a CTA.
-  unsigned long long* trace;
-  int trace_rounds;
-};
 
 // Trace records (PrefillTrace): the clock at an item's events, by its consumer warpgroup's first
 // thread; read from the params at each event, so no register is held for them. Outside the key-tile
@@ -74,115 +49,6 @@ __device__ __forceinline__ unsigned long long global_ns() {
   unsigned long long t;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
   return t;
-}
-
-struct Barriers {
-  unsigned long long full_k[kStages], full_v[kStages];    // producer -> consumers (1 arrival + bytes)
-  unsigned long long empty_k[kStages], empty_v[kStages];  // consumers -> producer (8 warps)
-};
-
-#if SWAA_WGMMA_AVAILABLE
-// The producer warp's fill of one K or V tile (keys [k0, k0 + 128)) into `dst`, completing on `bar`.
-// Lane l < 128 / page_rows owns the tile's rows [l * page_rows, (l + 1) * page_rows): one page, or a
-// slice of one when block_size > 128. When every lane's page is whole, allocated and the pages are
-// physically consecutive, lane 0 loads the tile in one box per 64-column half; else each lane its
-// page. (Splitting partial runs of consecutive pages into power-of-two boxes was measured slower on
-// both consecutive and permuted blocks: 548 vs 582 TFLOP/s at 8k causal, bench/attention_notes.md.)
-struct TileFill {
-  int first_row;    // this lane's cache row of its first key
-  bool tma;         // a whole allocated page of keys < seqlen_k
-  bool contiguous;  // every lane's page TMA-able and their rows consecutive
-  unsigned manual;  // lanes whose rows the warp copies or zero-fills instead
-  uint32_t bytes;   // what the TMA boxes of this tile bring
-
-  __device__ __forceinline__ void plan(const TmaArgs& a, const int* bt_row, int seqlen_k, int k0) {
-    const int lane = threadIdx.x % 32, R = a.page_rows, npages = kBN / R, bs = a.p.block_size;
-    const int key = k0 + lane * R;
-    int blk = -1;
-    if (lane < npages && key < seqlen_k) blk = bt_row[key / bs];
-    first_row = blk >= 0 ? blk * bs + key % bs : -1;
-    tma = blk >= 0 && key + R <= seqlen_k;
-    manual = __ballot_sync(0xffffffffu, lane < npages && !tma);
-    const int first0 = __shfl_sync(0xffffffffu, first_row, 0);
-    contiguous = __all_sync(0xffffffffu, lane >= npages || (tma && first_row == first0 + lane * R));
-    bytes = static_cast<uint32_t>(__popc(__ballot_sync(0xffffffffu, tma))) * R * kD * 2;
-  }
-
-  // cache: the K or V cache; map_page / map_tile: its tensor maps.
-  __device__ __forceinline__ void issue(const TmaArgs& a, const int* bt_row, int seqlen_k, int k0, int kv_head,
-                                        const __nv_bfloat16* cache, const CUtensorMap* map_page,
-                                        const CUtensorMap* map_tile, uint32_t dst, uint32_t bar) const {
-    const int lane = threadIdx.x % 32, R = a.page_rows;
-    if (manual != 0u) {  // the warp gathers these pages row by row (zeros where nothing may be read)
-      for (unsigned m = manual; m != 0u; m &= m - 1) {
-        const int r0 = (__ffs(m) - 1) * R;
-        for (int idx = lane; idx < R * 16; idx += 32) {
-          const int r = r0 + idx / 16, chunk = idx % 16;
-          const int row = cache_row(bt_row, a.p.block_size, seqlen_k, k0 + r);
-          uint4 v = make_uint4(0u, 0u, 0u, 0u);
-          if (row >= 0) {
-            const long long src = (static_cast<long long>(row) * a.p.num_kv_heads + kv_head) * kD + chunk * 8;
-            v = *reinterpret_cast<const uint4*>(cache + src);
-          }
-          const uint32_t at = dst + sw128_offset<kBN>(r, chunk);
-          asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(at), "r"(v.x), "r"(v.y), "r"(v.z),
-                       "r"(v.w)
-                       : "memory");
-        }
-      }
-      fence_proxy_async_smem();  // the generic writes, visible to wgmma's async proxy
-    }
-    __syncwarp();
-    if (lane == 0) mbar_arrive_expect_tx(bar, bytes);
-    if (contiguous) {
-      if (lane == 0) {
-        tma_load_3d(dst, map_tile, 0, kv_head, first_row, bar);
-        tma_load_3d(dst + kHalfBytes, map_tile, 64, kv_head, first_row, bar);
-      }
-    } else if (tma) {
-      const uint32_t d = dst + lane * R * 128;
-      tma_load_3d(d, map_page, 0, kv_head, first_row, bar);
-      tma_load_3d(d + kHalfBytes, map_page, 64, kv_head, first_row, bar);
-    }
-  }
-};
-#endif
-
-// The work items of a launch: (query tile, query head, sequence) for every sequence, numbered so
-// that item t = blockIdx.x of a one-item-per-CTA grid reproduces the 3D grid's order (query tiles
-// reversed, fastest), or with `lpt` all heads and sequences of the longest query tiles first (the
-// longest-processing-time-first order a persistent grid walks). A persistent CTA's k-th item is
-// slot(k): round k of gridDim.x items, taken in CTA order on even rounds and in reverse on odd ones
-// with `snake`, so the CTA that took a round's longest item takes the next round's shortest (in
-// plain round-robin CTA 0 takes the longest of every round, and full causal tiles then end up to
-// ~9% out of balance).
-struct WorkItems {
-  int m_blocks, heads, seqs;
-  bool lpt, snake;
-  __device__ __forceinline__ int count() const { return m_blocks * heads * seqs; }
-  __device__ __forceinline__ int slot(int k) const {
-    const int g = static_cast<int>(gridDim.x), c = static_cast<int>(blockIdx.x);
-    return k * g + (snake && (k & 1) ? g - 1 - c : c);
-  }
-  // Item t's query tile (empty() when it lies past its sequence's rows).
-  __device__ __forceinline__ PrefillCta<kBM> item(const AttentionParams& p, int t) const {
-    int seq, head, m_rev;
-    if (lpt) {
-      seq = t % seqs, head = (t / seqs) % heads, m_rev = t / (seqs * heads);
-    } else {
-      m_rev = t % m_blocks, head = (t / m_blocks) % heads, seq = t / (m_blocks * heads);
-    }
-    return PrefillCta<kBM>(p, seq, head, m_blocks - 1 - m_rev);
-  }
-};
-
-// This CTA's next non-empty item after its k-th (k = -1 to start): the k of it; w.slot(k) >=
-// w.count() when there is none.
-__device__ __forceinline__ int next_item(const AttentionParams& p, const WorkItems& w, int k) {
-  for (++k; w.slot(k) < w.count(); ++k) {
-    if (!w.item(p, w.slot(k)).empty()) break;
-  }
-  return k;
 }
 
 // One CTA per item (grid = items) or persistent (grid = SMs, each CTA walking its items): the
@@ -243,27 +109,11 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   if (warp >= kProducerWarp) {
     setmaxnreg_dec<kProducerRegs>();
     if (warp != kProducerWarp) return;
-    const __nv_bfloat16* k_cache = static_cast<const __nv_bfloat16*>(p.k_cache);
-    const __nv_bfloat16* v_cache = static_cast<const __nv_bfloat16*>(p.v_cache);
     int g = 0;
     for (int k = first; w.slot(k) < w.count(); k = next_item(p, w, k)) {
       const PrefillCta<kBM> it = w.item(p, w.slot(k));
       const TileList tiles = warp_key_ranges<kBM>(p, it.q_begin, it.m0, it.q_len).tiles<kBN>();
-      const int seqlen_k = p.seqlen_k[it.seq];
-      const int* bt_row = p.block_table + static_cast<long long>(it.seq) * p.max_blocks;
-      for (int j = 0; j < tiles.size(); ++j, ++g) {
-        const int s = g % kStages;
-        const uint32_t reuse_parity = ((g / kStages) - 1) & 1;
-        const int k0 = tiles.tile(j) * kBN;
-        TileFill f;
-        f.plan(a, bt_row, seqlen_k, k0);
-        if (g >= kStages) mbar_wait(smem_u32(&bars.empty_k[s]), reuse_parity);
-        f.issue(a, bt_row, seqlen_k, k0, it.kv_head, k_cache, &a.k_page, &a.k_tile, k_smem + s * kTileBytes,
-                smem_u32(&bars.full_k[s]));
-        if (g >= kStages) mbar_wait(smem_u32(&bars.empty_v[s]), reuse_parity);
-        f.issue(a, bt_row, seqlen_k, k0, it.kv_head, v_cache, &a.v_page, &a.v_tile, v_smem + s * kTileBytes,
-                smem_u32(&bars.full_v[s]));
-      }
+      fill_item_tiles(a, it, tiles, g, bars, k_smem, v_smem);
     }
     return;
   }
@@ -396,43 +246,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
     wgmma_hold(o);
     trace_event(k, kTraceLastProduct);
     release(bars.empty_v[last]);  // the producer may refill it for the next item
-    if (kTmaStore && it.m0 + wg * 64 + 64 <= it.q_len) {
-      const bool leader = tid % 128 == 0;
-      if (leader) bulk_wait_read<0>();  // the previous item's store has read the staging buffer
-      named_bar_sync(1 + wg, 128);
-      const uint32_t dst = out_smem + wg * (kOutBytes / 2);
-      float inv[2];
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const float l = warp_sum4(row_sum[h]);
-        inv[h] = l > 0.f ? 1.f / l : 0.f;
-      }
-      auto pack = [&](int cg, int h) {
-        const __nv_bfloat162 v = __floats2bfloat162_rn(o[cg][2 * h] * inv[h], o[cg][2 * h + 1] * inv[h]);
-        return *reinterpret_cast<const uint32_t*>(&v);
-      };
-      // stmatrix q: matrices (rows h = 0, 1) x (column groups 2q, 2q + 1); lane l addresses row l % 8
-      // of matrix l / 8, i.e. row warp_in_wg * 16 + 8 * (l / 8 % 2) + l % 8, chunk 2q + l / 16.
-      const int m_row = warp_in_wg * 16 + 8 * ((lane / 8) % 2) + lane % 8;
-#pragma unroll
-      for (int q = 0; q < kD / 16; ++q) {
-        stmatrix_x4(dst + sw128_offset<64>(m_row, 2 * q + lane / 16), pack(2 * q, 0), pack(2 * q, 1),
-                    pack(2 * q + 1, 0), pack(2 * q + 1, 1));
-      }
-      fence_proxy_async_smem();  // the generic writes, visible to the TMA store's async proxy
-      named_bar_sync(1 + wg, 128);
-      if (leader) {
-        const int row = it.q_begin + it.m0 + wg * 64;
-        tma_store_3d(&a.out_rows, 0, it.head, row, dst);
-        tma_store_3d(&a.out_rows, 64, it.head, row, dst + 64 * 128);
-        bulk_commit();
-      }
-    } else {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        store_out_row<kD / 8>(p.out, p.num_heads, it.head, it.q_begin, it.q_len, row0 + 8 * h, o, h, row_sum[h], lane);
-      }
-    }
+    store_o(a, kTmaStore, out_smem, it.head, it.q_begin, it.m0, it.q_len, row0, o, row_sum);
     trace_event(k, kTraceStored);
     g += num_tiles;
     k = next;
@@ -484,6 +298,7 @@ bool switched_on(const char* name) {
 }
 bool early_setup_on() { return switched_on("SWAA_PREFILL_EARLY_SETUP"); }
 bool tma_store_on() { return switched_on("SWAA_PREFILL_TMA_STORE"); }
+bool prepared_on() { return switched_on("SWAA_PREFILL_PREPARED"); }
 
 // CTAs of a launch over `items` query tiles.
 int launch_grid(long long items, PrefillSchedule schedule) {
@@ -553,11 +368,16 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   // turns either off.
   const bool early = early_setup_on();
   const bool tma_store = tma_store_on() && reinterpret_cast<uintptr_t>(p.out) % 16 == 0;
+  // Items prepared by the producer warp (attention_prefill_sm90_prepared.cu; SWAA_PREFILL_PREPARED=0
+  // turns it off): with both switches above on; Q loaded by TMA; not in the traced instantiation.
+  const bool prepared =
+      trace == nullptr && early && tma_store && prepared_on() && reinterpret_cast<uintptr_t>(p.q) % 16 == 0;
   err = encode_rows_map(&a.k_page, p.k_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.v_page, p.v_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.k_tile, p.k_cache, p.num_kv_heads, p.num_slots, kBN);
   if (err.empty()) err = encode_rows_map(&a.v_tile, p.v_cache, p.num_kv_heads, p.num_slots, kBN);
   if (err.empty() && tma_store) err = encode_rows_map(&a.out_rows, p.out, p.num_heads, p.num_tokens, 64);
+  if (err.empty() && prepared) err = encode_rows_map(&a.q_rows, p.q, p.num_heads, p.num_tokens, kBM);
   if (err.empty()) {
     WorkItems w;
     w.m_blocks = (p.max_seqlen_q + kBM - 1) / kBM, w.heads = p.num_heads, w.seqs = p.num_seqs;
@@ -569,6 +389,10 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
     if (trace != nullptr && trace->grid != grid) {
       return "attention_prefill_sm90_tma: the trace has room for " + std::to_string(trace->grid) +
              " CTAs, the launch has " + std::to_string(grid);
+    }
+    if (prepared) {
+      err = launch_prefill_prepared(a, w, grid, static_cast<cudaStream_t>(stream));
+      return err.empty() ? "" : "attention_prefill_sm90_tma: " + err;
     }
     using Kernel = void (*)(TmaArgs, WorkItems);
     static constexpr Kernel kernels[2][2][2] = {

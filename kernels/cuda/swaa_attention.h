@@ -74,7 +74,9 @@ std::string attention_prefill_sm90_cp_async(const AttentionParams& p, void* stre
 // producer warp, two consumer warpgroups overlapping softmax with the MMAs; same result as
 // attention_prefill_sm90, which runs it wherever prefill_tma_supported(p) (SWAA_PREFILL_TMA=0: not).
 // Each query tile's Q copy starts before its setup loads and O goes out through shared memory with
-// TMA stores (SWAA_PREFILL_EARLY_SETUP=0 / SWAA_PREFILL_TMA_STORE=0 turn either off).
+// TMA stores (SWAA_PREFILL_EARLY_SETUP=0 / SWAA_PREFILL_TMA_STORE=0 turn either off); with both on,
+// the producer warp prepares each tile (setup in shared memory, Q by TMA;
+// attention_prefill_sm90_prepared.cu, SWAA_PREFILL_PREPARED=0 turns it off).
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream);
 // How its query tiles (one per 128 queries, query head and sequence) are laid out on CTAs.
 enum class PrefillSchedule {
@@ -86,8 +88,9 @@ enum class PrefillSchedule {
   kPersistentOn3 = 2,  // kPersistent on 3 CTAs (tests: many tiles per CTA on a small problem)
   kPersistentHeadMajor = 3,  // one CTA per SM in kPerTile's order (one head's tiles, longest first,
                              // then the next head), snake rounds: the CTAs running together share
-                             // a KV head. An experiment for long prompts (2026-12-04, not yet
-                             // measured; bench/attention_notes.md, "persistent at 128k is fragile")
+                             // a KV head. An experiment: at 128k full causal its L2 hit rate is
+                             // 92% against kPersistent's 74%, yet it is no faster (599.5 against
+                             // 604.1 TFLOP/s; bench/attention_notes.md, "The L2 guess")
 };
 // The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile, =persistent or
 // =persistent_head forces one): persistent on every layer (settled, H200 2026-12-04: W = 2048
