@@ -58,12 +58,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   constexpr unsigned kConsumerWarps = kConsumerThreads / 32;
   if (tid == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      mbar_init(smem_u32(&bars.ring.full_k[s]), 1);
-      mbar_init(smem_u32(&bars.ring.full_v[s]), 1);
-      mbar_init(smem_u32(&bars.ring.empty_k[s]), kConsumerWarps);
-      mbar_init(smem_u32(&bars.ring.empty_v[s]), kConsumerWarps);
-    }
+    init_stage_ring(bars.ring);
     for (int b = 0; b < 2; ++b) {
       mbar_init(smem_u32(&bars.q_full[b]), 1);
       mbar_init(smem_u32(&bars.q_empty[b]), kConsumerWarps);
@@ -76,10 +71,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
   }
   if (warp == kProducerWarp && lane == 0) {
     tma_prefetch_map(&a.q_rows);
-    tma_prefetch_map(&a.k_page);
-    tma_prefetch_map(&a.v_page);
-    tma_prefetch_map(&a.k_tile);
-    tma_prefetch_map(&a.v_tile);
+    prefetch_kv_maps(a);
   }
   __syncthreads();  // the barriers' initialisation, to every thread
   // Phase parity of the n-th use (from 0) of a two-slot resource, and of the one before it.

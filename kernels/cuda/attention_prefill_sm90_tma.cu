@@ -83,20 +83,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_tma_kernel(const __grid_c
   if (w.slot(first) >= w.count()) return;
   const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   if (tid == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      mbar_init(smem_u32(&bars.full_k[s]), 1);
-      mbar_init(smem_u32(&bars.full_v[s]), 1);
-      mbar_init(smem_u32(&bars.empty_k[s]), kConsumerThreads / 32);
-      mbar_init(smem_u32(&bars.empty_v[s]), kConsumerThreads / 32);
-    }
+    init_stage_ring(bars);
     fence_mbar_init();
   }
-  if (warp == kProducerWarp && lane == 0) {
-    tma_prefetch_map(&a.k_page);
-    tma_prefetch_map(&a.v_page);
-    tma_prefetch_map(&a.k_tile);
-    tma_prefetch_map(&a.v_tile);
-  }
+  if (warp == kProducerWarp && lane == 0) prefetch_kv_maps(a);
   __syncthreads();  // the barriers' initialisation, to every thread
   if (kTrace && tid == 0) {
     unsigned smid;

@@ -177,6 +177,23 @@ __device__ __forceinline__ int next_item(const AttentionParams& p, const WorkIte
 }
 
 #if SWAA_WGMMA_AVAILABLE
+// The stage ring's barriers (by one thread): "full" completed by the producer's one arrival and
+// the TMA bytes, "empty" by one arrival per consumer warp.
+__device__ __forceinline__ void init_stage_ring(Barriers& bars) {
+  for (int s = 0; s < kStages; ++s) {
+    mbar_init(smem_u32(&bars.full_k[s]), 1);
+    mbar_init(smem_u32(&bars.full_v[s]), 1);
+    mbar_init(smem_u32(&bars.empty_k[s]), kConsumerThreads / 32);
+    mbar_init(smem_u32(&bars.empty_v[s]), kConsumerThreads / 32);
+  }
+}
+// The K and V tensor maps into the TMA unit's cache (by one thread).
+__device__ __forceinline__ void prefetch_kv_maps(const TmaArgs& a) {
+  tma_prefetch_map(&a.k_page);
+  tma_prefetch_map(&a.v_page);
+  tma_prefetch_map(&a.k_tile);
+  tma_prefetch_map(&a.v_tile);
+}
 // A consumer warpgroup's store of its 64 rows of O (this thread's rows row0 and row0 + 8 of the
 // item, accumulators o, softmax sums row_sum), normalised to bf16. With `tma` and all 64 rows
 // queries: stmatrix into the warpgroup's half of the staging buffer at out_smem (the 128-byte
