@@ -254,6 +254,7 @@ struct AbRow {
   const char* name;
   std::optional<swaa::cuda::PrefillSchedule> schedule;
   bool early = true, store = true, prepared = true;
+  bool untimed_first_qk = false;  // SWAA_PREFILL_UNTIMED_FIRST_QK=1 (an experiment)
 };
 std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) {
   const std::pair<const char*, bool> switches[] = {{"SWAA_PREFILL_EARLY_SETUP", r.early},
@@ -262,11 +263,13 @@ std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) 
   for (const auto& [name, on] : switches) {
     if (!on) setenv(name, "0", 1);
   }
+  if (r.untimed_first_qk) setenv("SWAA_PREFILL_UNTIMED_FIRST_QK", "1", 1);
   std::string err = r.schedule ? swaa::cuda::attention_prefill_sm90_tma_schedule(p, *r.schedule, nullptr)
                                : swaa::cuda::attention_prefill_sm90_tma(p, nullptr);
   for (const auto& [name, on] : switches) {
     if (!on) unsetenv(name);
   }
+  if (r.untimed_first_qk) unsetenv("SWAA_PREFILL_UNTIMED_FIRST_QK");
   return err;
 }
 // Every row on every mask at 8k, 32k and 128k (one sequence, consecutive blocks), each timed after
@@ -412,7 +415,8 @@ int main(int argc, char** argv) {
                     {"swaa_tile_plain", S::kPerTile, false, false},
                     {"swaa_persist_plain", S::kPersistent, false, false},
                     {"swaa_persist_head", S::kPersistentHeadMajor},
-                    {"swaa_persist_unprepared", S::kPersistent, true, true, false}},
+                    {"swaa_persist_unprepared", S::kPersistent, true, true, false},
+                    {"swaa_persist_untimed", S::kPersistent, true, true, true, true}},
                    ab_passes(argc, argv));
     return 0;
   }
@@ -425,7 +429,8 @@ int main(int argc, char** argv) {
                     {"swaa_persist", S::kPersistent},
                     {"swaa_persist_early", S::kPersistent, true, false},
                     {"swaa_persist_store", S::kPersistent, false, true},
-                    {"swaa_persist_unprepared", S::kPersistent, true, true, false}},
+                    {"swaa_persist_unprepared", S::kPersistent, true, true, false},
+                    {"swaa_persist_untimed", S::kPersistent, true, true, true, true}},
                    ab_passes(argc, argv));
     return 0;
   }

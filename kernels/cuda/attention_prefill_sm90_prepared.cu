@@ -41,6 +41,9 @@ struct PreparedBarriers {
 // Q (two buffers), K and V stages, O staging, + 1024 to align.
 constexpr int kPreparedSmem = (2 + 2 * kStages) * kTileBytes + kOutBytes + 1024;
 
+// kUntimedFirstQk (SWAA_PREFILL_UNTIMED_FIRST_QK=1; an experiment, not yet measured): each item's
+// first Q K^T issued without waiting for the warpgroup's turn.
+template <bool kUntimedFirstQk>
 __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __grid_constant__ TmaArgs a,
                                                                      const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
@@ -204,9 +207,12 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     const int st = g % kStages;
     mbar_wait(smem_u32(&bars.q_full[c & 1]), use_parity(c));
     mbar_wait(smem_u32(&bars.ring.full_k[st]), full_parity(g));
-    my_turn();
+    // Untimed (the experiment): this half-full turn's Q K_0^T runs beside the other warpgroup's
+    // MMAs instead of alone in a turn of its own. Both warpgroups skip the same turns, so the
+    // alternation holds; the CTA's last turn is still the last item's P V.
+    if constexpr (!kUntimedFirstQk) my_turn();
     issue_qk(q_of(c), st);
-    your_turn();
+    if constexpr (!kUntimedFirstQk) your_turn();
     wgmma_wait<0>();
     wgmma_hold(s);
     release(bars.ring.empty_k[st]);
@@ -269,10 +275,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
 }  // namespace
 
 std::string launch_prefill_prepared(const TmaArgs& a, const WorkItems& w, int grid, cudaStream_t stream) {
-  cudaError_t e =
-      cudaFuncSetAttribute(prefill_prepared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kPreparedSmem);
+  const auto kernel = a.untimed_first_qk != 0 ? prefill_prepared_kernel<true> : prefill_prepared_kernel<false>;
+  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kPreparedSmem);
   if (e != cudaSuccess) return std::string("shared memory of the prepared-items kernel: ") + cudaGetErrorString(e);
-  prefill_prepared_kernel<<<grid, kThreads, kPreparedSmem, stream>>>(a, w);
+  kernel<<<grid, kThreads, kPreparedSmem, stream>>>(a, w);
   e = cudaGetLastError();
   return e == cudaSuccess ? "" : std::string("launch of the prepared-items kernel failed: ") + cudaGetErrorString(e);
 }

@@ -353,6 +353,8 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.trace = trace != nullptr ? trace->records : nullptr;
   a.trace_rounds = trace != nullptr ? trace->rounds : 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
+  const char* untimed = std::getenv("SWAA_PREFILL_UNTIMED_FIRST_QK");
+  a.untimed_first_qk = untimed != nullptr && std::string(untimed) == "1" ? 1 : 0;
   // kEarlySetup / kTmaStore: on for every layer, measured for full attention and sliding windows
   // (2026-12-03/04, bench/attention_notes.md). SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =0
   // turns either off.

@@ -40,6 +40,9 @@ struct TmaArgs {
   // PrefillTrace's records (the kTrace kernel only), for the first trace_rounds rounds of a CTA.
   unsigned long long* trace;
   int trace_rounds;
+  // The prepared-items kernel only (SWAA_PREFILL_UNTIMED_FIRST_QK=1, an experiment, off): each
+  // item's first Q K^T issued without waiting for the warpgroup's turn.
+  int untimed_first_qk;
 };
 
 struct Barriers {
