@@ -254,7 +254,7 @@ struct AbRow {
   const char* name;
   std::optional<swaa::cuda::PrefillSchedule> schedule;
   bool early = true, store = true, prepared = true;
-  bool untimed_first_qk = false;  // SWAA_PREFILL_UNTIMED_FIRST_QK=1 (an experiment)
+  const char* untimed = nullptr;  // SWAA_PREFILL_UNTIMED_TURNS ("first", "edges": an experiment)
 };
 std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) {
   const std::pair<const char*, bool> switches[] = {{"SWAA_PREFILL_EARLY_SETUP", r.early},
@@ -263,13 +263,13 @@ std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) 
   for (const auto& [name, on] : switches) {
     if (!on) setenv(name, "0", 1);
   }
-  if (r.untimed_first_qk) setenv("SWAA_PREFILL_UNTIMED_FIRST_QK", "1", 1);
+  if (r.untimed != nullptr) setenv("SWAA_PREFILL_UNTIMED_TURNS", r.untimed, 1);
   std::string err = r.schedule ? swaa::cuda::attention_prefill_sm90_tma_schedule(p, *r.schedule, nullptr)
                                : swaa::cuda::attention_prefill_sm90_tma(p, nullptr);
   for (const auto& [name, on] : switches) {
     if (!on) unsetenv(name);
   }
-  if (r.untimed_first_qk) unsetenv("SWAA_PREFILL_UNTIMED_FIRST_QK");
+  if (r.untimed != nullptr) unsetenv("SWAA_PREFILL_UNTIMED_TURNS");
   return err;
 }
 // Every row on every mask at 8k, 32k and 128k (one sequence, consecutive blocks), each timed after
@@ -416,7 +416,8 @@ int main(int argc, char** argv) {
                     {"swaa_persist_plain", S::kPersistent, false, false},
                     {"swaa_persist_head", S::kPersistentHeadMajor},
                     {"swaa_persist_unprepared", S::kPersistent, true, true, false},
-                    {"swaa_persist_untimed", S::kPersistent, true, true, true, true}},
+                    {"swaa_persist_untimed_first", S::kPersistent, true, true, true, "first"},
+                    {"swaa_persist_untimed_edges", S::kPersistent, true, true, true, "edges"}},
                    ab_passes(argc, argv));
     return 0;
   }
@@ -430,7 +431,8 @@ int main(int argc, char** argv) {
                     {"swaa_persist_early", S::kPersistent, true, false},
                     {"swaa_persist_store", S::kPersistent, false, true},
                     {"swaa_persist_unprepared", S::kPersistent, true, true, false},
-                    {"swaa_persist_untimed", S::kPersistent, true, true, true, true}},
+                    {"swaa_persist_untimed_first", S::kPersistent, true, true, true, "first"},
+                    {"swaa_persist_untimed_edges", S::kPersistent, true, true, true, "edges"}},
                    ab_passes(argc, argv));
     return 0;
   }

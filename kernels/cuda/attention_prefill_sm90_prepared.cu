@@ -41,9 +41,12 @@ struct PreparedBarriers {
 // Q (two buffers), K and V stages, O staging, + 1024 to align.
 constexpr int kPreparedSmem = (2 + 2 * kStages) * kTileBytes + kOutBytes + 1024;
 
-// kUntimedFirstQk (SWAA_PREFILL_UNTIMED_FIRST_QK=1; an experiment, not yet measured): each item's
-// first Q K^T issued without waiting for the warpgroup's turn.
-template <bool kUntimedFirstQk>
+// kUntimed (SWAA_PREFILL_UNTIMED_TURNS; an experiment, not yet measured): an item's first turn
+// (Q K_0^T alone) and last turn (P V_last alone) each issue half the MMAs of a loop turn. 1: the
+// first one issued without waiting for the warpgroup's turn, so it runs beside the other
+// warpgroup's MMAs; 2: the last one too. Both warpgroups skip the same turns, so the alternation
+// holds.
+template <int kUntimed>
 __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __grid_constant__ TmaArgs a,
                                                                      const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
@@ -207,12 +210,9 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     const int st = g % kStages;
     mbar_wait(smem_u32(&bars.q_full[c & 1]), use_parity(c));
     mbar_wait(smem_u32(&bars.ring.full_k[st]), full_parity(g));
-    // Untimed (the experiment): this half-full turn's Q K_0^T runs beside the other warpgroup's
-    // MMAs instead of alone in a turn of its own. Both warpgroups skip the same turns, so the
-    // alternation holds; the CTA's last turn is still the last item's P V.
-    if constexpr (!kUntimedFirstQk) my_turn();
+    if constexpr (kUntimed == 0) my_turn();
     issue_qk(q_of(c), st);
-    if constexpr (!kUntimedFirstQk) your_turn();
+    if constexpr (kUntimed == 0) your_turn();
     wgmma_wait<0>();
     wgmma_hold(s);
     release(bars.ring.empty_k[st]);
@@ -254,9 +254,11 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     Item nx;
     const bool more = read_item(c + 1, nx);
     mbar_wait(smem_u32(&bars.ring.full_v[last]), full_parity(gl));
-    my_turn();  // P V_last alone
+    if constexpr (kUntimed < 2) my_turn();  // P V_last alone
     issue_pv(last);
-    if (wg == 0 || more) your_turn();  // warpgroup 1 issues the CTA's very last MMAs
+    if constexpr (kUntimed < 2) {
+      if (wg == 0 || more) your_turn();  // warpgroup 1 issues the CTA's very last MMAs
+    }
     wgmma_wait<0>();
     wgmma_hold(o);
     release(bars.ring.empty_v[last]);
@@ -265,6 +267,11 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     g += n;
     cur = nx;
     first_turn(c + 1, g);
+  }
+  // kUntimed == 2: warpgroup 1 arrived after each of its turns (and once at the start), one more
+  // than warpgroup 0 waited for: that arrival completes here.
+  if constexpr (kUntimed == 2) {
+    if (wg == 0) my_turn();
   }
   if (tid % 128 == 0) bulk_wait_read<0>();  // the staging buffer outlives its last store's reads
 #else
@@ -275,7 +282,9 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
 }  // namespace
 
 std::string launch_prefill_prepared(const TmaArgs& a, const WorkItems& w, int grid, cudaStream_t stream) {
-  const auto kernel = a.untimed_first_qk != 0 ? prefill_prepared_kernel<true> : prefill_prepared_kernel<false>;
+  const auto kernel = a.untimed_turns == 2   ? prefill_prepared_kernel<2>
+                      : a.untimed_turns == 1 ? prefill_prepared_kernel<1>
+                                             : prefill_prepared_kernel<0>;
   cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kPreparedSmem);
   if (e != cudaSuccess) return std::string("shared memory of the prepared-items kernel: ") + cudaGetErrorString(e);
   kernel<<<grid, kThreads, kPreparedSmem, stream>>>(a, w);

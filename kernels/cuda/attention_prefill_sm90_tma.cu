@@ -353,8 +353,9 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.trace = trace != nullptr ? trace->records : nullptr;
   a.trace_rounds = trace != nullptr ? trace->rounds : 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
-  const char* untimed = std::getenv("SWAA_PREFILL_UNTIMED_FIRST_QK");
-  a.untimed_first_qk = untimed != nullptr && std::string(untimed) == "1" ? 1 : 0;
+  const char* untimed = std::getenv("SWAA_PREFILL_UNTIMED_TURNS");  // "first" / "edges": an experiment
+  const std::string untimed_turns = untimed != nullptr ? untimed : "";
+  a.untimed_turns = untimed_turns == "edges" ? 2 : untimed_turns == "first" ? 1 : 0;
   // kEarlySetup / kTmaStore: on for every layer, measured for full attention and sliding windows
   // (2026-12-03/04, bench/attention_notes.md). SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =0
   // turns either off.

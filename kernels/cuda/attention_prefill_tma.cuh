@@ -40,9 +40,9 @@ struct TmaArgs {
   // PrefillTrace's records (the kTrace kernel only), for the first trace_rounds rounds of a CTA.
   unsigned long long* trace;
   int trace_rounds;
-  // The prepared-items kernel only (SWAA_PREFILL_UNTIMED_FIRST_QK=1, an experiment, off): each
-  // item's first Q K^T issued without waiting for the warpgroup's turn.
-  int untimed_first_qk;
+  // The prepared-items kernel only (SWAA_PREFILL_UNTIMED_TURNS, an experiment, off): 1 ("first"):
+  // each item's first Q K^T issued outside the turn taking; 2 ("edges"): its last P V too.
+  int untimed_turns;
 };
 
 struct Barriers {

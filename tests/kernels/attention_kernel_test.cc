@@ -615,10 +615,12 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
     ::unsetenv("SWAA_PREFILL_PREPARED");
-    ::setenv("SWAA_PREFILL_UNTIMED_FIRST_QK", "1", 1);  // the prepared kernel's experiment
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-    check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
-    ::unsetenv("SWAA_PREFILL_UNTIMED_FIRST_QK");
+    for (const char* untimed : {"first", "edges"}) {  // the prepared kernel's experiment
+      ::setenv("SWAA_PREFILL_UNTIMED_TURNS", untimed, 1);
+      check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
+      check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
+    }
+    ::unsetenv("SWAA_PREFILL_UNTIMED_TURNS");
     check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
     ::setenv("SWAA_PREFILL_TMA_STORE", "0", 1);  // early setup only
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
