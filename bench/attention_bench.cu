@@ -414,7 +414,6 @@ int main(int argc, char** argv) {
                     {"swaa_persist", S::kPersistent},
                     {"swaa_tile_plain", S::kPerTile, false, false},
                     {"swaa_persist_plain", S::kPersistent, false, false},
-                    {"swaa_persist_head", S::kPersistentHeadMajor},
                     {"swaa_persist_unprepared", S::kPersistent, true, true, false},
                     {"swaa_persist_untimed_first", S::kPersistent, true, true, true, "first"},
                     {"swaa_persist_untimed_edges", S::kPersistent, true, true, true, "edges"}},

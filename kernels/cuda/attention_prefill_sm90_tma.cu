@@ -292,7 +292,7 @@ bool prepared_on() { return switched_on("SWAA_PREFILL_PREPARED"); }
 
 // CTAs of a launch over `items` query tiles.
 int launch_grid(long long items, PrefillSchedule schedule) {
-  if (schedule == PrefillSchedule::kPersistent || schedule == PrefillSchedule::kPersistentHeadMajor) {
+  if (schedule == PrefillSchedule::kPersistent) {
     return static_cast<int>(std::min<long long>(items, num_sms()));
   }
   if (schedule == PrefillSchedule::kPersistentOn3) return static_cast<int>(std::min<long long>(items, 3));
@@ -325,13 +325,12 @@ PrefillSchedule prefill_tma_schedule(const AttentionParams& p) {
 }
 
 std::string attention_prefill_sm90_tma(const AttentionParams& p, void* stream) {
-  // SWAA_PREFILL_SCHEDULE=tile / persistent / persistent_head: A/B switch; else the choice.
+  // SWAA_PREFILL_SCHEDULE=tile / persistent: A/B switch; else the choice.
   static const std::optional<PrefillSchedule> forced = []() -> std::optional<PrefillSchedule> {
     const char* v = std::getenv("SWAA_PREFILL_SCHEDULE");
     const std::string s = v != nullptr ? v : "";
     if (s == "tile") return PrefillSchedule::kPerTile;
     if (s == "persistent") return PrefillSchedule::kPersistent;
-    if (s == "persistent_head") return PrefillSchedule::kPersistentHeadMajor;
     return std::nullopt;
   }();
   return attention_prefill_sm90_tma_schedule(p, forced ? *forced : prefill_tma_schedule(p), stream);

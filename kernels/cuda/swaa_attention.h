@@ -86,14 +86,9 @@ enum class PrefillSchedule {
                     // ones; the producer fills the next tile's K/V while the consumers finish the
                     // current one
   kPersistentOn3 = 2,  // kPersistent on 3 CTAs (tests: many tiles per CTA on a small problem)
-  kPersistentHeadMajor = 3,  // one CTA per SM in kPerTile's order (one head's tiles, longest first,
-                             // then the next head), snake rounds: the CTAs running together share
-                             // a KV head. An experiment: at 128k full causal its L2 hit rate is
-                             // 92% against kPersistent's 74%, yet it is no faster (599.5 against
-                             // 604.1 TFLOP/s; bench/attention_notes.md, "The L2 guess")
 };
-// The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile, =persistent or
-// =persistent_head forces one): persistent on every layer (settled, H200 2026-12-04: W = 2048
+// The schedule attention_prefill_sm90_tma runs (SWAA_PREFILL_SCHEDULE=tile or =persistent forces
+// one): persistent on every layer (settled, H200 2026-12-04: W = 2048
 // 500-516 TFLOP/s against 467-483 per tile; full causal 8k 575 against 539, 32k 596 against 594,
 // 128k level; the engine's 128k full-attention TTFT 0.7% shorter, 32k level). With
 // SWAA_PREFILL_EARLY_SETUP=0 or SWAA_PREFILL_TMA_STORE=0 the earlier rule, measured on that plain

@@ -590,9 +590,9 @@ TEST(AttentionKernels, PrefillTmaScheduleChoice) {
 // the sweep's 16, 5, 64, 1, 32), then on the page shapes only it has: 8-key pages (one box per
 // 8 rows), 128 and 256 (a tile inside one page), and consecutive blocks (one box per tile half),
 // with the sequences' last pages partly past seqlen_k and released blocks NaN-poisoned; each case
-// on every CTA schedule (per tile, persistent, persistent on 3 CTAs: many tiles per CTA, persistent
-// head-major), with the items prepared by the producer warp (the default) and without, and with the
-// early setup and the TMA store of O switched on and off.
+// on every CTA schedule (per tile, persistent, persistent on 3 CTAs: many tiles per CTA), with the
+// items prepared by the producer warp (the default) and without, the prepared kernel's untimed-turn
+// experiments, and the early setup and the TMA store of O switched on and off.
 TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   auto check_tma = [](const Problem& pr, const std::vector<double>& ref, const std::vector<float>& naive,
@@ -602,7 +602,7 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     p.k_cache = p.v_cache = reinterpret_cast<const void*>(256);
     if (!cuda::prefill_tma_supported(p)) return;
     for (auto s : {cuda::PrefillSchedule::kPerTile, cuda::PrefillSchedule::kPersistent,
-                   cuda::PrefillSchedule::kPersistentOn3, cuda::PrefillSchedule::kPersistentHeadMajor}) {
+                   cuda::PrefillSchedule::kPersistentOn3}) {
       check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(s), ref, naive, sum);
     }
     // The bench's traced instantiation: the same results, and sane records (3 CTAs: many rounds each).
