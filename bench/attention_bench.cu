@@ -278,7 +278,13 @@ std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) 
 // "Persistent on every layer"), so with passes >= 2 no row is always first.
 void run_settled_ab(Gpu& gpu, std::mt19937& rng, std::initializer_list<Policy> masks,
                     std::initializer_list<AbRow> rows, int passes) {
-  const std::vector<AbRow> list(rows);
+  // Every call compares the prepared-items kernel with the kernel before it and its experiments.
+  std::vector<AbRow> list(rows);
+  list.insert(list.end(), {{"swaa_persist_unprepared", swaa::cuda::PrefillSchedule::kPersistent, true, true, false},
+                           {"swaa_persist_untimed_first", swaa::cuda::PrefillSchedule::kPersistent, true, true, true,
+                            "first"},
+                           {"swaa_persist_untimed_edges", swaa::cuda::PrefillSchedule::kPersistent, true, true, true,
+                            "edges"}});
   const int n = static_cast<int>(list.size());
   for (int len : {8192, 32768, 131072}) {
     for (const Policy& pol : masks) {
@@ -413,10 +419,7 @@ int main(int argc, char** argv) {
                     {"swaa_tile", S::kPerTile},
                     {"swaa_persist", S::kPersistent},
                     {"swaa_tile_plain", S::kPerTile, false, false},
-                    {"swaa_persist_plain", S::kPersistent, false, false},
-                    {"swaa_persist_unprepared", S::kPersistent, true, true, false},
-                    {"swaa_persist_untimed_first", S::kPersistent, true, true, true, "first"},
-                    {"swaa_persist_untimed_edges", S::kPersistent, true, true, true, "edges"}},
+                    {"swaa_persist_plain", S::kPersistent, false, false}},
                    ab_passes(argc, argv));
     return 0;
   }
@@ -428,10 +431,7 @@ int main(int argc, char** argv) {
                     {"swaa_tile", S::kPerTile},
                     {"swaa_persist", S::kPersistent},
                     {"swaa_persist_early", S::kPersistent, true, false},
-                    {"swaa_persist_store", S::kPersistent, false, true},
-                    {"swaa_persist_unprepared", S::kPersistent, true, true, false},
-                    {"swaa_persist_untimed_first", S::kPersistent, true, true, true, "first"},
-                    {"swaa_persist_untimed_edges", S::kPersistent, true, true, true, "edges"}},
+                    {"swaa_persist_store", S::kPersistent, false, true}},
                    ab_passes(argc, argv));
     return 0;
   }

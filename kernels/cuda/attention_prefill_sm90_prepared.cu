@@ -14,7 +14,6 @@
 // was measured on top of this and was slower; not kept.
 #include <cuda_runtime.h>
 
-#include <climits>
 #include <string>
 
 #include "attention_prefill_tma.cuh"
@@ -80,7 +79,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     prefetch_kv_maps(a);
   }
   __syncthreads();  // the barriers' initialisation, to every thread
-  // Phase parity of the n-th use (from 0) of a two-slot resource, and of the one before it.
+  // Phase parity of the n-th use (from 0) of a two-slot resource.
   auto use_parity = [](int n) { return static_cast<uint32_t>((n >> 1) & 1); };
 
   if (warp >= kProducerWarp) {
@@ -93,6 +92,7 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
       // The setup slot: free once the consumers have stored item c - 2.
       if (c >= 2) mbar_wait(smem_u32(&bars.setup_empty[b]), use_parity(c - 2));
       ItemSetup& su = setups[b];
+      // warp_key_ranges_batched's loads and merge, each row also kept in the slot.
       int pos[kBM / 32];
       bool gen[kBM / 32];
 #pragma unroll

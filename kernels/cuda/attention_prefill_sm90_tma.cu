@@ -351,10 +351,8 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.p = p;
   a.trace = trace != nullptr ? trace->records : nullptr;
   a.trace_rounds = trace != nullptr ? trace->rounds : 0;
+  a.untimed_turns = 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
-  const char* untimed = std::getenv("SWAA_PREFILL_UNTIMED_TURNS");  // "first" / "edges": an experiment
-  const std::string untimed_turns = untimed != nullptr ? untimed : "";
-  a.untimed_turns = untimed_turns == "edges" ? 2 : untimed_turns == "first" ? 1 : 0;
   // kEarlySetup / kTmaStore: on for every layer, measured for full attention and sliding windows
   // (2026-12-03/04, bench/attention_notes.md). SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =0
   // turns either off.
@@ -364,6 +362,11 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   // turns it off): with both switches above on; Q loaded by TMA; not in the traced instantiation.
   const bool prepared =
       trace == nullptr && early && tma_store && prepared_on() && reinterpret_cast<uintptr_t>(p.q) % 16 == 0;
+  if (prepared) {  // SWAA_PREFILL_UNTIMED_TURNS=first / edges: the prepared kernel's experiment
+    const char* v = std::getenv("SWAA_PREFILL_UNTIMED_TURNS");
+    const std::string untimed = v != nullptr ? v : "";
+    a.untimed_turns = untimed == "edges" ? 2 : untimed == "first" ? 1 : 0;
+  }
   err = encode_rows_map(&a.k_page, p.k_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.v_page, p.v_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.k_tile, p.k_cache, p.num_kv_heads, p.num_slots, kBN);
@@ -384,23 +387,23 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
     }
     if (prepared) {
       err = launch_prefill_prepared(a, w, grid, static_cast<cudaStream_t>(stream));
-      return err.empty() ? "" : "attention_prefill_sm90_tma: " + err;
-    }
-    using Kernel = void (*)(TmaArgs, WorkItems);
-    static constexpr Kernel kernels[2][2][2] = {
-        {{prefill_tma_kernel<false, false, false>, prefill_tma_kernel<false, false, true>},
-         {prefill_tma_kernel<false, true, false>, prefill_tma_kernel<false, true, true>}},
-        {{prefill_tma_kernel<true, false, false>, prefill_tma_kernel<true, false, true>},
-         {prefill_tma_kernel<true, true, false>, prefill_tma_kernel<true, true, true>}}};
-    const Kernel kernel = kernels[trace != nullptr][early][tma_store];
-    const int smem = kSmem + (tma_store ? kOutBytes : 0);
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    if (e == cudaSuccess) {
-      kernel<<<grid, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(a, w);
-      e = cudaGetLastError();
-      if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
     } else {
-      err = cudaGetErrorString(e);
+      using Kernel = void (*)(TmaArgs, WorkItems);
+      static constexpr Kernel kernels[2][2][2] = {
+          {{prefill_tma_kernel<false, false, false>, prefill_tma_kernel<false, false, true>},
+           {prefill_tma_kernel<false, true, false>, prefill_tma_kernel<false, true, true>}},
+          {{prefill_tma_kernel<true, false, false>, prefill_tma_kernel<true, false, true>},
+           {prefill_tma_kernel<true, true, false>, prefill_tma_kernel<true, true, true>}}};
+      const Kernel kernel = kernels[trace != nullptr][early][tma_store];
+      const int smem = kSmem + (tma_store ? kOutBytes : 0);
+      cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+      if (e == cudaSuccess) {
+        kernel<<<grid, kThreads, smem, static_cast<cudaStream_t>(stream)>>>(a, w);
+        e = cudaGetLastError();
+        if (e != cudaSuccess) err = std::string("launch failed: ") + cudaGetErrorString(e);
+      } else {
+        err = cudaGetErrorString(e);
+      }
     }
   }
   return err.empty() ? "" : "attention_prefill_sm90_tma: " + err;
