@@ -254,7 +254,6 @@ struct AbRow {
   const char* name;
   std::optional<swaa::cuda::PrefillSchedule> schedule;
   bool early = true, store = true, prepared = true;
-  const char* untimed = nullptr;  // SWAA_PREFILL_UNTIMED_TURNS ("first", "edges": an experiment)
 };
 std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) {
   const std::pair<const char*, bool> switches[] = {{"SWAA_PREFILL_EARLY_SETUP", r.early},
@@ -263,13 +262,11 @@ std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) 
   for (const auto& [name, on] : switches) {
     if (!on) setenv(name, "0", 1);
   }
-  if (r.untimed != nullptr) setenv("SWAA_PREFILL_UNTIMED_TURNS", r.untimed, 1);
   std::string err = r.schedule ? swaa::cuda::attention_prefill_sm90_tma_schedule(p, *r.schedule, nullptr)
                                : swaa::cuda::attention_prefill_sm90_tma(p, nullptr);
   for (const auto& [name, on] : switches) {
     if (!on) unsetenv(name);
   }
-  if (r.untimed != nullptr) unsetenv("SWAA_PREFILL_UNTIMED_TURNS");
   return err;
 }
 // Every row on every mask at 8k, 32k and 128k (one sequence, consecutive blocks), each timed after
@@ -278,13 +275,9 @@ std::string launch_ab_row(const AbRow& r, const swaa::cuda::AttentionParams& p) 
 // "Persistent on every layer"), so with passes >= 2 no row is always first.
 void run_settled_ab(Gpu& gpu, std::mt19937& rng, std::initializer_list<Policy> masks,
                     std::initializer_list<AbRow> rows, int passes) {
-  // Every call compares the prepared-items kernel with the kernel before it and its experiments.
+  // Every call compares the prepared-items kernel with the kernel before it.
   std::vector<AbRow> list(rows);
-  list.insert(list.end(), {{"swaa_persist_unprepared", swaa::cuda::PrefillSchedule::kPersistent, true, true, false},
-                           {"swaa_persist_untimed_first", swaa::cuda::PrefillSchedule::kPersistent, true, true, true,
-                            "first"},
-                           {"swaa_persist_untimed_edges", swaa::cuda::PrefillSchedule::kPersistent, true, true, true,
-                            "edges"}});
+  list.push_back({"swaa_persist_unprepared", swaa::cuda::PrefillSchedule::kPersistent, true, true, false});
   const int n = static_cast<int>(list.size());
   for (int len : {8192, 32768, 131072}) {
     for (const Policy& pol : masks) {

@@ -40,12 +40,6 @@ struct PreparedBarriers {
 // Q (two buffers), K and V stages, O staging, + 1024 to align.
 constexpr int kPreparedSmem = (2 + 2 * kStages) * kTileBytes + kOutBytes + 1024;
 
-// kUntimed (SWAA_PREFILL_UNTIMED_TURNS; an experiment, not yet measured): an item's first turn
-// (Q K_0^T alone) and last turn (P V_last alone) each issue half the MMAs of a loop turn. 1: the
-// first one issued without waiting for the warpgroup's turn, so it runs beside the other
-// warpgroup's MMAs; 2: the last one too. Both warpgroups skip the same turns, so the alternation
-// holds.
-template <int kUntimed>
 __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __grid_constant__ TmaArgs a,
                                                                      const WorkItems w) {
 #if SWAA_WGMMA_AVAILABLE
@@ -210,9 +204,9 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     const int st = g % kStages;
     mbar_wait(smem_u32(&bars.q_full[c & 1]), use_parity(c));
     mbar_wait(smem_u32(&bars.ring.full_k[st]), full_parity(g));
-    if constexpr (kUntimed == 0) my_turn();
+    my_turn();
     issue_qk(q_of(c), st);
-    if constexpr (kUntimed == 0) your_turn();
+    your_turn();
     wgmma_wait<0>();
     wgmma_hold(s);
     release(bars.ring.empty_k[st]);
@@ -254,11 +248,9 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     Item nx;
     const bool more = read_item(c + 1, nx);
     mbar_wait(smem_u32(&bars.ring.full_v[last]), full_parity(gl));
-    if constexpr (kUntimed < 2) my_turn();  // P V_last alone
+    my_turn();  // P V_last alone
     issue_pv(last);
-    if constexpr (kUntimed < 2) {
-      if (wg == 0 || more) your_turn();  // warpgroup 1 issues the CTA's very last MMAs
-    }
+    if (wg == 0 || more) your_turn();  // warpgroup 1 issues the CTA's very last MMAs
     wgmma_wait<0>();
     wgmma_hold(o);
     release(bars.ring.empty_v[last]);
@@ -267,11 +259,6 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
     g += n;
     cur = nx;
     first_turn(c + 1, g);
-  }
-  // kUntimed == 2: warpgroup 1 arrived after each of its turns (and once at the start), one more
-  // than warpgroup 0 waited for: that arrival completes here.
-  if constexpr (kUntimed == 2) {
-    if (wg == 0) my_turn();
   }
   if (tid % 128 == 0) bulk_wait_read<0>();  // the staging buffer outlives its last store's reads
 #else
@@ -282,12 +269,10 @@ __global__ void __launch_bounds__(kThreads, 1) prefill_prepared_kernel(const __g
 }  // namespace
 
 std::string launch_prefill_prepared(const TmaArgs& a, const WorkItems& w, int grid, cudaStream_t stream) {
-  const auto kernel = a.untimed_turns == 2   ? prefill_prepared_kernel<2>
-                      : a.untimed_turns == 1 ? prefill_prepared_kernel<1>
-                                             : prefill_prepared_kernel<0>;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kPreparedSmem);
+  cudaError_t e =
+      cudaFuncSetAttribute(prefill_prepared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kPreparedSmem);
   if (e != cudaSuccess) return std::string("shared memory of the prepared-items kernel: ") + cudaGetErrorString(e);
-  kernel<<<grid, kThreads, kPreparedSmem, stream>>>(a, w);
+  prefill_prepared_kernel<<<grid, kThreads, kPreparedSmem, stream>>>(a, w);
   e = cudaGetLastError();
   return e == cudaSuccess ? "" : std::string("launch of the prepared-items kernel failed: ") + cudaGetErrorString(e);
 }

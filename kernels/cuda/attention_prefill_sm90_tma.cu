@@ -351,7 +351,6 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   a.p = p;
   a.trace = trace != nullptr ? trace->records : nullptr;
   a.trace_rounds = trace != nullptr ? trace->rounds : 0;
-  a.untimed_turns = 0;
   a.page_rows = p.block_size < kBN ? p.block_size : kBN;
   // kEarlySetup / kTmaStore: on for every layer, measured for full attention and sliding windows
   // (2026-12-03/04, bench/attention_notes.md). SWAA_PREFILL_EARLY_SETUP / SWAA_PREFILL_TMA_STORE =0
@@ -362,11 +361,6 @@ std::string attention_prefill_sm90_tma_schedule(const AttentionParams& p, Prefil
   // turns it off): with both switches above on; Q loaded by TMA; not in the traced instantiation.
   const bool prepared =
       trace == nullptr && early && tma_store && prepared_on() && reinterpret_cast<uintptr_t>(p.q) % 16 == 0;
-  if (prepared) {  // SWAA_PREFILL_UNTIMED_TURNS=first / edges: the prepared kernel's experiment
-    const char* v = std::getenv("SWAA_PREFILL_UNTIMED_TURNS");
-    const std::string untimed = v != nullptr ? v : "";
-    a.untimed_turns = untimed == "edges" ? 2 : untimed == "first" ? 1 : 0;
-  }
   err = encode_rows_map(&a.k_page, p.k_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.v_page, p.v_cache, p.num_kv_heads, p.num_slots, a.page_rows);
   if (err.empty()) err = encode_rows_map(&a.k_tile, p.k_cache, p.num_kv_heads, p.num_slots, kBN);

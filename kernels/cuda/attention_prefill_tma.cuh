@@ -40,9 +40,6 @@ struct TmaArgs {
   // PrefillTrace's records (the kTrace kernel only), for the first trace_rounds rounds of a CTA.
   unsigned long long* trace;
   int trace_rounds;
-  // The prepared-items kernel only (SWAA_PREFILL_UNTIMED_TURNS, an experiment, off): 1 ("first"):
-  // each item's first Q K^T issued outside the turn taking; 2 ("edges"): its last P V too.
-  int untimed_turns;
 };
 
 struct Barriers {

@@ -591,8 +591,8 @@ TEST(AttentionKernels, PrefillTmaScheduleChoice) {
 // 8 rows), 128 and 256 (a tile inside one page), and consecutive blocks (one box per tile half),
 // with the sequences' last pages partly past seqlen_k and released blocks NaN-poisoned; each case
 // on every CTA schedule (per tile, persistent, persistent on 3 CTAs: many tiles per CTA), with the
-// items prepared by the producer warp (the default) and without, the prepared kernel's untimed-turn
-// experiments, and the early setup and the TMA store of O switched on and off.
+// items prepared by the producer warp (the default) and without, and with the early setup and the
+// TMA store of O switched on and off.
 TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
   ASSERT_TRUE(have_gpu()) << "no CUDA device: this test cannot run here (label cuda)";
   auto check_tma = [](const Problem& pr, const std::vector<double>& ref, const std::vector<float>& naive,
@@ -615,12 +615,6 @@ TEST(AttentionKernelsSm90, PrefillTmaAgainstReference) {
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
     ::unsetenv("SWAA_PREFILL_PREPARED");
-    for (const char* untimed : {"first", "edges"}) {  // the prepared kernel's experiment
-      ::setenv("SWAA_PREFILL_UNTIMED_TURNS", untimed, 1);
-      check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
-      check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPerTile), ref, naive, sum);
-    }
-    ::unsetenv("SWAA_PREFILL_UNTIMED_TURNS");
     check(pr, Kernel::kPrefillSm90TmaTraced, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
     ::setenv("SWAA_PREFILL_TMA_STORE", "0", 1);  // early setup only
     check(pr, Kernel::kPrefillSm90Tma, static_cast<int>(cuda::PrefillSchedule::kPersistentOn3), ref, naive, sum);
