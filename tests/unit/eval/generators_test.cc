@@ -29,6 +29,8 @@ std::vector<std::smatch> all_matches(const std::string& text, const std::regex& 
   for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) out.push_back(*it);
   return out;
 }
+// The matches point into `text`: a temporary would be gone before they are read.
+std::vector<std::smatch> all_matches(std::string&& text, const std::regex& re) = delete;
 
 // The answer each task's text implies, computed from the text alone.
 std::set<std::string> derive_answer(const EvalSample& s) {
@@ -70,7 +72,8 @@ std::set<std::string> derive_answer(const EvalSample& s) {
       for (const auto& m : all_matches(t, std::regex(R"(\d+\. ([a-z]{6})\b)"))) ++counts[m[1]];
     } else {
       const size_t b = t.find("coded words. ") + 13, e = t.find("\nQuestion:");
-      for (const auto& m : all_matches(t.substr(b, e - b), std::regex(R"([a-z]{6})"))) ++counts[m[0]];
+      const std::string coded = t.substr(b, e - b);
+      for (const auto& m : all_matches(coded, std::regex(R"([a-z]{6})"))) ++counts[m[0]];
     }
     std::vector<std::pair<int, std::string>> v;
     for (const auto& [w, c] : counts) v.push_back({c, w});
